@@ -1,0 +1,55 @@
+"""Hydra glue: where conf/ lives, a resolver for the project root, instantiation helpers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from tunelab.errors import TunelabError
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (src layout, editable install)
+CONFIG_DIR = str(ROOT / "conf")
+
+OmegaConf.register_new_resolver("tunelab_root", lambda: str(ROOT), replace=True)
+
+log = logging.getLogger("tunelab")
+
+
+def build(node: DictConfig, **runtime: Any) -> Any:
+    """Instantiate one `_target_` node, passing values known only at run time (e.g. labels)."""
+    try:
+        return instantiate(node, _convert_="all", **runtime)
+    except InstantiationException as err:
+        # Hydra wraps errors raised in constructors; surface ours as the one-line message.
+        if isinstance(err.__cause__, TunelabError):
+            raise err.__cause__ from None
+        raise
+
+
+def build_all(section: DictConfig | None) -> list[Any]:
+    """Instantiate each `_target_` entry of a mapping (callbacks, loggers); null entries are off."""
+    if not section:
+        return []
+    return [build(node) for node in section.values() if node is not None]
+
+
+def exit_on_user_error(function: Callable) -> Callable:
+    """Turn a TunelabError into a one-line message and exit status 2 instead of a traceback."""
+
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except TunelabError as err:
+            print(f"tunelab: error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

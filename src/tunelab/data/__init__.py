@@ -1,0 +1,1 @@
+"""Corpus readers, tag schemes, subword alignment and DataModules."""

@@ -1,0 +1,87 @@
+"""Reader for CoNLL-style NER files: one `word ... TAG` per line, blank line between sentences."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunelab.errors import CorpusError
+
+DOCSTART = "-DOCSTART-"
+# Columns are split on ASCII spaces and tabs only: a word may hold other Unicode spaces (NBSP).
+COLUMN_SEPARATOR = re.compile(r"[ \t]+")
+
+
+@dataclass
+class Sentence:
+    """One sentence as read from disk.
+
+    Attributes:
+        words: the words, as written.
+        tags: one tag per word (converted to IOB2 after `schemes.to_iob2`).
+        path: the file it came from, for error messages.
+        lines: 1-based line number of each word in `path`.
+        doc: index of the `-DOCSTART-` document it belongs to (0 when the file has none).
+    """
+
+    words: list[str]
+    tags: list[str]
+    path: str = "<memory>"
+    lines: list[int] = field(default_factory=list)
+    doc: int = 0
+
+
+def read_conll(path: str | Path, with_tags: bool = True) -> list[Sentence]:
+    """Read a CoNLL file: the word is the first column, the tag the last (spaces or tabs).
+
+    With `with_tags=False` (raw words to label) only the first column is read and tags are `O`.
+
+    Middle columns (POS, chunk) are ignored. Lines holding only whitespace end a sentence;
+    `-DOCSTART-` lines start a new document and are not words. CRLF and a UTF-8 BOM are accepted.
+
+    Raises:
+        CorpusError: on an empty file, a line with a single column, or undecodable bytes.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise CorpusError(str(path), line, "not valid UTF-8") from None
+    except OSError as err:
+        raise CorpusError(str(path), None, f"cannot read file ({err.strerror})") from None
+
+    sentences: list[Sentence] = []
+    words: list[str] = []
+    tags: list[str] = []
+    lines: list[int] = []
+    doc = 0
+
+    def flush() -> None:
+        if words:
+            sentences.append(Sentence(list(words), list(tags), str(path), list(lines), doc))
+            words.clear(), tags.clear(), lines.clear()
+
+    # split("\n"), not splitlines(): the latter also breaks on U+2028, U+0085 and friends.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        stripped = raw.strip(" \t\r")
+        columns = COLUMN_SEPARATOR.split(stripped) if stripped else []
+        if not columns:
+            flush()
+            continue
+        if columns[0] == DOCSTART:
+            flush()
+            doc += 1
+            continue
+        if with_tags and len(columns) < 2:
+            raise CorpusError(
+                str(path), number, f"expected 'word ... TAG', found one column {stripped!r}"
+            )
+        words.append(columns[0])
+        tags.append(columns[-1] if with_tags else "O")
+        lines.append(number)
+    flush()
+    if not sentences:
+        raise CorpusError(str(path), None, "no sentences found (empty file?)")
+    return sentences

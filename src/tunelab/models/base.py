@@ -1,0 +1,86 @@
+"""What every task module shares: the Hugging Face model, optimizer and scheduler set-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from transformers import AutoConfig
+
+from tunelab.models.optim import parameter_groups
+
+
+class TaskModule(pl.LightningModule):
+    """Base for task modules; subclasses build `self.model` and the steps.
+
+    Args:
+        model_name_or_path: hub id, local folder, or a packaged model's hub id.
+        labels: label names in id order (the DataModule's).
+        optimizer: partial optimizer taking parameter groups (from the `optimizer` config).
+        scheduler: partial schedule taking `optimizer` and `total_steps`; None for a constant rate.
+        trust_remote_code: allow model code from the hub; off unless the user sets it.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        labels: list[str],
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
+        trust_remote_code: bool = False,
+    ):
+        super().__init__()
+        labels = list(labels)  # plain list in hparams: checkpoints load with weights_only=True
+        # Optimizer and scheduler are callables: not needed to rebuild the model, and kept out of
+        # the checkpoint so that it loads with torch.load(weights_only=True).
+        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.labels = list(labels)
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+
+    @classmethod
+    def from_exported(cls, model_dir: str, **kwargs) -> TaskModule:
+        """Load a model exported in Hugging Face format (labels from its config's id2label)."""
+        id2label = AutoConfig.from_pretrained(model_dir).id2label
+        labels = [id2label[i] for i in range(len(id2label))]
+        return cls(model_name_or_path=model_dir, labels=labels, **kwargs)
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.labels)}
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.labels))
+
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise ValueError(
+                "no optimizer given: pass optimizer=partial(torch.optim.AdamW, lr=...)"
+            )
+        factory = self.optimizer_factory
+        weight_decay = getattr(factory, "keywords", {}).get("weight_decay", 0.0)
+        optimizer = factory(parameter_groups(self.model, weight_decay))
+        if self.scheduler_factory is None:
+            return optimizer
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = self.scheduler_factory(optimizer, total_steps=total_steps)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.model(**self.model_inputs(batch), labels=batch["labels"]).loss
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        return loss
+
+    @staticmethod
+    def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def export(self, directory: str, tokenizer) -> None:
+        """Save the model in Hugging Face format (safetensors) with its tokenizer."""
+        self.model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)

@@ -1,0 +1,122 @@
+"""LightningModule for NER: a Hugging Face token-classification model, scored per word."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.distributed as dist
+from transformers import AutoModelForTokenClassification
+
+from tunelab.data.registry import resolve_model
+from tunelab.metrics import ner_scores
+from tunelab.models.base import TaskModule
+from tunelab.spans import allowed_starts, allowed_transitions, viterbi
+
+DECODERS = ("viterbi", "argmax")
+
+
+class TokenClassificationModule(TaskModule):
+    """Fine-tunes `AutoModelForTokenClassification`; predicts one tag per word.
+
+    Each word's scores come from its first sub-token. Words are decoded into tags with `decode`:
+    `viterbi` (default) picks the most probable sequence with no I-X after anything but B-X/I-X;
+    `argmax` takes each word's top label on its own.
+
+    Args (beyond TaskModule's):
+        decode: `viterbi` or `argmax`.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        labels: list[str],
+        optimizer: Callable | None = None,
+        scheduler: Callable | None = None,
+        decode: str = "viterbi",
+        trust_remote_code: bool = False,
+    ):
+        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
+        if decode not in DECODERS:
+            raise ValueError(f"model.decode={decode!r}; choose one of {', '.join(DECODERS)}")
+        self.decode = decode
+        self.model = AutoModelForTokenClassification.from_pretrained(
+            resolve_model(model_name_or_path),
+            num_labels=len(self.labels),
+            id2label=self.id2label,
+            label2id=self.label2id,
+            trust_remote_code=trust_remote_code,
+        )
+        # from_pretrained returns eval mode, and Lightning keeps submodule modes as found:
+        # without this, dropout would stay off during fine-tuning.
+        self.model.train()
+        self._allowed = allowed_transitions(self.labels)
+        self._starts = allowed_starts(self.labels)
+        self._outputs: dict[int, torch.Tensor] = {}
+        self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
+        # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
+        self.scores: dict[str, dict[str, float]] = {}
+
+    # -- prediction ----------------------------------------------------------------------------
+    def word_log_probs(self, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
+        """Sentence index -> [words, labels] log-probabilities from each word's first sub-token."""
+        logits = self.model(**self.model_inputs(batch)).logits
+        log_probs = logits.float().log_softmax(-1).cpu()
+        first = (batch["word_index"] >= 0).cpu()
+        sentences = batch["sentence"].tolist()
+        return {s: log_probs[row][first[row]] for row, s in enumerate(sentences)}
+
+    def decode_tags(self, log_probs: torch.Tensor, n_words: int) -> list[str]:
+        """Tags for one sentence; words beyond the scored ones (truncated) get O."""
+        if self.decode == "viterbi":
+            ids = viterbi(log_probs, self._allowed, self._starts)
+        else:
+            ids = log_probs.argmax(-1).tolist()
+        return [self.labels[i] for i in ids] + ["O"] * (n_words - len(ids))
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def _eval_step(self, batch: dict[str, torch.Tensor]) -> None:
+        self._outputs.update(self.word_log_probs(batch))
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch)
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step(batch)
+
+    def on_validation_epoch_start(self):
+        self._outputs = {}
+
+    on_test_epoch_start = on_validation_epoch_start
+
+    def _gathered(self) -> dict[int, torch.Tensor]:
+        """Outputs of all processes. The distributed sampler repeats sentences to even out ranks;
+        keying by sentence index counts each sentence once."""
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return self._outputs
+        parts: list[dict] = [None] * dist.get_world_size()
+        dist.all_gather_object(parts, self._outputs)
+        return {k: v for part in parts for k, v in part.items()}
+
+    def _score(self, split: str, prefix: str) -> dict[int, list[str]]:
+        datamodule = self.trainer.datamodule
+        sentences = datamodule.sentences(split)
+        outputs = self._gathered()
+        # Under fast_dev_run / limit_*_batches only some sentences were predicted: score those.
+        done = sorted(outputs)
+        gold = [sentences[i].tags for i in done]
+        pred = [self.decode_tags(outputs[i], len(sentences[i].words)) for i in done]
+        scores = {f"{prefix}/{k}": v for k, v in ner_scores(gold, pred).items()}
+        f1 = f"{prefix}/f1"
+        self.log(f1, scores[f1], prog_bar=True)
+        self.log_dict({k: v for k, v in scores.items() if k != f1})
+        self._outputs = {}
+        self.scores[prefix] = scores
+        return dict(zip(done, pred, strict=True))
+
+    def on_validation_epoch_end(self):
+        self._score("dev", "val")
+
+    def on_test_epoch_end(self):
+        split = self.trainer.datamodule.hparams.test_split
+        self.test_predictions = self._score(split, "test")

@@ -1,0 +1,66 @@
+"""`tunelab-train`: fit, test the best checkpoint, export it, write the run directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+
+from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error
+from tunelab.rundir import write_ner_outputs
+
+log = logging.getLogger("tunelab")
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Run one experiment described by a composed `train.yaml`; return its final metrics."""
+    pl.seed_everything(cfg.seed, workers=True)
+    run_dir = Path(cfg.paths.output_dir)
+
+    datamodule = build(cfg.data)
+    model = build(
+        cfg.model,
+        labels=datamodule.labels,
+        optimizer=build(cfg.optimizer),
+        scheduler=build(cfg.scheduler) if cfg.get("scheduler") else None,
+    )
+    trainer: pl.Trainer = build(
+        cfg.trainer, callbacks=build_all(cfg.get("callbacks")), logger=build_all(cfg.get("logger"))
+    )
+    log.info("labels: %s", " ".join(datamodule.labels))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+
+    # Score the best checkpoint on dev and test. Without one (fast_dev_run, no checkpoint
+    # callback) the weights in memory are scored.
+    checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+    trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint)
+    trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint)
+    metrics = {**model.scores["val"], **model.scores["test"]}
+    split = datamodule.hparams.test_split
+    metrics["test/words_truncated"] = datamodule.words_truncated.get(split, 0)
+    metrics["test/tags_repaired"] = datamodule.repairs.get(split, 0)
+
+    if trainer.is_global_zero:
+        report = write_ner_outputs(
+            run_dir, split, datamodule.sentences(split), model.test_predictions, metrics
+        )
+        model.export(str(run_dir / "model"), datamodule.tokenizer)
+        print(report)
+        print(f"test F1 {metrics['test/f1']:.4f} (strict {metrics['test/f1_strict']:.4f})")
+        print(f"run directory: {run_dir}")
+    return metrics
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="train", version_base="1.3")
+@exit_on_user_error
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    # Returned for Hydra sweepers (Optuna) that optimise the monitored value.
+    return metrics.get(cfg.monitor)
+
+
+if __name__ == "__main__":
+    main()

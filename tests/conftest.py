@@ -1,0 +1,97 @@
+"""Shared fixtures: a tiny random BERT saved to disk and a small synthetic CoNLL corpus."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from tunelab.config import CONFIG_DIR
+
+PEOPLE = ["john", "mary", "peter", "anna", "li", "omar", "sofia", "ivan"]
+PLACES = ["paris", "berlin", "lagos", "lima", "tokyo", "oslo", "new", "york", "cairo"]
+ORGS = ["acme", "globex", "initech", "umbrella", "hooli"]
+FILLER = ["went", "to", "met", "with", "in", "the", "works", "for", "said", "today", "at", "."]
+
+
+def _sentence(rng: random.Random) -> list[tuple[str, str]]:
+    """A short sentence with 1-2 entities; multi-word places give I- tags."""
+    out: list[tuple[str, str]] = [(rng.choice(PEOPLE), "B-PER")]
+    if rng.random() < 0.3:
+        out.append((rng.choice(PEOPLE), "I-PER"))
+    out += [(w, "O") for w in rng.sample(FILLER, 2)]
+    if rng.random() < 0.5:
+        out += [("new", "B-LOC"), ("york", "I-LOC")]
+    else:
+        out.append((rng.choice(ORGS), "B-ORG"))
+    out.append((".", "O"))
+    return out
+
+
+def write_conll(path: Path, sentences: list[list[tuple[str, str]]], sep: str = " ") -> Path:
+    path.write_text("".join("".join(f"{w}{sep}{t}\n" for w, t in s) + "\n" for s in sentences))
+    return path
+
+
+@pytest.fixture(scope="session")
+def conll_dir(tmp_path_factory) -> Path:
+    """train.txt (120 sentences), dev.txt (30), test.txt (30) in IOB2."""
+    rng = random.Random(0)
+    folder = tmp_path_factory.mktemp("conll")
+    for name, count in [("train.txt", 120), ("dev.txt", 30), ("test.txt", 30)]:
+        write_conll(folder / name, [_sentence(rng) for _ in range(count)])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A random 2-layer BERT (hidden 32) with a small WordPiece vocab, via save_pretrained."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = sorted(set(PEOPLE + PLACES + ORGS + FILLER))
+    pieces = ["##s", "##ing", "##a", "##e", "##o"] + list("abcdefghijklmnopqrstuvwxyz0123456789")
+    (folder / "vocab.txt").write_text("\n".join(specials + words + pieces) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer.model_max_length = 512
+    config = BertConfig(
+        vocab_size=len(specials + words + pieces),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def compose_train(
+    tmp_path: Path, overrides: list[str] | None = None, config_name: str = "train"
+) -> DictConfig:
+    """The real conf/<config_name>.yaml composed with overrides; output_dir set to tmp_path."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=overrides or [])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path)
+    return cfg
+
+
+@pytest.fixture
+def tiny_overrides(tiny_bert, conll_dir) -> list[str]:
+    """Overrides that train the tiny model on the synthetic corpus, quickly, on CPU."""
+    return [
+        "data=conll",
+        f"data.dir={conll_dir}",
+        f"model.model_name_or_path={tiny_bert}",
+        "trainer.accelerator=cpu",
+        "trainer.devices=1",
+        "~callbacks.progress_bar",
+        "optimizer.lr=5e-3",
+        "data.batch_size=16",
+    ]

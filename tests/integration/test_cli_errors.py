@@ -1,0 +1,49 @@
+"""Bad input ends with one line naming the problem and where it is, exit status 2, no traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import write_conll
+
+GOOD = [[("john", "B-PER"), ("went", "O")]]
+
+
+def run_train(data_dir, tiny_bert):
+    command = [
+        sys.executable,
+        "-m",
+        "tunelab.train",
+        "data=conll",
+        f"data.dir={data_dir}",
+        f"model.model_name_or_path={tiny_bert}",
+        "trainer.accelerator=cpu",
+        f"hydra.run.dir={data_dir}/run",
+        "debug=fdr",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "case, train_text, expected",
+    [
+        ("empty", "", "train.txt: no sentences found"),
+        ("one_column", "john B-PER\nwent\n", "train.txt:2: expected 'word ... TAG'"),
+        (
+            "bad_tag",
+            "john B-PER\nwent X-PER\n",
+            "train.txt:2: tag 'X-PER' is not valid in the IOB2",
+        ),
+        ("unseen_label", "john B-PER\n", "test.txt:1: label 'B-LOC' (test split) never occurs"),
+    ],
+)
+def test_bad_input_gives_one_line_error(tmp_path, tiny_bert, case, train_text, expected):
+    (tmp_path / "train.txt").write_text(train_text)
+    write_conll(tmp_path / "dev.txt", GOOD)
+    write_conll(tmp_path / "test.txt", [[("paris", "B-LOC")]] if case == "unseen_label" else GOOD)
+    result = run_train(tmp_path, tiny_bert)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tunelab: error:")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,112 @@
+"""tunelab-eval on checkpoints and exported models; tunelab-predict on raw text and CoNLL words."""
+
+import json
+
+import pytest
+
+from tests.conftest import compose_train
+from tunelab.eval import evaluate
+from tunelab.predict import predict, split_words
+from tunelab.train import train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_bert, conll_dir):
+    run_dir = tmp_path_factory.mktemp("trained")
+    overrides = [
+        "data=conll",
+        f"data.dir={conll_dir}",
+        f"model.model_name_or_path={tiny_bert}",
+        "trainer.accelerator=cpu",
+        "trainer.devices=1",
+        "~callbacks.progress_bar",
+        "optimizer.lr=5e-3",
+        "data.batch_size=16",
+        "trainer.max_epochs=4",
+    ]
+    return run_dir, train(compose_train(run_dir, overrides)), conll_dir
+
+
+@pytest.mark.parametrize("source", ["ckpt_path", "model_dir"])
+def test_eval_reproduces_training_test_scores(tmp_path, trained, source):
+    run_dir, train_metrics, conll_dir = trained
+    path = run_dir / ("checkpoints/best.ckpt" if source == "ckpt_path" else "model")
+    cfg = compose_train(
+        tmp_path,
+        [
+            "data=conll",
+            f"data.dir={conll_dir}",
+            "trainer.accelerator=cpu",
+            "trainer.devices=1",
+            f"{source}={path}",
+        ],
+        config_name="eval",
+    )
+    metrics = evaluate(cfg)
+    assert metrics["test/f1"] == pytest.approx(train_metrics["test/f1"], abs=1e-12)
+    assert (tmp_path / "predictions" / "test.conll").read_text() == (
+        run_dir / "predictions" / "test.conll"
+    ).read_text()
+
+
+def test_eval_other_split_by_file_stem(tmp_path, trained):
+    run_dir, _, conll_dir = trained
+    cfg = compose_train(
+        tmp_path,
+        [
+            "data=conll",
+            f"data.dir={conll_dir}",
+            "trainer.accelerator=cpu",
+            f"model_dir={run_dir / 'model'}",
+            "split=dev",
+        ],
+        config_name="eval",
+    )
+    evaluate(cfg)
+    assert (tmp_path / "predictions" / "dev.conll").is_file()
+
+
+def test_split_words_keeps_offsets():
+    text = "John's trip to New-York, today!"
+    words, offsets = split_words(text)
+    assert words == ["John's", "trip", "to", "New-York", ",", "today", "!"]
+    assert all(text[a:b] == w for w, (a, b) in zip(words, offsets, strict=False))
+
+
+def test_predict_text_lines(tmp_path, trained):
+    run_dir, _, _ = trained
+    source = tmp_path / "in.txt"
+    source.write_text("john went to new york .\n\nmary works for acme\n")
+    cfg = compose_train(
+        tmp_path,
+        [f"model_dir={run_dir / 'model'}", f"input={source}", f"output={tmp_path / 'out.jsonl'}"],
+        config_name="predict",
+    )
+    predict(cfg)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in records] == ["john went to new york .", "", "mary works for acme"]
+    assert records[1]["entities"] == []
+    for record in records:
+        for entity in record["entities"]:
+            assert record["text"][entity["start"] : entity["end"]] == entity["text"]
+            assert 0.0 < entity["score"] <= 1.0 and entity["type"] in {"PER", "LOC", "ORG"}
+    assert any(e["type"] == "PER" for r in records for e in r["entities"])
+
+
+def test_predict_conll_words(tmp_path, trained):
+    run_dir, _, _ = trained
+    source = tmp_path / "words.txt"
+    source.write_text("john\nwent\nto\nparis\n\nanna\n")
+    cfg = compose_train(
+        tmp_path,
+        [
+            f"model_dir={run_dir / 'model'}",
+            f"input={source}",
+            "format=conll",
+            f"output={tmp_path / 'out.conll'}",
+        ],
+        config_name="predict",
+    )
+    predict(cfg)
+    lines = (tmp_path / "out.conll").read_text().split("\n")
+    assert [line.split(" ")[0] for line in lines if line] == ["john", "went", "to", "paris", "anna"]

@@ -1,0 +1,57 @@
+import pytest
+
+from tunelab.data.conll import read_conll
+from tunelab.errors import CorpusError
+
+
+def test_reads_words_tags_middle_columns_tabs_and_docstart(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(
+        b"-DOCSTART- -X- O O\r\n\r\nEU NNP B-NP B-ORG\r\nrejects\tVBZ\tO\r\n \t\r\n"
+        b"-DOCSTART- O\n\nPeter B-PER\n"
+    )
+    sentences = read_conll(path)
+    assert [s.words for s in sentences] == [["EU", "rejects"], ["Peter"]]
+    assert [s.tags for s in sentences] == [["B-ORG", "O"], ["B-PER"]]
+    assert sentences[0].lines == [3, 4]
+    assert [s.doc for s in sentences] == [1, 2]
+
+
+def test_keeps_unicode_words_and_strips_bom(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("\ufeffZürich B-LOC\nno\u00a0break O\n😀 O\n", encoding="utf-8")
+    (sentence,) = read_conll(path)
+    assert sentence.words == ["Zürich", "no\u00a0break", "😀"]
+
+
+def test_one_column_line_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("a O\n\nb O\nlonely\n")
+    with pytest.raises(CorpusError, match=r"bad.txt:4: expected 'word \.\.\. TAG'"):
+        read_conll(path)
+
+
+def test_words_only_mode_reads_one_column(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_text("Hello\nworld\n\nagain\n")
+    assert [s.words for s in read_conll(path, with_tags=False)] == [["Hello", "world"], ["again"]]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"-DOCSTART- O\n\n"])
+def test_empty_file_is_an_error(tmp_path, content):
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match="empty.txt: no sentences"):
+        read_conll(path)
+
+
+def test_invalid_utf8_names_line(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes(b"a O\nZ\xfcrich B-LOC\n")
+    with pytest.raises(CorpusError, match="latin.txt:2: not valid UTF-8"):
+        read_conll(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CorpusError, match="cannot read"):
+        read_conll(tmp_path / "nope.txt")

@@ -82,8 +82,7 @@ def compose_train(
     return cfg
 
 
-@pytest.fixture
-def tiny_overrides(tiny_bert, conll_dir) -> list[str]:
+def tiny_train_overrides(tiny_bert: Path, conll_dir: Path) -> list[str]:
     """Overrides that train the tiny model on the synthetic corpus, quickly, on CPU."""
     return [
         "data=conll",
@@ -95,3 +94,19 @@ def tiny_overrides(tiny_bert, conll_dir) -> list[str]:
         "optimizer.lr=5e-3",
         "data.batch_size=16",
     ]
+
+
+@pytest.fixture
+def tiny_overrides(tiny_bert, conll_dir) -> list[str]:
+    return tiny_train_overrides(tiny_bert, conll_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_bert, conll_dir):
+    """One full tiny training run: (run directory, metrics, corpus folder)."""
+    from tunelab.train import train
+
+    run_dir = tmp_path_factory.mktemp("run")
+    overrides = tiny_train_overrides(tiny_bert, conll_dir)
+    overrides += ["trainer.max_epochs=6", "~callbacks.early_stopping"]
+    return run_dir, train(compose_train(run_dir, overrides)), conll_dir

@@ -7,29 +7,11 @@ import pytest
 from tests.conftest import compose_train
 from tunelab.eval import evaluate
 from tunelab.predict import predict, split_words
-from tunelab.train import train
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny_bert, conll_dir):
-    run_dir = tmp_path_factory.mktemp("trained")
-    overrides = [
-        "data=conll",
-        f"data.dir={conll_dir}",
-        f"model.model_name_or_path={tiny_bert}",
-        "trainer.accelerator=cpu",
-        "trainer.devices=1",
-        "~callbacks.progress_bar",
-        "optimizer.lr=5e-3",
-        "data.batch_size=16",
-        "trainer.max_epochs=4",
-    ]
-    return run_dir, train(compose_train(run_dir, overrides)), conll_dir
 
 
 @pytest.mark.parametrize("source", ["ckpt_path", "model_dir"])
-def test_eval_reproduces_training_test_scores(tmp_path, trained, source):
-    run_dir, train_metrics, conll_dir = trained
+def test_eval_reproduces_training_test_scores(tmp_path, trained_run, source):
+    run_dir, train_metrics, conll_dir = trained_run
     path = run_dir / ("checkpoints/best.ckpt" if source == "ckpt_path" else "model")
     cfg = compose_train(
         tmp_path,
@@ -49,8 +31,8 @@ def test_eval_reproduces_training_test_scores(tmp_path, trained, source):
     ).read_text()
 
 
-def test_eval_other_split_by_file_stem(tmp_path, trained):
-    run_dir, _, conll_dir = trained
+def test_eval_other_split_by_file_stem(tmp_path, trained_run):
+    run_dir, _, conll_dir = trained_run
     cfg = compose_train(
         tmp_path,
         [
@@ -73,8 +55,8 @@ def test_split_words_keeps_offsets():
     assert all(text[a:b] == w for w, (a, b) in zip(words, offsets, strict=False))
 
 
-def test_predict_text_lines(tmp_path, trained):
-    run_dir, _, _ = trained
+def test_predict_text_lines(tmp_path, trained_run):
+    run_dir, _, _ = trained_run
     source = tmp_path / "in.txt"
     source.write_text("john went to new york .\n\nmary works for acme\n")
     cfg = compose_train(
@@ -93,8 +75,8 @@ def test_predict_text_lines(tmp_path, trained):
     assert any(e["type"] == "PER" for r in records for e in r["entities"])
 
 
-def test_predict_conll_words(tmp_path, trained):
-    run_dir, _, _ = trained
+def test_predict_conll_words(tmp_path, trained_run):
+    run_dir, _, _ = trained_run
     source = tmp_path / "words.txt"
     source.write_text("john\nwent\nto\nparis\n\nanna\n")
     cfg = compose_train(

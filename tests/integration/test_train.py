@@ -19,27 +19,8 @@ def test_fast_dev_run(tmp_path, tiny_overrides):
     assert (tmp_path / "model" / "model.safetensors").is_file()
 
 
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory, tiny_bert, conll_dir):
-    run_dir = tmp_path_factory.mktemp("run")
-    overrides = [
-        "data=conll",
-        f"data.dir={conll_dir}",
-        f"model.model_name_or_path={tiny_bert}",
-        "trainer.accelerator=cpu",
-        "trainer.devices=1",
-        "~callbacks.progress_bar",
-        "optimizer.lr=5e-3",
-        "data.batch_size=16",
-        "trainer.max_epochs=6",
-        "~callbacks.early_stopping",
-    ]
-    cfg = compose_train(run_dir, overrides)
-    return run_dir, train(cfg), conll_dir
-
-
-def test_run_directory_contract(full_run):
-    run_dir, metrics, _ = full_run
+def test_run_directory_contract(trained_run):
+    run_dir, metrics, _ = trained_run
     for name in [
         "metrics.json",
         "predictions/test.conll",
@@ -58,13 +39,13 @@ def test_run_directory_contract(full_run):
     assert "PER" in (run_dir / "report.txt").read_text()
 
 
-def test_tiny_model_learns(full_run):
-    _, metrics, _ = full_run
+def test_tiny_model_learns(trained_run):
+    _, metrics, _ = trained_run
     assert metrics["test/f1"] > 0.5  # the synthetic corpus is easy; a broken loop stays near 0
 
 
-def test_predictions_file_matches_input_and_metrics(full_run):
-    run_dir, metrics, conll_dir = full_run
+def test_predictions_file_matches_input_and_metrics(trained_run):
+    run_dir, metrics, conll_dir = trained_run
     gold = read_conll(conll_dir / "test.txt")
     rows = read_conll(run_dir / "predictions" / "test.conll")
     assert [s.words for s in rows] == [s.words for s in gold]  # one line per input word, in order
@@ -82,8 +63,8 @@ def test_predictions_file_matches_input_and_metrics(full_run):
     assert saved["test/f1_strict"] == pytest.approx(recomputed["f1_strict"], abs=1e-9)
 
 
-def test_exported_model_loads_in_pipeline(full_run):
-    run_dir, _, _ = full_run
+def test_exported_model_loads_in_pipeline(trained_run):
+    run_dir, _, _ = trained_run
     model = AutoModelForTokenClassification.from_pretrained(run_dir / "model")
     assert set(model.config.id2label.values()) == {
         "O",

@@ -41,10 +41,13 @@ def predict_tags(
     """Tags and each tag's probability for word-split sentences (same decoding as evaluation)."""
     module.eval()
     items = encode_sentences(tokenizer, sentences, [[0] * len(s) for s in sentences], max_length)
-    items.sort(key=lambda item: len(item.input_ids))
+    items.sort(key=lambda item: len(item["input_ids"]))
     results: dict[int, tuple[list[str], list[float]]] = {}
     for start in range(0, len(items), batch_size):
-        batch = pad_batch(items[start : start + batch_size], tokenizer.pad_token_id)
+        chunk = items[start : start + batch_size]
+        batch = pad_batch(
+            chunk, {"input_ids": tokenizer.pad_token_id, "word_index": -1}, ("sentence",)
+        )
         for index, log_probs in module.word_log_probs(batch).items():
             tags = module.decode_tags(log_probs, len(sentences[index]))
             ids = [module.label2id[tag] for tag in tags[: len(log_probs)]]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 IGNORE = -100  # label id the loss ignores (special tokens, non-first sub-tokens)
 
 
@@ -39,25 +37,17 @@ def align_labels(
     return labels, word_index
 
 
-@dataclass
-class Encoded:
-    """Model inputs of one sentence, before padding."""
-
-    input_ids: list[int]
-    labels: list[int]
-    word_index: list[int]
-    sentence: int  # index of the sentence in its split
-    words_truncated: int  # words that got no sub-token because of max_length
-
-
 def encode_sentences(
     tokenizer,
     sentences: list[list[str]],
     labels: list[list[int]],
     max_length: int,
     inside_of: list[int] | None = None,
-) -> list[Encoded]:
+) -> list[dict]:
     """Tokenize word-split sentences and align their labels.
+
+    Each item holds `input_ids`, `labels`, `word_index` (per sub-token), `sentence` (its index in
+    `sentences`) and `words_truncated` (words that got no sub-token because of `max_length`).
 
     Words that the tokenizer turns into nothing (zero-width or control characters) are replaced by
     the unknown token, so that every word still gets a sub-token and a prediction.
@@ -73,7 +63,13 @@ def encode_sentences(
         token_labels, word_index = align_labels(word_ids, labels[i], inside_of)
         seen = max((w for w in word_ids if w is not None), default=-1) + 1
         encoded.append(
-            Encoded(batch["input_ids"][i], token_labels, word_index, i, len(words) - seen)
+            {
+                "input_ids": batch["input_ids"][i],
+                "labels": token_labels,
+                "word_index": word_index,
+                "sentence": i,
+                "words_truncated": len(words) - seen,
+            }
         )
     return encoded
 

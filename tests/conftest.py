@@ -19,7 +19,8 @@ FILLER = ["went", "to", "met", "with", "in", "the", "works", "for", "said", "tod
 
 def _sentence(rng: random.Random) -> list[tuple[str, str]]:
     """A short sentence with 1-2 entities; multi-word places give I- tags."""
-    out: list[tuple[str, str]] = [(rng.choice(PEOPLE), "B-PER")]
+    out: list[tuple[str, str]] = [(w, "O") for w in rng.sample(FILLER, rng.randint(0, 2))]
+    out.append((rng.choice(PEOPLE), "B-PER"))
     if rng.random() < 0.3:
         out.append((rng.choice(PEOPLE), "I-PER"))
     out += [(w, "O") for w in rng.sample(FILLER, 2)]
@@ -46,6 +47,33 @@ def conll_dir(tmp_path_factory) -> Path:
     return folder
 
 
+def _text(rng: random.Random) -> tuple[str, str]:
+    """A sentence labelled `travel` when it names a place, `work` when it names a company."""
+    travel = rng.random() < 0.5
+    target = rng.choice(PLACES if travel else ORGS)
+    words = [rng.choice(PEOPLE), *rng.sample(FILLER, 3), target, "."]
+    return " ".join(words), "travel" if travel else "work"
+
+
+@pytest.fixture(scope="session")
+def table_dir(tmp_path_factory) -> Path:
+    """train.csv (quoted, CRLF), dev.tsv, test.jsonl with `text` and `label` columns."""
+    import csv
+    import json
+
+    rng = random.Random(1)
+    folder = tmp_path_factory.mktemp("tables")
+    with (folder / "train.csv").open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["id", "text", "label"])
+        writer.writerows([i, *_text(rng)] for i in range(160))
+    dev = [_text(rng) for _ in range(40)]
+    (folder / "dev.tsv").write_text("text\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in dev))
+    test = [dict(zip(["text", "label"], _text(rng), strict=True)) for _ in range(40)]
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in test))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A random 2-layer BERT (hidden 32) with a small WordPiece vocab, via save_pretrained."""
@@ -55,8 +83,9 @@ def tiny_bert(tmp_path_factory) -> Path:
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     words = sorted(set(PEOPLE + PLACES + ORGS + FILLER))
     pieces = ["##s", "##ing", "##a", "##e", "##o"] + list("abcdefghijklmnopqrstuvwxyz0123456789")
-    (folder / "vocab.txt").write_text("\n".join(specials + words + pieces) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    vocab = {token: i for i, token in enumerate(specials + words + pieces)}
+    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=True)
+    assert tokenizer.convert_tokens_to_ids("paris") == vocab["paris"]  # not all [UNK]
     tokenizer.model_max_length = 512
     config = BertConfig(
         vocab_size=len(specials + words + pieces),
@@ -82,11 +111,11 @@ def compose_train(
     return cfg
 
 
-def tiny_train_overrides(tiny_bert: Path, conll_dir: Path) -> list[str]:
-    """Overrides that train the tiny model on the synthetic corpus, quickly, on CPU."""
+def tiny_train_overrides(tiny_bert: Path, data_dir: Path, data: str = "conll") -> list[str]:
+    """Overrides that train the tiny model on a synthetic corpus, quickly, on CPU."""
     return [
-        "data=conll",
-        f"data.dir={conll_dir}",
+        f"data={data}",
+        f"data.dir={data_dir}",
         f"model.model_name_or_path={tiny_bert}",
         "trainer.accelerator=cpu",
         "trainer.devices=1",

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
 from tunelab.loading import load_module
-from tunelab.rundir import write_ner_outputs
+from tunelab.rundir import summary, write_run_outputs
 
 log = logging.getLogger("tunelab")
 
@@ -23,14 +23,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
     trainer.test(module, datamodule=datamodule)
     metrics = dict(module.scores["test"])
-    metrics["test/words_truncated"] = datamodule.words_truncated.get(cfg.split, 0)
-    metrics["test/tags_repaired"] = datamodule.repairs.get(cfg.split, 0)
+    stats = datamodule.split_stats(cfg.split)
+    metrics.update({f"test/{key}": value for key, value in stats.items()})
     run_dir = Path(cfg.paths.output_dir)
-    report = write_ner_outputs(
-        run_dir, cfg.split, datamodule.sentences(cfg.split), module.test_predictions, metrics
-    )
+    report = write_run_outputs(run_dir, module, datamodule, cfg.split, metrics)
     print(report)
-    print(f"{cfg.split} F1 {metrics['test/f1']:.4f} (strict {metrics['test/f1_strict']:.4f})")
+    print(f"split {cfg.split}: {summary(metrics)}")
     print(f"run directory: {run_dir}")
     return metrics
 

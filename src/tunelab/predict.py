@@ -17,7 +17,7 @@ from tunelab.data.batching import pad_batch
 from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
 from tunelab.loading import load_module
-from tunelab.models.token_classification import TokenClassificationModule
+from tunelab.models import SequenceClassificationModule, TokenClassificationModule
 from tunelab.spans import tags_to_spans
 
 # Words as the CoNLL corpora cut them: runs of letters/digits (with inner ' or -), or one symbol.
@@ -74,6 +74,53 @@ def entities(text: str, offsets, tags: list[str], probs: list[float]) -> list[di
     return found
 
 
+@torch.inference_mode()
+def classify(
+    module: SequenceClassificationModule,
+    tokenizer,
+    texts: list[str],
+    batch_size: int,
+    max_length: int,
+) -> list[dict]:
+    """Label and per-label probabilities of each text (multi-label: the labels over threshold)."""
+    module.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    records: dict[int, dict] = {}
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        batch = tokenizer(
+            [texts[i] for i in chunk],
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        probs = module.probabilities(module.model(**module.model_inputs(batch)).logits.float())
+        for i, row in zip(chunk, probs.tolist(), strict=True):
+            record = {"text": texts[i]}
+            named = dict(zip(module.labels, row, strict=True))
+            if module.multi_label:
+                record["labels"] = [name for name, p in named.items() if p >= module.threshold]
+            else:
+                record["label"] = max(named, key=named.get)
+            record["probabilities"] = {name: round(p, 6) for name, p in named.items()}
+            records[i] = record
+    return [records[i] for i in range(len(texts))]
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a text file without line ends; the final newline adds no empty line."""
+    texts = path.read_text(encoding="utf-8").split("\n")
+    if texts and texts[-1] == "":
+        texts.pop()
+    return [text.rstrip("\r") for text in texts]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
 def predict(cfg: DictConfig) -> Path:
     module, tokenizer_name = load_module(cfg.task, model_dir=cfg.model_dir)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
@@ -81,6 +128,11 @@ def predict(cfg: DictConfig) -> Path:
     if not source.is_file():
         raise TunelabError(f"input file {source} does not exist")
     target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(module, SequenceClassificationModule):
+        texts = read_lines(source)
+        write_jsonl(target, classify(module, tokenizer, texts, cfg.batch_size, cfg.max_length))
+        print(f"wrote {len(texts)} line(s) to {target}")
+        return target
     if cfg.format == "conll":
         sentences = read_conll(source, with_tags=False)
         words = [s.words for s in sentences]
@@ -92,15 +144,14 @@ def predict(cfg: DictConfig) -> Path:
         return target
     if cfg.format != "text":
         raise TunelabError(f"format={cfg.format!r}; choose text or conll")
-    texts = source.read_text(encoding="utf-8").split("\n")
-    if texts and texts[-1] == "":
-        texts.pop()  # the file's final newline ends the last text, it does not add one
-    split = [split_words(text.rstrip("\r")) for text in texts]
+    texts = read_lines(source)
+    split = [split_words(text) for text in texts]
     tagged = predict_tags(module, tokenizer, [w for w, _ in split], cfg.batch_size, cfg.max_length)
-    with target.open("w", encoding="utf-8") as out:
-        for text, (_, offsets), (tags, probs) in zip(texts, split, tagged, strict=True):
-            record = {"text": text.rstrip("\r"), "entities": entities(text, offsets, tags, probs)}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    records = [
+        {"text": text, "entities": entities(text, offsets, tags, probs)}
+        for text, (_, offsets), (tags, probs) in zip(texts, split, tagged, strict=True)
+    ]
+    write_jsonl(target, records)
     print(f"wrote {len(texts)} line(s) to {target}")
     return target
 

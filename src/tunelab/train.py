@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error
-from tunelab.rundir import write_ner_outputs
+from tunelab.rundir import summary, write_run_outputs
 
 log = logging.getLogger("tunelab")
 
@@ -40,16 +40,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint)
     metrics = {**model.scores["val"], **model.scores["test"]}
     split = datamodule.hparams.test_split
-    metrics["test/words_truncated"] = datamodule.words_truncated.get(split, 0)
-    metrics["test/tags_repaired"] = datamodule.repairs.get(split, 0)
+    metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
 
     if trainer.is_global_zero:
-        report = write_ner_outputs(
-            run_dir, split, datamodule.sentences(split), model.test_predictions, metrics
-        )
+        report = write_run_outputs(run_dir, model, datamodule, split, metrics)
         model.export(str(run_dir / "model"), datamodule.tokenizer)
         print(report)
-        print(f"test F1 {metrics['test/f1']:.4f} (strict {metrics['test/f1_strict']:.4f})")
+        print(summary(metrics))
         print(f"run directory: {run_dir}")
     return metrics
 

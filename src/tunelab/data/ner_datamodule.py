@@ -93,6 +93,13 @@ class TokenClassificationDataModule(TaskDataModule):
             self._labels = labels_from_types(types)
         return self._labels
 
+    def split_stats(self, split: str) -> dict[str, int]:
+        """Counts reported beside the scores of a split."""
+        return {
+            "words_truncated": self.words_truncated.get(split, 0),
+            "tags_repaired": self.repairs.get(split, 0),
+        }
+
     @property
     def pad_values(self) -> dict[str, int]:
         return {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE, "word_index": -1}

@@ -83,6 +83,7 @@ def read_table(
     path = Path(path)
     candidates = [text_column] if isinstance(text_column, str) else list(text_column)
     examples: list[Example] = []
+    table_format(path)  # an unknown extension is named before the file is opened
     try:
         with _open_text(path) as handle:
             for row, record in _records(path, handle):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytorch_lightning as pl
 import torch
+import torch.distributed as dist
 from transformers import AutoConfig
 
 from tunelab.models.optim import parameter_groups
@@ -76,9 +77,19 @@ class TaskModule(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
         return loss
 
+    def _gathered(self) -> dict:
+        """`self._outputs` (a dict keyed by item) merged over all processes. The distributed
+        sampler repeats items to even out ranks; keying by item counts each one once."""
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return self._outputs
+        parts: list[dict] = [None] * dist.get_world_size()
+        dist.all_gather_object(parts, self._outputs)
+        return {key: value for part in parts for key, value in part.items()}
+
     @staticmethod
     def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        names = ("input_ids", "attention_mask", "token_type_ids")
+        return {name: batch[name] for name in names if name in batch}
 
     def export(self, directory: str, tokenizer) -> None:
         """Save the model in Hugging Face format (safetensors) with its tokenizer."""

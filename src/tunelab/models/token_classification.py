@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.distributed as dist
 from transformers import AutoModelForTokenClassification
 
 from tunelab.data.registry import resolve_model
@@ -88,15 +87,6 @@ class TokenClassificationModule(TaskModule):
         self._outputs = {}
 
     on_test_epoch_start = on_validation_epoch_start
-
-    def _gathered(self) -> dict[int, torch.Tensor]:
-        """Outputs of all processes. The distributed sampler repeats sentences to even out ranks;
-        keying by sentence index counts each sentence once."""
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-            return self._outputs
-        parts: list[dict] = [None] * dist.get_world_size()
-        dist.all_gather_object(parts, self._outputs)
-        return {k: v for part in parts for k, v in part.items()}
 
     def _score(self, split: str, prefix: str) -> dict[int, list[str]]:
         datamodule = self.trainer.datamodule

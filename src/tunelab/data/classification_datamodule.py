@@ -1,0 +1,206 @@
+"""DataModule for text classification (single- or multi-label) on tables or packaged corpora."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from tunelab.data.base import TaskDataModule
+from tunelab.data.tables import Example
+from tunelab.data.text_splits import load_examples
+from tunelab.errors import CorpusError, TunelabError
+
+log = logging.getLogger(__name__)
+
+LONG_TEXT = ("truncate", "head_tail", "windows")
+
+
+def head_tail(ids: list[int], budget: int, head: int) -> list[int]:
+    """The first `head` and the last `budget - head` ids of a sequence longer than `budget`
+    (Sun et al., 2019: keeping both ends of a long text beats keeping its start)."""
+    if len(ids) <= budget:
+        return ids
+    return ids[:head] + ids[len(ids) - (budget - head) :]
+
+
+def special_tokens_around(tokenizer) -> tuple[list[int], list[int]]:
+    """The ids a tokenizer puts before and after a single text ([CLS] and [SEP] for BERT)."""
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a")["input_ids"]
+    start = next(i for i in range(len(full)) if full[i : i + len(bare)] == bare)
+    return full[:start], full[start + len(bare) :]
+
+
+class SequenceClassificationDataModule(TaskDataModule):
+    """Reads, tokenizes and batches labelled texts.
+
+    Args:
+        tokenizer: model id or folder whose tokenizer to use (normally the model's).
+        corpus: a packaged corpus (`rotten_tomatoes`, `bbc_news`); or
+        dir: a folder of CSV/TSV/JSONL files: train*, dev*/valid*, test*.
+        text_column: the text column, or a list of alternatives (first present wins).
+        label_column: the label column.
+        text_pair_column: an optional second text (pair tasks, e.g. question/answer).
+        label_names: maps raw labels to names (e.g. {0: negative, 1: positive}).
+        multi_label: labels are sets, written joined by `label_separator`.
+        long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`
+            (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
+            logits are averaged per text).
+        max_length, stride, batch_size, eval_batch_size, pad_to_multiple_of, labels, test_split,
+        num_workers: as for the NER DataModule.
+    """
+
+    keep = ("label", "example", "window")
+
+    def __init__(
+        self,
+        tokenizer: str,
+        corpus: str | None = None,
+        dir: str | None = None,
+        text_column: str | list[str] = "text",
+        label_column: str = "label",
+        text_pair_column: str | None = None,
+        label_names: dict | None = None,
+        multi_label: bool = False,
+        label_separator: str = "|",
+        long_text: str = "truncate",
+        max_length: int = 512,
+        stride: int = 128,
+        batch_size: int = 32,
+        eval_batch_size: int = 64,
+        pad_to_multiple_of: int | None = None,
+        labels: list[str] | None = None,
+        test_split: str = "test",
+        num_workers: int = 0,
+    ):
+        super().__init__()
+        if long_text not in LONG_TEXT:
+            raise TunelabError(
+                f"data.long_text={long_text!r}; choose one of {', '.join(LONG_TEXT)}"
+            )
+        self.save_hyperparameters(ignore=["labels"])
+        self._labels = list(labels) if labels is not None else None
+        self._examples: dict[str, list[Example]] = {}
+        self._encoded: dict[str, list[dict]] = {}
+        self.texts_truncated: dict[str, int] = {}
+
+    def examples(self, split: str) -> list[Example]:
+        """Examples of a split with label names applied, read once."""
+        if split not in self._examples:
+            h = self.hparams
+            examples = load_examples(
+                split, h.corpus, h.dir, h.text_column, h.label_column, h.text_pair_column
+            )
+            names = {str(k): str(v) for k, v in (h.label_names or {}).items()}
+            for example in examples:
+                example.label = names.get(example.label, example.label)
+            self._examples[split] = examples
+        return self._examples[split]
+
+    def label_set(self, example: Example) -> list[str]:
+        if not self.hparams.multi_label:
+            return [example.label]
+        return [p.strip() for p in example.label.split(self.hparams.label_separator) if p.strip()]
+
+    @property
+    def labels(self) -> list[str]:
+        """Label list: given, or every label of the training split, sorted."""
+        if self._labels is None:
+            found = {label for e in self.examples("train") for label in self.label_set(e)}
+            self._labels = sorted(found)
+        return self._labels
+
+    def label_counts(self) -> list[int]:
+        """Training examples per label, in label order (for class weights)."""
+        counts = Counter(label for e in self.examples("train") for label in self.label_set(e))
+        return [counts[label] for label in self.labels]
+
+    def targets(self, split: str) -> list:
+        """Label id per example, or a multi-hot list per example (multi-label)."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        targets = []
+        for example in self.examples(split):
+            for label in self.label_set(example):
+                if label not in index:
+                    raise CorpusError(
+                        example.path,
+                        example.row,
+                        f"label {label!r} ({split} split) never occurs in the training labels "
+                        f"({', '.join(self.labels)})",
+                    )
+            ids = [index[label] for label in self.label_set(example)]
+            if self.hparams.multi_label:
+                targets.append([1.0 if i in ids else 0.0 for i in range(len(self.labels))])
+            else:
+                targets.append(ids[0])
+        return targets
+
+    def split_stats(self, split: str) -> dict[str, int]:
+        """Counts reported beside the scores of a split."""
+        return {"texts_truncated": self.texts_truncated.get(split, 0)}
+
+    @property
+    def pad_values(self) -> dict[str, int]:
+        values = {"input_ids": self.tokenizer.pad_token_id}
+        if self.hparams.text_pair_column:
+            values["token_type_ids"] = 0
+        return values
+
+    def encoded(self, split: str) -> list[dict]:
+        if split not in self._encoded:
+            self._encoded[split] = self._encode(split)
+        return self._encoded[split]
+
+    def _encode(self, split: str) -> list[dict]:
+        h, tokenizer = self.hparams, self.tokenizer
+        examples, targets = self.examples(split), self.targets(split)
+        texts = [e.text for e in examples]
+        pairs = [e.text_pair for e in examples] if h.text_pair_column else None
+        mode = h.long_text
+        if mode == "windows":
+            batch = tokenizer(
+                texts,
+                pairs,
+                truncation="only_first" if pairs else True,
+                max_length=h.max_length,
+                stride=h.stride,
+                return_overflowing_tokens=True,
+            )
+            owners = batch["overflow_to_sample_mapping"]
+        elif mode == "head_tail" and not pairs:
+            before, after = special_tokens_around(tokenizer)
+            budget = h.max_length - len(before) - len(after)
+            full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+            self._count_truncated(split, [len(ids) > budget for ids in full])
+            ids = [before + head_tail(x, budget, budget // 4) + after for x in full]
+            batch, owners = {"input_ids": ids}, range(len(ids))
+        else:
+            batch = tokenizer(texts, pairs, truncation=True, max_length=h.max_length)
+            full = tokenizer(texts, pairs, verbose=False)["input_ids"]
+            self._count_truncated(split, [len(x) > h.max_length for x in full])
+            owners = range(len(texts))
+        items, windows = [], Counter()
+        for row, owner in enumerate(owners):
+            item = {
+                "input_ids": batch["input_ids"][row],
+                "label": targets[owner],
+                "example": owner,
+                "window": windows[owner],
+            }
+            if pairs:
+                item["token_type_ids"] = batch["token_type_ids"][row]
+            windows[owner] += 1
+            items.append(item)
+        return items
+
+    def _count_truncated(self, split: str, flags: list[bool]) -> None:
+        self.texts_truncated[split] = sum(flags)
+        if self.texts_truncated[split]:
+            log.info(
+                "%s split: %d of %d texts exceed max_length=%d (data.long_text=%s)",
+                split,
+                self.texts_truncated[split],
+                len(flags),
+                self.hparams.max_length,
+                self.hparams.long_text,
+            )

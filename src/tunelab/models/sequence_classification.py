@@ -1,0 +1,181 @@
+"""LightningModule for text classification: one label (softmax) or a label set (sigmoid)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+import torchmetrics.functional.classification as tmf
+from transformers import AutoConfig, AutoModelForSequenceClassification
+
+from tunelab.data.registry import resolve_model
+from tunelab.models.base import TaskModule
+
+
+def classification_scores(
+    probs: torch.Tensor, target: torch.Tensor, multi_label: bool, threshold: float = 0.5
+) -> tuple[dict[str, float], torch.Tensor | None]:
+    """Accuracy, micro/macro F1 and per-class precision/recall/F1 (torchmetrics), and the
+    confusion matrix [gold, pred] for single-label data.
+
+    Args:
+        probs: [n, labels] probabilities; target: [n] label ids or [n, labels] multi-hot.
+    """
+    n = probs.shape[1]
+    if multi_label:
+        args = {"preds": probs, "target": target.int(), "num_labels": n, "threshold": threshold}
+        scores = {
+            "acc": tmf.multilabel_exact_match(**args),
+            "f1_micro": tmf.multilabel_f1_score(**args, average="micro"),
+            "f1_macro": tmf.multilabel_f1_score(**args, average="macro"),
+        }
+        per_class = {
+            "precision": tmf.multilabel_precision(**args, average=None),
+            "recall": tmf.multilabel_recall(**args, average=None),
+            "f1": tmf.multilabel_f1_score(**args, average=None),
+        }
+        matrix = None
+    else:
+        args = {"preds": probs, "target": target, "num_classes": n}
+        scores = {
+            "acc": tmf.multiclass_accuracy(**args, average="micro"),
+            "f1_micro": tmf.multiclass_f1_score(**args, average="micro"),
+            "f1_macro": tmf.multiclass_f1_score(**args, average="macro"),
+        }
+        per_class = {
+            "precision": tmf.multiclass_precision(**args, average=None),
+            "recall": tmf.multiclass_recall(**args, average=None),
+            "f1": tmf.multiclass_f1_score(**args, average=None),
+        }
+        matrix = tmf.multiclass_confusion_matrix(probs, target, num_classes=n)
+    flat = {key: float(value) for key, value in scores.items()}
+    for name, values in per_class.items():
+        flat.update({f"{name}_{i}": float(v) for i, v in enumerate(values)})
+    return flat, matrix
+
+
+class SequenceClassificationModule(TaskModule):
+    """Fine-tunes `AutoModelForSequenceClassification`.
+
+    Args (beyond TaskModule's):
+        multi_label: sigmoid outputs and binary cross-entropy; labels predicted above `threshold`.
+        class_weights: `auto` (inverse class frequency of the training split), a list in label
+            order, or None. Weights the cross-entropy of single-label training.
+        threshold: decision threshold for multi-label prediction.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        labels: list[str],
+        optimizer: Callable | None = None,
+        scheduler: Callable | None = None,
+        multi_label: bool = False,
+        class_weights: str | list[float] | None = None,
+        threshold: float = 0.5,
+        trust_remote_code: bool = False,
+    ):
+        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
+        self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
+        problem = "multi_label_classification" if multi_label else "single_label_classification"
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            resolve_model(model_name_or_path),
+            num_labels=len(self.labels),
+            id2label=self.id2label,
+            label2id=self.label2id,
+            problem_type=problem,
+            trust_remote_code=trust_remote_code,
+        )
+        self.model.train()  # from_pretrained returns eval mode (dropout off); see NER module
+        weights = torch.ones(len(self.labels))
+        if isinstance(class_weights, list | tuple):
+            if len(class_weights) != len(self.labels):
+                raise ValueError(
+                    f"class_weights has {len(class_weights)} values for labels {labels}"
+                )
+            weights = torch.tensor(class_weights, dtype=torch.float)
+        # Not persistent: recomputed from the data each run, never needed to load a checkpoint.
+        self.register_buffer("loss_weights", weights, persistent=False)
+        self._outputs: dict[tuple[int, int], torch.Tensor] = {}
+        self.test_probs: dict[int, torch.Tensor] = {}
+        self.scores: dict[str, dict[str, float]] = {}
+        self.confusion: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def from_exported(cls, model_dir: str, **kwargs):
+        config = AutoConfig.from_pretrained(model_dir)
+        multi = config.problem_type == "multi_label_classification"
+        return super().from_exported(model_dir, multi_label=multi, **kwargs)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.class_weights == "auto":
+            counts = torch.tensor(self.trainer.datamodule.label_counts(), dtype=torch.float)
+            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+            self.loss_weights.copy_(weights)
+
+    def training_step(self, batch, batch_idx):
+        logits = self.model(**self.model_inputs(batch)).logits
+        if self.multi_label:
+            loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
+        else:
+            loss = F.cross_entropy(logits, batch["label"], weight=self.loss_weights)
+        self.log("train/loss", loss, prog_bar=True, batch_size=logits.shape[0])
+        return loss
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.sigmoid() if self.multi_label else logits.softmax(-1)
+
+    def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
+        """(example, window) -> logits, for every row of the batch."""
+        logits = self.model(**self.model_inputs(batch)).logits.float().cpu()
+        keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
+        return {key: logits[row] for row, key in enumerate(keys)}
+
+    def example_probs(
+        self, outputs: dict[tuple[int, int], torch.Tensor]
+    ) -> dict[int, torch.Tensor]:
+        """Average each example's window logits, then turn them into probabilities."""
+        grouped = defaultdict(list)
+        for (example, _), logits in outputs.items():
+            grouped[example].append(logits)
+        return {e: self.probabilities(torch.stack(v).mean(0)) for e, v in sorted(grouped.items())}
+
+    def validation_step(self, batch, batch_idx):
+        self._outputs.update(self.window_logits(batch))
+
+    test_step = validation_step
+
+    def on_validation_epoch_start(self):
+        self._outputs = {}
+
+    on_test_epoch_start = on_validation_epoch_start
+
+    def _score(self, split: str, prefix: str) -> dict[int, torch.Tensor]:
+        probs = self.example_probs(self._gathered())
+        targets = self.trainer.datamodule.targets(split)
+        done = list(probs)  # fast_dev_run / limit_*_batches: only the predicted examples
+        target = torch.tensor([targets[i] for i in done])
+        flat, matrix = classification_scores(
+            torch.stack([probs[i] for i in done]), target, self.multi_label, self.threshold
+        )
+        scores = {f"{prefix}/{self._named(key)}": value for key, value in flat.items()}
+        main = f"{prefix}/f1_macro"
+        self.log(main, scores[main], prog_bar=True)
+        self.log_dict({k: v for k, v in scores.items() if k != main})
+        self.scores[prefix], self._outputs = scores, {}
+        if matrix is not None:
+            self.confusion[prefix] = matrix
+        return probs
+
+    def _named(self, key: str) -> str:
+        """`f1_3` -> `f1_<label 3>`; aggregate keys unchanged."""
+        name, _, index = key.rpartition("_")
+        return f"{name}_{self.labels[int(index)]}" if index.isdigit() else key
+
+    def on_validation_epoch_end(self):
+        self._score("dev", "val")
+
+    def on_test_epoch_end(self):
+        self.test_probs = self._score(self.trainer.datamodule.hparams.test_split, "test")

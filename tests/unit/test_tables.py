@@ -1,0 +1,78 @@
+import bz2
+import json
+
+import pytest
+
+from tunelab.data.tables import read_table
+from tunelab.errors import CorpusError
+
+
+def test_csv_with_quotes_newlines_crlf_and_bom(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(
+        '\ufefftext,label\r\n"Hello, world",pos\r\n"two\r\nlines ""quoted""",neg\r\nZürich,pos\r\n'.encode()
+    )
+    rows = read_table(path, "text", "label")
+    assert [r.text for r in rows] == ["Hello, world", 'two\r\nlines "quoted"', "Zürich"]
+    assert [r.row for r in rows] == [2, 3, 5]
+
+
+def test_tsv_is_not_quoted(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text('label\tsentence\n1\t" a quoted start\n0\tplain\n')
+    rows = read_table(path, ["sentence", "content"], "label")
+    assert [(r.text, r.label) for r in rows] == [('" a quoted start', "1"), ("plain", "0")]
+
+
+def test_jsonl_and_pairs(tmp_path):
+    path = tmp_path / "t.jsonl"
+    records = [{"q": "where?", "a": "here", "y": 1}, {"q": "who?", "a": "me", "y": 0}]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
+    rows = read_table(path, "q", "y", text_pair_column="a")
+    assert [(r.text, r.text_pair, r.label) for r in rows] == [
+        ("where?", "here", "1"),
+        ("who?", "me", "0"),
+    ]
+
+
+def test_compressed(tmp_path):
+    path = tmp_path / "t.csv.bz2"
+    path.write_bytes(bz2.compress(b"text,label\nhi,a\n"))
+    assert read_table(path, "text", "label")[0].text == "hi"
+
+
+def test_missing_column_names_file_row_and_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("sentence,label\nhi,a\n")
+    with pytest.raises(
+        CorpusError, match=r"t.csv:2: no column 'text'; columns are sentence, label"
+    ):
+        read_table(path, "text", "label")
+
+
+def test_empty_text_names_row(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('text,label\nhi,a\n"  ",b\n')
+    with pytest.raises(CorpusError, match=r"t.csv:3: empty 'text'"):
+        read_table(path, "text", "label")
+
+
+def test_bad_json_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{oops\n')
+    with pytest.raises(CorpusError, match=r"t.jsonl:2: invalid JSON"):
+        read_table(path, "text", "label")
+
+
+def test_unknown_format_and_empty_file(tmp_path):
+    with pytest.raises(CorpusError, match="unknown table format"):
+        read_table(tmp_path / "t.xlsx", "text", "label")
+    (tmp_path / "e.csv").write_text("text,label\n")
+    with pytest.raises(CorpusError, match="e.csv: no rows"):
+        read_table(tmp_path / "e.csv", "text", "label")
+
+
+def test_keep_labels_skips_before_checks(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\n,plot\nnice,fresh\n")
+    assert [r.text for r in read_table(path, "text", "label", keep_labels={"fresh"})] == ["nice"]

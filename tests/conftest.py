@@ -68,7 +68,7 @@ def table_dir(tmp_path_factory) -> Path:
         writer.writerow(["id", "text", "label"])
         writer.writerows([i, *_text(rng)] for i in range(160))
     dev = [_text(rng) for _ in range(40)]
-    (folder / "dev.tsv").write_text("text\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in dev))
+    (folder / "dev.tsv").write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in dev))
     test = [dict(zip(["text", "label"], _text(rng), strict=True)) for _ in range(40)]
     (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in test))
     return folder

@@ -18,7 +18,23 @@ from tunelab.errors import TunelabError
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (src layout, editable install)
 CONFIG_DIR = str(ROOT / "conf")
 
+def default_precision() -> str:
+    """`bf16-mixed` where bf16 matrix work is fast (CUDA with bf16, or a CPU with AVX-512 BF16 or
+    AMX), else `32-true`. Measured here: bf16 autocast trains MiniLM ~1.6x faster on such a CPU at
+    the same F1 (README); on CPUs without bf16 units autocast is slower than fp32."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "32-true"
+    return "bf16-mixed" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "32-true"
+
+
 OmegaConf.register_new_resolver("tunelab_root", lambda: str(ROOT), replace=True)
+OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
 
 log = logging.getLogger("tunelab")
 

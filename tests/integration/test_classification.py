@@ -111,7 +111,7 @@ def test_multi_label(tmp_path, tiny_bert):
         ("new york", "travel"),
     ] * 8
     for name in ["train.csv", "dev.csv", "test.csv"]:
-        (tmp_path / name).write_text("text,label\n" + "".join(f"{t},{l}\n" for t, l in rows))
+        (tmp_path / name).write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows))
     overrides = tiny_train_overrides(tiny_bert, tmp_path, data="csv")
     overrides += ["data.multi_label=true", "trainer.max_epochs=2"]
     metrics = train(compose_train(tmp_path / "run", overrides))

@@ -9,9 +9,8 @@ from tunelab.errors import CorpusError
 
 def test_csv_with_quotes_newlines_crlf_and_bom(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_bytes(
-        '\ufefftext,label\r\n"Hello, world",pos\r\n"two\r\nlines ""quoted""",neg\r\nZürich,pos\r\n'.encode()
-    )
+    content = 'text,label\r\n"Hello, world",pos\r\n"two\r\nlines ""quoted""",neg\r\n'
+    path.write_bytes(("\ufeff" + content + "Zürich,pos\r\n").encode())
     rows = read_table(path, "text", "label")
     assert [r.text for r in rows] == ["Hello, world", 'two\r\nlines "quoted"', "Zürich"]
     assert [r.row for r in rows] == [2, 3, 5]

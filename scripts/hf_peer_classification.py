@@ -89,7 +89,6 @@ def main() -> None:
             eval_strategy="no",
             report_to=[],
             seed=args.seed,
-            use_cpu=True,
         )
         trainer = Trainer(
             model=model,

@@ -18,6 +18,7 @@ from tunelab.errors import TunelabError
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (src layout, editable install)
 CONFIG_DIR = str(ROOT / "conf")
 
+
 def default_precision() -> str:
     """`bf16-mixed` where bf16 matrix work is fast (CUDA with bf16, or a CPU with AVX-512 BF16 or
     AMX), else `32-true`. Measured here: bf16 autocast trains MiniLM ~1.6x faster on such a CPU at

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 from transformers import AutoTokenizer
 
 from tunelab.data.batching import pad_batch
-from tunelab.data.registry import resolve_model
+from tunelab.data.registry import from_pretrained
 
 
 class TaskDataModule(pl.LightningDataModule):
@@ -29,7 +29,7 @@ class TaskDataModule(pl.LightningDataModule):
     @property
     def tokenizer(self):
         if self._tokenizer is None:
-            self._tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.hparams.tokenizer))
+            self._tokenizer = from_pretrained(AutoTokenizer, self.hparams.tokenizer)
         return self._tokenizer
 
     @property

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import torchmetrics.functional.classification as tmf
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from tunelab.data.registry import resolve_model
+from tunelab.data.registry import from_pretrained
 from tunelab.models.base import TaskModule
 
 
@@ -80,8 +80,9 @@ class SequenceClassificationModule(TaskModule):
         super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
         problem = "multi_label_classification" if multi_label else "single_label_classification"
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            resolve_model(model_name_or_path),
+        self.model = from_pretrained(
+            AutoModelForSequenceClassification,
+            model_name_or_path,
             num_labels=len(self.labels),
             id2label=self.id2label,
             label2id=self.label2id,

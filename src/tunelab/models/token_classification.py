@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from transformers import AutoModelForTokenClassification
 
-from tunelab.data.registry import resolve_model
+from tunelab.data.registry import from_pretrained
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
 from tunelab.spans import allowed_starts, allowed_transitions, viterbi
@@ -39,8 +39,9 @@ class TokenClassificationModule(TaskModule):
         if decode not in DECODERS:
             raise ValueError(f"model.decode={decode!r}; choose one of {', '.join(DECODERS)}")
         self.decode = decode
-        self.model = AutoModelForTokenClassification.from_pretrained(
-            resolve_model(model_name_or_path),
+        self.model = from_pretrained(
+            AutoModelForTokenClassification,
+            model_name_or_path,
             num_labels=len(self.labels),
             id2label=self.id2label,
             label2id=self.label2id,

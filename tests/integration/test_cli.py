@@ -1,5 +1,6 @@
 """Bad input ends with one line naming the problem and where it is, exit status 2, no traceback."""
 
+import os
 import subprocess
 import sys
 
@@ -47,3 +48,42 @@ def test_bad_input_gives_one_line_error(tmp_path, tiny_bert, case, train_text, e
     errors = [line for line in result.stderr.splitlines() if line.startswith("tunelab: error:")]
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, conll_dir):
+    command = [
+        sys.executable,
+        "-m",
+        "tunelab.train",
+        "-m",
+        "data=conll",
+        f"data.dir={conll_dir}",
+        f"model.model_name_or_path={tiny_bert}",
+        "trainer.accelerator=cpu",
+        "debug=fdr",
+        "optimizer.lr=1e-3,3e-3",
+        f"hydra.sweep.dir={tmp_path}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for job in ["0", "1"]:
+        assert (tmp_path / job / "metrics.json").is_file()
+    overrides = (tmp_path / "1" / ".hydra" / "overrides.yaml").read_text()
+    assert "optimizer.lr=0.003" in overrides  # Hydra writes the parsed value
+
+
+def test_unreachable_hub_model_is_a_one_line_error(tmp_path, conll_dir):
+    command = [
+        sys.executable,
+        "-m",
+        "tunelab.train",
+        "data=conll",
+        f"data.dir={conll_dir}",
+        "model=bert_base_cased",
+        f"hydra.run.dir={tmp_path}",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tunelab: error:")]
+    assert len(errors) == 1 and "cannot load 'bert-base-cased'" in errors[0]

@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_tunelab(data: str, args, out_dir: Path) -> dict:
     run_dir = out_dir / f"tunelab_{data}"
+    if args.reuse and (run_dir / "metrics.json").is_file():
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        return {"test_acc": metrics["test/acc"], "test_f1_macro": metrics["test/f1_macro"]}
     command = [
         sys.executable,
         "-m",
@@ -45,6 +48,9 @@ def run_tunelab(data: str, args, out_dir: Path) -> dict:
 
 def run_peer(data: str, args, out_dir: Path) -> dict:
     result = out_dir / f"peer_{data}.json"
+    if args.reuse and result.is_file():
+        metrics = json.loads(result.read_text())
+        return {"test_acc": metrics["test_acc"], "test_f1_macro": metrics["test_f1_macro"]}
     command = [
         sys.executable,
         str(ROOT / "scripts" / "hf_peer_classification.py"),
@@ -79,6 +85,7 @@ def main() -> None:
     parser.add_argument("--fp32", dest="bf16", action="store_false", help="no bf16 autocast")
     parser.add_argument("--out-dir", default=str(ROOT / "outputs" / "compare_classification"))
     parser.add_argument("--json", help="write all results here")
+    parser.add_argument("--reuse", action="store_true", help="keep results already in --out-dir")
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

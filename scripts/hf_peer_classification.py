@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 
+import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import (
     AutoModelForSequenceClassification,
@@ -89,6 +90,7 @@ def main() -> None:
             eval_strategy="no",
             report_to=[],
             seed=args.seed,
+            use_cpu=not torch.cuda.is_available(),  # the Trainer refuses bf16 on CPU without it
         )
         trainer = Trainer(
             model=model,

@@ -19,6 +19,8 @@ log = logging.getLogger("tunelab")
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the model given by `ckpt_path` or `model_dir` on `split`; write the run directory."""
     module, tokenizer = load_module(cfg.model._target_, cfg.ckpt_path, cfg.model_dir)
+    if cfg.get("decode"):  # NER: score the same model with another decoder
+        module.set_decode(cfg.decode)
     datamodule = build(cfg.data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
     trainer.test(module, datamodule=datamodule)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.conftest import compose_train
+from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
 from tunelab.predict import predict, split_words
 
@@ -92,3 +93,22 @@ def test_predict_conll_words(tmp_path, trained_run):
     predict(cfg)
     lines = (tmp_path / "out.conll").read_text().split("\n")
     assert [line.split(" ")[0] for line in lines if line] == ["john", "went", "to", "paris", "anna"]
+
+
+def test_eval_with_argmax_decoding(tmp_path, trained_run):
+    run_dir, _, conll_dir = trained_run
+    cfg = compose_train(
+        tmp_path,
+        [
+            "data=conll",
+            f"data.dir={conll_dir}",
+            "trainer.accelerator=cpu",
+            f"model_dir={run_dir / 'model'}",
+            "decode=argmax",
+        ],
+        config_name="eval",
+    )
+    assert 0.0 <= evaluate(cfg)["test/f1"] <= 1.0
+    cfg.decode = "beam"
+    with pytest.raises(TunelabError, match="decode='beam'; choose one of viterbi, argmax"):
+        evaluate(cfg)

@@ -55,3 +55,10 @@ def test_invalid_utf8_names_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(CorpusError, match="cannot read"):
         read_conll(tmp_path / "nope.txt")
+
+
+def test_stray_byte_order_marks_are_blank(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("Dubbz\ufeff\tB-person\n!\tO\n\ufeff\nnext\tO\n", encoding="utf-8")
+    sentences = read_conll(path)
+    assert [s.words for s in sentences] == [["Dubbz", "!"], ["next"]]

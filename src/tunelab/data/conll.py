@@ -10,7 +10,10 @@ from tunelab.errors import CorpusError
 
 DOCSTART = "-DOCSTART-"
 # Columns are split on ASCII spaces and tabs only: a word may hold other Unicode spaces (NBSP).
-COLUMN_SEPARATOR = re.compile(r"[ \t]+")
+# A stray byte-order mark (U+FEFF, left by concatenating files; WNUT-17's dev.txt has two) counts
+# as a separator too: it is invisible and never part of a word.
+COLUMN_SEPARATOR = re.compile(r"[ \t\ufeff]+")
+BLANK = " \t\r\ufeff"
 
 
 @dataclass
@@ -65,7 +68,7 @@ def read_conll(path: str | Path, with_tags: bool = True) -> list[Sentence]:
 
     # split("\n"), not splitlines(): the latter also breaks on U+2028, U+0085 and friends.
     for number, raw in enumerate(text.split("\n"), start=1):
-        stripped = raw.strip(" \t\r")
+        stripped = raw.strip(BLANK)
         columns = COLUMN_SEPARATOR.split(stripped) if stripped else []
         if not columns:
             flush()

@@ -8,6 +8,7 @@ import torch
 from transformers import AutoModelForTokenClassification
 
 from tunelab.data.registry import from_pretrained
+from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
 from tunelab.spans import allowed_starts, allowed_transitions, viterbi
@@ -36,9 +37,7 @@ class TokenClassificationModule(TaskModule):
         trust_remote_code: bool = False,
     ):
         super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
-        if decode not in DECODERS:
-            raise ValueError(f"model.decode={decode!r}; choose one of {', '.join(DECODERS)}")
-        self.decode = decode
+        self.set_decode(decode)
         self.model = from_pretrained(
             AutoModelForTokenClassification,
             model_name_or_path,
@@ -56,6 +55,11 @@ class TokenClassificationModule(TaskModule):
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
         self.scores: dict[str, dict[str, float]] = {}
+
+    def set_decode(self, decode: str) -> None:
+        if decode not in DECODERS:
+            raise TunelabError(f"decode={decode!r}; choose one of {', '.join(DECODERS)}")
+        self.decode = decode
 
     # -- prediction ----------------------------------------------------------------------------
     def word_log_probs(self, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:

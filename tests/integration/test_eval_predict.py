@@ -10,21 +10,17 @@ from tunelab.eval import evaluate
 from tunelab.predict import predict, split_words
 
 
+def eval_config(tmp_path, data_dir, *overrides: str):
+    """conf/eval.yaml on the synthetic CoNLL folder, on CPU."""
+    base = ["data=conll", f"data.dir={data_dir}", "trainer.accelerator=cpu", "trainer.devices=1"]
+    return compose_train(tmp_path, base + list(overrides), config_name="eval")
+
+
 @pytest.mark.parametrize("source", ["ckpt_path", "model_dir"])
 def test_eval_reproduces_training_test_scores(tmp_path, trained_run, source):
     run_dir, train_metrics, conll_dir = trained_run
     path = run_dir / ("checkpoints/best.ckpt" if source == "ckpt_path" else "model")
-    cfg = compose_train(
-        tmp_path,
-        [
-            "data=conll",
-            f"data.dir={conll_dir}",
-            "trainer.accelerator=cpu",
-            "trainer.devices=1",
-            f"{source}={path}",
-        ],
-        config_name="eval",
-    )
+    cfg = eval_config(tmp_path, conll_dir, f"{source}={path}")
     metrics = evaluate(cfg)
     assert metrics["test/f1"] == pytest.approx(train_metrics["test/f1"], abs=1e-12)
     assert (tmp_path / "predictions" / "test.conll").read_text() == (
@@ -34,17 +30,7 @@ def test_eval_reproduces_training_test_scores(tmp_path, trained_run, source):
 
 def test_eval_other_split_by_file_stem(tmp_path, trained_run):
     run_dir, _, conll_dir = trained_run
-    cfg = compose_train(
-        tmp_path,
-        [
-            "data=conll",
-            f"data.dir={conll_dir}",
-            "trainer.accelerator=cpu",
-            f"model_dir={run_dir / 'model'}",
-            "split=dev",
-        ],
-        config_name="eval",
-    )
+    cfg = eval_config(tmp_path, conll_dir, f"model_dir={run_dir / 'model'}", "split=dev")
     evaluate(cfg)
     assert (tmp_path / "predictions" / "dev.conll").is_file()
 
@@ -97,17 +83,7 @@ def test_predict_conll_words(tmp_path, trained_run):
 
 def test_eval_with_argmax_decoding(tmp_path, trained_run):
     run_dir, _, conll_dir = trained_run
-    cfg = compose_train(
-        tmp_path,
-        [
-            "data=conll",
-            f"data.dir={conll_dir}",
-            "trainer.accelerator=cpu",
-            f"model_dir={run_dir / 'model'}",
-            "decode=argmax",
-        ],
-        config_name="eval",
-    )
+    cfg = eval_config(tmp_path, conll_dir, f"model_dir={run_dir / 'model'}", "decode=argmax")
     assert 0.0 <= evaluate(cfg)["test/f1"] <= 1.0
     cfg.decode = "beam"
     with pytest.raises(TunelabError, match="decode='beam'; choose one of viterbi, argmax"):

@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 from transformers import AutoConfig
 
+from tunelab.data.registry import from_pretrained
 from tunelab.models.optim import parameter_groups
 
 
@@ -46,6 +47,21 @@ class TaskModule(pl.LightningModule):
         id2label = AutoConfig.from_pretrained(model_dir).id2label
         labels = [id2label[i] for i in range(len(id2label))]
         return cls(model_name_or_path=model_dir, labels=labels, **kwargs)
+
+    def pretrained(self, auto_class, **kwargs) -> torch.nn.Module:
+        """The Hugging Face model with a fresh head sized for `self.labels`, in train mode."""
+        model = from_pretrained(
+            auto_class,
+            self.hparams.model_name_or_path,
+            num_labels=len(self.labels),
+            id2label=self.id2label,
+            label2id=self.label2id,
+            trust_remote_code=self.hparams.trust_remote_code,
+            **kwargs,
+        )
+        # from_pretrained returns eval mode, and Lightning keeps submodule modes as it finds
+        # them: without this, dropout would stay off during fine-tuning.
+        return model.train()
 
     @property
     def label2id(self) -> dict[str, int]:

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 import torchmetrics.functional.classification as tmf
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from tunelab.data.registry import from_pretrained
 from tunelab.models.base import TaskModule
 
 
@@ -80,16 +79,7 @@ class SequenceClassificationModule(TaskModule):
         super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
         problem = "multi_label_classification" if multi_label else "single_label_classification"
-        self.model = from_pretrained(
-            AutoModelForSequenceClassification,
-            model_name_or_path,
-            num_labels=len(self.labels),
-            id2label=self.id2label,
-            label2id=self.label2id,
-            problem_type=problem,
-            trust_remote_code=trust_remote_code,
-        )
-        self.model.train()  # from_pretrained returns eval mode (dropout off); see NER module
+        self.model = self.pretrained(AutoModelForSequenceClassification, problem_type=problem)
         weights = torch.ones(len(self.labels))
         if isinstance(class_weights, list | tuple):
             if len(class_weights) != len(self.labels):

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import torch
 from transformers import AutoModelForTokenClassification
 
-from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
@@ -38,17 +37,7 @@ class TokenClassificationModule(TaskModule):
     ):
         super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
         self.set_decode(decode)
-        self.model = from_pretrained(
-            AutoModelForTokenClassification,
-            model_name_or_path,
-            num_labels=len(self.labels),
-            id2label=self.id2label,
-            label2id=self.label2id,
-            trust_remote_code=trust_remote_code,
-        )
-        # from_pretrained returns eval mode, and Lightning keeps submodule modes as found:
-        # without this, dropout would stay off during fine-tuning.
-        self.model.train()
+        self.model = self.pretrained(AutoModelForTokenClassification)
         self._allowed = allowed_transitions(self.labels)
         self._starts = allowed_starts(self.labels)
         self._outputs: dict[int, torch.Tensor] = {}

@@ -37,23 +37,29 @@ def predict_tags(
     sentences: list[list[str]],
     batch_size: int = 64,
     max_length: int = 512,
+    stride: int = 128,
 ) -> list[tuple[list[str], list[float]]]:
-    """Tags and each tag's probability for word-split sentences (same decoding as evaluation)."""
+    """Tags and each tag's probability for word-split sentences: the same windows, merge rule
+    and decoding as evaluation."""
     module.eval()
-    items = encode_sentences(tokenizer, sentences, [[0] * len(s) for s in sentences], max_length)
+    dummy = [[0] * len(s) for s in sentences]
+    items = encode_sentences(tokenizer, sentences, dummy, max_length, stride=stride)
     items.sort(key=lambda item: len(item["input_ids"]))
-    results: dict[int, tuple[list[str], list[float]]] = {}
+    pad_values = {"input_ids": tokenizer.pad_token_id, "word_index": -1}
+    outputs = {}
     for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
-        batch = pad_batch(
-            chunk, {"input_ids": tokenizer.pad_token_id, "word_index": -1}, ("sentence",)
-        )
-        for index, log_probs in module.word_log_probs(batch).items():
-            tags = module.decode_tags(log_probs, len(sentences[index]))
-            ids = [module.label2id[tag] for tag in tags[: len(log_probs)]]
-            probs = log_probs.exp()[torch.arange(len(ids)), ids].tolist()
-            results[index] = tags, probs + [0.0] * (len(tags) - len(probs))
-    return [results[i] for i in range(len(sentences))]
+        chunk = pad_batch(items[start : start + batch_size], pad_values, ("sentence", "window"))
+        outputs.update(module.window_scores(chunk))
+    merged = module.sentence_scores(outputs)
+    results = []
+    for index, sentence in enumerate(sentences):
+        words, log_probs = merged[index]
+        tags = module.decode_tags(words, log_probs, len(sentence))
+        probs = [0.0] * len(sentence)
+        for row, word in enumerate(words):
+            probs[word] = float(log_probs[row, module.label2id[tags[word]]].exp())
+        results.append((tags, probs))
+    return results
 
 
 def entities(text: str, offsets, tags: list[str], probs: list[float]) -> list[dict]:
@@ -136,7 +142,7 @@ def predict(cfg: DictConfig) -> Path:
     if cfg.format == "conll":
         sentences = read_conll(source, with_tags=False)
         words = [s.words for s in sentences]
-        tagged = predict_tags(module, tokenizer, words, cfg.batch_size, cfg.max_length)
+        tagged = predict_tags(module, tokenizer, words, cfg.batch_size, cfg.max_length, cfg.stride)
         with target.open("w", encoding="utf-8") as out:
             for sentence, (tags, _) in zip(words, tagged, strict=True):
                 out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
@@ -146,7 +152,9 @@ def predict(cfg: DictConfig) -> Path:
         raise TunelabError(f"format={cfg.format!r}; choose text or conll")
     texts = read_lines(source)
     split = [split_words(text) for text in texts]
-    tagged = predict_tags(module, tokenizer, [w for w, _ in split], cfg.batch_size, cfg.max_length)
+    tagged = predict_tags(
+        module, tokenizer, [w for w, _ in split], cfg.batch_size, cfg.max_length, cfg.stride
+    )
     records = [
         {"text": text, "entities": entities(text, offsets, tags, probs)}
         for text, (_, offsets), (tags, probs) in zip(texts, split, tagged, strict=True)

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from tests.conftest import compose_train
+from tests.conftest import compose_train, write_conll
+from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
 from tunelab.predict import predict, split_words
@@ -88,3 +89,36 @@ def test_eval_with_argmax_decoding(tmp_path, trained_run):
     cfg.decode = "beam"
     with pytest.raises(TunelabError, match="decode='beam'; choose one of viterbi, argmax"):
         evaluate(cfg)
+
+
+@pytest.mark.parametrize("windows", [True, False])
+def test_3000_word_document_gets_one_prediction_per_word(tmp_path, trained_run, windows):
+    run_dir, _, conll_dir = trained_run
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for name in ["train.txt", "dev.txt", "test.txt"]:
+        (data_dir / name).write_text((conll_dir / name).read_text())
+    sentences = read_conll(conll_dir / "train.txt")
+    pairs = [(w, t) for s in sentences for w, t in zip(s.words, s.tags, strict=True)]
+    words = (pairs * (3000 // len(pairs) + 1))[:3000]
+    write_conll(data_dir / "test_long.txt", [words])
+    cfg = eval_config(
+        tmp_path / "run",
+        data_dir,
+        f"model_dir={run_dir / 'model'}",
+        "split=test_long",
+        "data.max_length=64",
+        "data.stride=16",
+        f"data.windows={windows}",
+    )
+    metrics = evaluate(cfg)
+    lines = (tmp_path / "run" / "predictions" / "test_long.conll").read_text().split("\n")
+    triples = [line.split(" ") for line in lines if line]
+    assert [(w, g) for w, g, _ in triples] == words  # every word, once, in order
+    assert len(triples) == 3000
+    if windows:
+        assert metrics["test/words_truncated"] == 0
+        # Same words as short sentences score alike: windows lose no entity.
+        assert metrics["test/f1"] > 0.5
+    else:
+        assert metrics["test/words_truncated"] == 3000 - 62  # 64 minus [CLS] and [SEP]

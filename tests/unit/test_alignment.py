@@ -27,7 +27,9 @@ def test_every_word_has_exactly_one_first_subtoken(pieces_per_word):
 
 def test_words_the_tokenizer_drops_become_unknown(tiny_tokenizer):
     # U+200B (zero-width space) tokenizes to nothing; it must still get a prediction slot.
-    (item,) = encode_sentences(tiny_tokenizer, [["john", "\u200b", "paris"]], [[1, 0, 2]], 32)
+    (item,) = encode_sentences(
+        tiny_tokenizer, [["john", "\u200b", "paris"]], [[1, 0, 2]], 32, stride=8
+    )
     assert [i for i in item["word_index"] if i >= 0] == [0, 1, 2]
     assert item["input_ids"][2] == tiny_tokenizer.unk_token_id
     assert item["words_truncated"] == 0
@@ -35,6 +37,6 @@ def test_words_the_tokenizer_drops_become_unknown(tiny_tokenizer):
 
 def test_truncated_words_are_counted(tiny_tokenizer):
     words = ["john"] * 20
-    (item,) = encode_sentences(tiny_tokenizer, [words], [[0] * 20], max_length=8)
+    (item,) = encode_sentences(tiny_tokenizer, [words], [[0] * 20], max_length=8, stride=None)
     assert len(item["input_ids"]) == 8
     assert item["words_truncated"] == 14  # 8 - [CLS] - [SEP] = 6 words kept

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from tunelab.data.classification_datamodule import head_tail, special_tokens_around
+from tunelab.data.classification_datamodule import head_tail
+from tunelab.data.windows import special_tokens_around
 from tunelab.models.sequence_classification import classification_scores
 
 

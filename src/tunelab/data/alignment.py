@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from tunelab.data.windows import special_tokens_around, window_starts
+from tunelab.errors import TunelabError
+
 IGNORE = -100  # label id the loss ignores (special tokens, non-first sub-tokens)
 
 
@@ -43,11 +46,18 @@ def encode_sentences(
     labels: list[list[int]],
     max_length: int,
     inside_of: list[int] | None = None,
+    stride: int | None = 128,
 ) -> list[dict]:
-    """Tokenize word-split sentences and align their labels.
+    """Tokenize word-split sentences into model inputs with aligned labels.
 
-    Each item holds `input_ids`, `labels`, `word_index` (per sub-token), `sentence` (its index in
-    `sentences`) and `words_truncated` (words that got no sub-token because of `max_length`).
+    A sentence longer than `max_length` sub-tokens (special tokens included) becomes several
+    windows overlapping by `stride` sub-tokens (`windows.window_starts`); with `stride=None` it is
+    truncated instead and the words lost are counted. Windows are cut from the whole sentence's
+    sub-tokens, so a word's first sub-token is known even when a window starts inside the word.
+
+    Each item holds `input_ids`, `labels`, `word_index` (the word whose first sub-token sits
+    there, else -1), `sentence` (index in `sentences`), `window` (index within the sentence) and
+    `words_truncated`.
 
     Words that the tokenizer turns into nothing (zero-width or control characters) are replaced by
     the unknown token, so that every word still gets a sub-token and a prediction.
@@ -56,26 +66,45 @@ def encode_sentences(
     empty = _empty_words(tokenizer, sentences)
     if empty:
         sentences = [[unk if w in empty else w for w in sentence] for sentence in sentences]
-    batch = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length)
+    before, after = special_tokens_around(tokenizer)
+    size = max_length - len(before) - len(after)
+    if stride is not None and not 0 <= stride < size:
+        raise TunelabError(
+            f"data.stride={stride} must be at least 0 and below data.max_length={max_length} "
+            f"minus {len(before) + len(after)} special tokens"
+        )
+    if not sentences:
+        return []
+    batch = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    pad_left, pad_right = [IGNORE] * len(before), [IGNORE] * len(after)
+    no_word_left, no_word_right = [-1] * len(before), [-1] * len(after)
     encoded = []
     for i, words in enumerate(sentences):
-        word_ids = batch.word_ids(i)
-        token_labels, word_index = align_labels(word_ids, labels[i], inside_of)
-        seen = max((w for w in word_ids if w is not None), default=-1) + 1
-        encoded.append(
-            {
-                "input_ids": batch["input_ids"][i],
-                "labels": token_labels,
-                "word_index": word_index,
-                "sentence": i,
-                "words_truncated": len(words) - seen,
-            }
-        )
+        ids = batch["input_ids"][i]
+        token_labels, word_index = align_labels(batch.word_ids(i), labels[i], inside_of)
+        starts = [0] if stride is None else window_starts(len(ids), size, stride)
+        truncated = 0
+        if stride is None and len(ids) > size:
+            truncated = len(words) - sum(1 for w in word_index[:size] if w >= 0)
+        for window, start in enumerate(starts):
+            cut = slice(start, start + size)
+            encoded.append(
+                {
+                    "input_ids": before + ids[cut] + after,
+                    "labels": pad_left + token_labels[cut] + pad_right,
+                    "word_index": no_word_left + word_index[cut] + no_word_right,
+                    "sentence": i,
+                    "window": window,
+                    "words_truncated": truncated,
+                }
+            )
     return encoded
 
 
 def _empty_words(tokenizer, sentences: list[list[str]]) -> set[str]:
     """Distinct words for which the tokenizer produces no sub-token."""
     vocabulary = sorted({w for sentence in sentences for w in sentence})
+    if not vocabulary:
+        return set()
     pieces = tokenizer(vocabulary, add_special_tokens=False)["input_ids"]
     return {word for word, ids in zip(vocabulary, pieces, strict=True) if not ids}

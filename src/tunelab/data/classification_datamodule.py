@@ -8,6 +8,7 @@ from collections import Counter
 from tunelab.data.base import TaskDataModule
 from tunelab.data.tables import Example
 from tunelab.data.text_splits import load_examples
+from tunelab.data.windows import special_tokens_around
 from tunelab.errors import CorpusError, TunelabError
 
 log = logging.getLogger(__name__)
@@ -21,14 +22,6 @@ def head_tail(ids: list[int], budget: int, head: int) -> list[int]:
     if len(ids) <= budget:
         return ids
     return ids[:head] + ids[len(ids) - (budget - head) :]
-
-
-def special_tokens_around(tokenizer) -> tuple[list[int], list[int]]:
-    """The ids a tokenizer puts before and after a single text ([CLS] and [SEP] for BERT)."""
-    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
-    full = tokenizer("a")["input_ids"]
-    start = next(i for i in range(len(full)) if full[i : i + len(bare)] == bare)
-    return full[:start], full[start + len(bare) :]
 
 
 class SequenceClassificationDataModule(TaskDataModule):

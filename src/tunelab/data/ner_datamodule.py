@@ -28,6 +28,9 @@ class TokenClassificationDataModule(TaskDataModule):
         dir: a folder holding train*, dev*/valid*, test* CoNLL files.
         scheme: tag scheme of the files (`auto` detects it); converted to IOB2 inside.
         max_length: sub-tokens per sequence, special tokens included.
+        windows: cut longer sentences into overlapping windows (every word is predicted); if
+            False, their tail is truncated, predicted O and counted as `words_truncated`.
+        stride: sub-tokens shared by neighbouring windows.
         batch_size: training batch size; eval_batch_size for validation and test.
         label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.
         pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
@@ -36,7 +39,7 @@ class TokenClassificationDataModule(TaskDataModule):
         num_workers: DataLoader workers.
     """
 
-    keep = ("sentence",)
+    keep = ("sentence", "window")
 
     def __init__(
         self,
@@ -45,6 +48,8 @@ class TokenClassificationDataModule(TaskDataModule):
         dir: str | None = None,
         scheme: str = "auto",
         max_length: int = 512,
+        windows: bool = True,
+        stride: int = 128,
         batch_size: int = 32,
         eval_batch_size: int = 64,
         label_all_subtokens: bool = False,
@@ -132,12 +137,13 @@ class TokenClassificationDataModule(TaskDataModule):
                 self._label_ids(split),
                 self.hparams.max_length,
                 inside_of,
+                self.hparams.stride if self.hparams.windows else None,
             )
             self.words_truncated[split] = sum(item["words_truncated"] for item in items)
             if self.words_truncated[split]:
                 log.warning(
-                    "%s split: %d word(s) lie beyond max_length=%d sub-tokens and are predicted "
-                    "as O",
+                    "%s split: %d word(s) lie beyond max_length=%d sub-tokens (data.windows=false) "
+                    "and are predicted as O",
                     split,
                     self.words_truncated[split],
                     self.hparams.max_length,

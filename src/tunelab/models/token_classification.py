@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from transformers import AutoModelForTokenClassification
 
+from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
@@ -40,7 +41,7 @@ class TokenClassificationModule(TaskModule):
         self.model = self.pretrained(AutoModelForTokenClassification)
         self._allowed = allowed_transitions(self.labels)
         self._starts = allowed_starts(self.labels)
-        self._outputs: dict[int, torch.Tensor] = {}
+        self._outputs: dict[tuple[int, int], tuple] = {}
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
         self.scores: dict[str, dict[str, float]] = {}
@@ -51,25 +52,45 @@ class TokenClassificationModule(TaskModule):
         self.decode = decode
 
     # -- prediction ----------------------------------------------------------------------------
-    def word_log_probs(self, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
-        """Sentence index -> [words, labels] log-probabilities from each word's first sub-token."""
+    def window_scores(self, batch: dict[str, torch.Tensor]) -> dict[tuple[int, int], tuple]:
+        """(sentence, window) -> (word indices, distance of each to the window edge,
+        [words, labels] log-probabilities), read at each word's first sub-token."""
         logits = self.model(**self.model_inputs(batch)).logits
         log_probs = logits.float().log_softmax(-1).cpu()
-        first = (batch["word_index"] >= 0).cpu()
-        sentences = batch["sentence"].tolist()
-        return {s: log_probs[row][first[row]] for row, s in enumerate(sentences)}
+        word_index = batch["word_index"].cpu()
+        lengths = batch["attention_mask"].sum(-1).tolist()
+        keys = zip(batch["sentence"].tolist(), batch["window"].tolist(), strict=True)
+        scores = {}
+        for row, key in enumerate(keys):
+            positions = (word_index[row] >= 0).nonzero().flatten()
+            distances = torch.minimum(positions, lengths[row] - 1 - positions)
+            words = word_index[row][positions].tolist()
+            scores[key] = (words, distances.tolist(), log_probs[row][positions])
+        return scores
 
-    def decode_tags(self, log_probs: torch.Tensor, n_words: int) -> list[str]:
-        """Tags for one sentence; words beyond the scored ones (truncated) get O."""
+    @staticmethod
+    def sentence_scores(outputs: dict[tuple[int, int], tuple]) -> dict[int, tuple]:
+        """Sentence -> (words covered, their log-probabilities), windows merged by the rule in
+        `tunelab.data.windows`."""
+        grouped: dict[int, list] = {}
+        for (sentence, _window), piece in sorted(outputs.items()):
+            grouped.setdefault(sentence, []).append(piece)
+        return {sentence: merge_windows(pieces) for sentence, pieces in grouped.items()}
+
+    def decode_tags(self, words: list[int], log_probs: torch.Tensor, n_words: int) -> list[str]:
+        """Tags for one sentence of `n_words`; words without scores (truncated) get O."""
         if self.decode == "viterbi":
             ids = viterbi(log_probs, self._allowed, self._starts)
         else:
             ids = log_probs.argmax(-1).tolist()
-        return [self.labels[i] for i in ids] + ["O"] * (n_words - len(ids))
+        tags = ["O"] * n_words
+        for word, label in zip(words, ids, strict=True):
+            tags[word] = self.labels[label]
+        return tags
 
     # -- evaluation ----------------------------------------------------------------------------
     def _eval_step(self, batch: dict[str, torch.Tensor]) -> None:
-        self._outputs.update(self.word_log_probs(batch))
+        self._outputs.update(self.window_scores(batch))
 
     def validation_step(self, batch, batch_idx):
         self._eval_step(batch)
@@ -85,11 +106,11 @@ class TokenClassificationModule(TaskModule):
     def _score(self, split: str, prefix: str) -> dict[int, list[str]]:
         datamodule = self.trainer.datamodule
         sentences = datamodule.sentences(split)
-        outputs = self._gathered()
+        merged = self.sentence_scores(self._gathered())
         # Under fast_dev_run / limit_*_batches only some sentences were predicted: score those.
-        done = sorted(outputs)
+        done = sorted(merged)
         gold = [sentences[i].tags for i in done]
-        pred = [self.decode_tags(outputs[i], len(sentences[i].words)) for i in done]
+        pred = [self.decode_tags(*merged[i], len(sentences[i].words)) for i in done]
         scores = {f"{prefix}/{k}": v for k, v in ner_scores(gold, pred).items()}
         f1 = f"{prefix}/f1"
         self.log(f1, scores[f1], prog_bar=True)

@@ -1,0 +1,40 @@
+"""Join each -DOCSTART- document of a CoNLL file into one long "sentence" (hundreds of words).
+
+Evaluating a model on the result and on the original file scores the same words, once as
+ordinary sentences and once as long documents that need sliding windows:
+
+    .venv/bin/python scripts/make_long_documents.py ../shared/datasets/conll2003/test.txt \
+        outputs/long_docs/test_long.txt
+    tunelab-eval model_dir=RUN/model data=conll data.dir=outputs/long_docs split=test_long
+"""
+
+from __future__ import annotations
+
+import argparse
+from itertools import groupby
+from pathlib import Path
+
+from tunelab.data.conll import read_conll
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source")
+    parser.add_argument("target")
+    args = parser.parse_args()
+    sentences = read_conll(args.source)
+    target = Path(args.target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lengths = []
+    with target.open("w", encoding="utf-8") as out:
+        for _, document in groupby(sentences, key=lambda s: s.doc):
+            document = list(document)
+            words = [(w, t) for s in document for w, t in zip(s.words, s.tags, strict=True)]
+            out.writelines(f"{w} {t}\n" for w, t in words)
+            out.write("\n")
+            lengths.append(len(words))
+    print(f"{len(lengths)} documents, {sum(lengths)} words, longest {max(lengths)} words")
+
+
+if __name__ == "__main__":
+    main()

@@ -122,3 +122,22 @@ def test_3000_word_document_gets_one_prediction_per_word(tmp_path, trained_run, 
         assert metrics["test/f1"] > 0.5
     else:
         assert metrics["test/words_truncated"] == 3000 - 62  # 64 minus [CLS] and [SEP]
+
+
+def test_score_a_predictions_file_alone(tmp_path, trained_run):
+    run_dir, metrics, _ = trained_run
+    cfg = compose_train(
+        tmp_path, [f"predictions={run_dir / 'predictions' / 'test.conll'}"], config_name="eval"
+    )
+    scored = evaluate(cfg)
+    assert scored["test/f1"] == pytest.approx(metrics["test/f1"], abs=1e-12)
+    assert scored["test/f1_strict"] == pytest.approx(metrics["test/f1_strict"], abs=1e-12)
+    assert (tmp_path / "report.txt").is_file()
+
+
+def test_predictions_file_needs_three_columns(tmp_path):
+    path = tmp_path / "p.txt"
+    path.write_text("john B-PER B-PER\nwent O\n")
+    cfg = compose_train(tmp_path, [f"predictions={path}"], config_name="eval")
+    with pytest.raises(TunelabError, match=r"p.txt:2: expected 'word ... GOLD PRED'"):
+        evaluate(cfg)

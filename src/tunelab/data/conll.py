@@ -35,10 +35,11 @@ class Sentence:
     doc: int = 0
 
 
-def read_conll(path: str | Path, with_tags: bool = True) -> list[Sentence]:
+def read_conll(path: str | Path, with_tags: bool = True, tag_column: int = -1) -> list[Sentence]:
     """Read a CoNLL file: the word is the first column, the tag the last (spaces or tabs).
 
     With `with_tags=False` (raw words to label) only the first column is read and tags are `O`.
+    `tag_column=-2` reads the gold column of a `word gold pred` file.
 
     Middle columns (POS, chunk) are ignored. Lines holding only whitespace end a sentence;
     `-DOCSTART-` lines start a new document and are not words. CRLF and a UTF-8 BOM are accepted.
@@ -77,12 +78,15 @@ def read_conll(path: str | Path, with_tags: bool = True) -> list[Sentence]:
             flush()
             doc += 1
             continue
-        if with_tags and len(columns) < 2:
+        if with_tags and len(columns) < 1 - tag_column:
+            expected = "word ... TAG" if tag_column == -1 else "word ... GOLD PRED"
             raise CorpusError(
-                str(path), number, f"expected 'word ... TAG', found one column {stripped!r}"
+                str(path),
+                number,
+                f"expected '{expected}', found {len(columns)} column(s) {stripped!r}",
             )
         words.append(columns[0])
-        tags.append(columns[-1] if with_tags else "O")
+        tags.append(columns[tag_column] if with_tags else "O")
         lines.append(number)
     flush()
     if not sentences:

@@ -111,6 +111,12 @@ def compose_train(
     return cfg
 
 
+def eval_config(tmp_path: Path, data_dir: Path, *overrides: str, data: str = "conll") -> DictConfig:
+    """conf/eval.yaml on a synthetic data folder, on CPU."""
+    base = [f"data={data}", f"data.dir={data_dir}", "trainer.accelerator=cpu", "trainer.devices=1"]
+    return compose_train(tmp_path, base + list(overrides), config_name="eval")
+
+
 def tiny_train_overrides(tiny_bert: Path, data_dir: Path, data: str = "conll") -> list[str]:
     """Overrides that train the tiny model on a synthetic corpus, quickly, on CPU."""
     return [

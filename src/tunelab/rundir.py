@@ -141,7 +141,9 @@ def write_classification_outputs(run_dir: Path, model, datamodule, split: str, m
 
 def write_run_outputs(run_dir: Path, model, datamodule, split: str, metrics) -> str:
     """The task's files in the run directory; returns the per-label report."""
-    if hasattr(model, "test_probs"):
+    from tunelab.models import SequenceClassificationModule
+
+    if isinstance(model, SequenceClassificationModule):
         return write_classification_outputs(run_dir, model, datamodule, split, metrics)
     return write_ner_outputs(
         run_dir, split, datamodule.sentences(split), model.test_predictions, metrics

@@ -33,8 +33,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     log.info("labels: %s", " ".join(datamodule.labels))
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
-    # Score the best checkpoint on dev and test. Without one (fast_dev_run, no checkpoint
-    # callback) the weights in memory are scored.
+    # Score the best checkpoint on dev and test (the last validation of fit may be a later,
+    # worse epoch). Without a checkpoint (fast_dev_run) the weights in memory are scored.
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
     trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint)
     trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint)

@@ -6,7 +6,7 @@ import json
 import pytest
 from transformers import pipeline
 
-from tests.conftest import compose_train, tiny_train_overrides
+from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tunelab.eval import evaluate
 from tunelab.predict import predict
 from tunelab.train import train
@@ -82,16 +82,7 @@ def test_predict_jsonl(tmp_path, classified):
 
 def test_eval_exported_model(tmp_path, classified, table_dir):
     run_dir, metrics = classified
-    cfg = compose_train(
-        tmp_path,
-        [
-            "data=csv",
-            f"data.dir={table_dir}",
-            "trainer.accelerator=cpu",
-            f"model_dir={run_dir / 'model'}",
-        ],
-        config_name="eval",
-    )
+    cfg = eval_config(tmp_path, table_dir, f"model_dir={run_dir / 'model'}", data="csv")
     assert evaluate(cfg)["test/acc"] == pytest.approx(metrics["test/acc"])
 
 

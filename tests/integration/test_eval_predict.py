@@ -4,17 +4,11 @@ import json
 
 import pytest
 
-from tests.conftest import compose_train, write_conll
+from tests.conftest import compose_train, eval_config, write_conll
 from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
 from tunelab.predict import predict, split_words
-
-
-def eval_config(tmp_path, data_dir, *overrides: str):
-    """conf/eval.yaml on the synthetic CoNLL folder, on CPU."""
-    base = ["data=conll", f"data.dir={data_dir}", "trainer.accelerator=cpu", "trainer.devices=1"]
-    return compose_train(tmp_path, base + list(overrides), config_name="eval")
 
 
 @pytest.mark.parametrize("source", ["ckpt_path", "model_dir"])

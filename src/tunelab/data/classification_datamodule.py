@@ -18,7 +18,8 @@ LONG_TEXT = ("truncate", "head_tail", "windows")
 
 def head_tail(ids: list[int], budget: int, head: int) -> list[int]:
     """The first `head` and the last `budget - head` ids of a sequence longer than `budget`
-    (Sun et al., 2019: keeping both ends of a long text beats keeping its start)."""
+    (Sun et al., 2019: keeping both ends of a long text beats keeping its start); `head=budget`
+    is plain truncation."""
     if len(ids) <= budget:
         return ids
     return ids[:head] + ids[len(ids) - (budget - head) :]
@@ -160,14 +161,17 @@ class SequenceClassificationDataModule(TaskDataModule):
                 return_overflowing_tokens=True,
             )
             owners = batch["overflow_to_sample_mapping"]
-        elif mode == "head_tail" and not pairs:
+        elif not pairs:
+            # One tokenization serves both modes: truncate keeps the first `budget` sub-tokens,
+            # head_tail the first quarter and the last three quarters.
             before, after = special_tokens_around(tokenizer)
             budget = h.max_length - len(before) - len(after)
+            head = budget // 4 if mode == "head_tail" else budget
             full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
             self._count_truncated(split, [len(ids) > budget for ids in full])
-            ids = [before + head_tail(x, budget, budget // 4) + after for x in full]
+            ids = [before + head_tail(x, budget, head) + after for x in full]
             batch, owners = {"input_ids": ids}, range(len(ids))
-        else:
+        else:  # pairs: the tokenizer's own truncation shares the budget between the two texts
             batch = tokenizer(texts, pairs, truncation=True, max_length=h.max_length)
             full = tokenizer(texts, pairs, verbose=False)["input_ids"]
             self._count_truncated(split, [len(x) > h.max_length for x in full])

@@ -4,13 +4,15 @@ Runs, one after the other in separate processes, `tunelab-train data=NAME` and
 `scripts/hf_peer_classification.py --data NAME` with the same model, epochs, batch size, learning
 rate and precision, then prints a markdown table of test accuracy and macro-F1.
 
-    .venv/bin/python scripts/compare_classification.py --epochs 1 --json outputs/cls_compare.json
+    .venv/bin/python scripts/compare_classification.py --epochs 1 --seeds 42 1 2 \\
+        --json outputs/cls_compare.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -19,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_tunelab(data: str, args, out_dir: Path) -> dict:
-    run_dir = out_dir / f"tunelab_{data}"
+def run_tunelab(data: str, seed: int, args, out_dir: Path) -> dict:
+    run_dir = out_dir / f"tunelab_{data}_seed{seed}"
     if args.reuse and (run_dir / "metrics.json").is_file():
         metrics = json.loads((run_dir / "metrics.json").read_text())
         return {"test_acc": metrics["test/acc"], "test_f1_macro": metrics["test/f1_macro"]}
@@ -33,6 +35,7 @@ def run_tunelab(data: str, args, out_dir: Path) -> dict:
         f"data.batch_size={args.batch_size}",
         f"optimizer.lr={args.lr}",
         f"trainer.precision={'bf16-mixed' if args.bf16 else '32-true'}",
+        f"seed={seed}",
         f"hydra.run.dir={run_dir}",
         "~callbacks.progress_bar",
     ]
@@ -46,8 +49,8 @@ def run_tunelab(data: str, args, out_dir: Path) -> dict:
     }
 
 
-def run_peer(data: str, args, out_dir: Path) -> dict:
-    result = out_dir / f"peer_{data}.json"
+def run_peer(data: str, seed: int, args, out_dir: Path) -> dict:
+    result = out_dir / f"peer_{data}_seed{seed}.json"
     if args.reuse and result.is_file():
         metrics = json.loads(result.read_text())
         return {"test_acc": metrics["test_acc"], "test_f1_macro": metrics["test_f1_macro"]}
@@ -62,6 +65,8 @@ def run_peer(data: str, args, out_dir: Path) -> dict:
         str(args.batch_size),
         "--lr",
         str(args.lr),
+        "--seed",
+        str(seed),
         "--json",
         str(result),
         *(["--bf16"] if args.bf16 else []),
@@ -76,12 +81,20 @@ def run_peer(data: str, args, out_dir: Path) -> dict:
     }
 
 
+def spread(values: list[float]) -> str:
+    """`mean (sd)` in points, or the single value."""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
+    return f"{100 * statistics.mean(values):.2f} ({100 * statistics.stdev(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["rotten_tomatoes", "bbc_news", "sst2"])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one run per seed")
     parser.add_argument("--fp32", dest="bf16", action="store_false", help="no bf16 autocast")
     parser.add_argument("--out-dir", default=str(ROOT / "outputs" / "compare_classification"))
     parser.add_argument("--json", help="write all results here")
@@ -92,23 +105,25 @@ def main() -> None:
 
     results = {}
     for data in args.data:
-        results[data] = {
-            "tunelab": run_tunelab(data, args, out_dir),
-            "peer": run_peer(data, args, out_dir),
-        }
-        print(json.dumps({data: results[data]}), flush=True)
+        results[data] = {"tunelab": {}, "peer": {}}
+        for seed in args.seeds:
+            results[data]["tunelab"][seed] = run_tunelab(data, seed, args, out_dir)
+            results[data]["peer"][seed] = run_peer(data, seed, args, out_dir)
+            print(json.dumps({data: {seed: {k: v[seed] for k, v in results[data].items()}}}))
     print(
         f"\n{args.epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
-        f"{'bf16-mixed' if args.bf16 else 'fp32'}\n"
+        f"{'bf16-mixed' if args.bf16 else 'fp32'}, seeds {' '.join(map(str, args.seeds))}; "
+        "mean (standard deviation) over seeds\n"
     )
     print("| data | tunelab acc | tunelab macro-F1 | HF Trainer acc | HF Trainer macro-F1 |")
     print("|---|---|---|---|---|")
-    for data, pair in results.items():
-        t, p = pair["tunelab"], pair["peer"]
-        print(
-            f"| {data} | {t['test_acc']:.4f} | {t['test_f1_macro']:.4f} | "
-            f"{p['test_acc']:.4f} | {p['test_f1_macro']:.4f} |"
-        )
+    for data, sides in results.items():
+        cells = [
+            spread([run[key] for run in sides[side].values()])
+            for side in ("tunelab", "peer")
+            for key in ("test_acc", "test_f1_macro")
+        ]
+        print(f"| {data} | {' | '.join(cells)} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -22,6 +22,7 @@ from transformers import (
     DataCollatorWithPadding,
     Trainer,
     TrainingArguments,
+    set_seed,
 )
 
 from tunelab.data.registry import resolve_model
@@ -73,6 +74,7 @@ def main() -> None:
         ]
 
     train_set, test_set = encode("train"), encode("test")
+    set_seed(args.seed)  # the new head's initialisation too, as tunelab seeds before building
     model = AutoModelForSequenceClassification.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
     )

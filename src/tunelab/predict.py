@@ -38,12 +38,16 @@ def predict_tags(
     batch_size: int = 64,
     max_length: int = 512,
     stride: int = 128,
+    context: int = 0,
+    documents: list[int] | None = None,
 ) -> list[tuple[list[str], list[float]]]:
-    """Tags and each tag's probability for word-split sentences: the same windows, merge rule
-    and decoding as evaluation."""
+    """Tags and each tag's probability for word-split sentences: the same windows, document
+    context, merge rule and decoding as evaluation."""
     module.eval()
     dummy = [[0] * len(s) for s in sentences]
-    items = encode_sentences(tokenizer, sentences, dummy, max_length, stride=stride)
+    items = encode_sentences(
+        tokenizer, sentences, dummy, max_length, stride=stride, documents=documents, context=context
+    )
     items.sort(key=lambda item: len(item["input_ids"]))
     pad_values = {"input_ids": tokenizer.pad_token_id, "word_index": -1}
     outputs = {}
@@ -142,7 +146,17 @@ def predict(cfg: DictConfig) -> Path:
     if cfg.format == "conll":
         sentences = read_conll(source, with_tags=False)
         words = [s.words for s in sentences]
-        tagged = predict_tags(module, tokenizer, words, cfg.batch_size, cfg.max_length, cfg.stride)
+        documents = [s.doc for s in sentences]
+        tagged = predict_tags(
+            module,
+            tokenizer,
+            words,
+            cfg.batch_size,
+            cfg.max_length,
+            cfg.stride,
+            cfg.context,
+            documents,
+        )
         with target.open("w", encoding="utf-8") as out:
             for sentence, (tags, _) in zip(words, tagged, strict=True):
                 out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
@@ -153,7 +167,13 @@ def predict(cfg: DictConfig) -> Path:
     texts = read_lines(source)
     split = [split_words(text) for text in texts]
     tagged = predict_tags(
-        module, tokenizer, [w for w, _ in split], cfg.batch_size, cfg.max_length, cfg.stride
+        module,
+        tokenizer,
+        [w for w, _ in split],
+        cfg.batch_size,
+        cfg.max_length,
+        cfg.stride,
+        cfg.context,
     )
     records = [
         {"text": text, "entities": entities(text, offsets, tags, probs)}

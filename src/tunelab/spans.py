@@ -51,25 +51,36 @@ def allowed_starts(labels: list[str]) -> torch.Tensor:
     return torch.tensor([not label.startswith("I-") for label in labels])
 
 
-def viterbi(log_probs: torch.Tensor, allowed: torch.Tensor, starts: torch.Tensor) -> list[int]:
+def viterbi(
+    log_probs: torch.Tensor,
+    allowed: torch.Tensor,
+    starts: torch.Tensor,
+    learned: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+) -> list[int]:
     """Most probable label sequence under the transition constraints.
 
     Args:
-        log_probs: [words, labels] per-word log-probabilities.
+        log_probs: [words, labels] per-word log-probabilities (or CRF emission scores).
         allowed: [labels, labels] legal transitions; starts: [labels] legal first labels.
+        learned: a CRF's (transition [from, to], start [labels], end [labels]) scores, added to
+            the legal paths' scores; None for plain constrained decoding.
     """
     if log_probs.shape[0] == 0:
         return []
     forbidden = torch.tensor(float("-inf"))
     transition = torch.where(allowed, 0.0, forbidden)
-    score = torch.where(starts, log_probs[0], forbidden)
+    first = torch.where(starts, 0.0, forbidden)
+    last = torch.zeros(log_probs.shape[1])
+    if learned is not None:
+        transition, first, last = transition + learned[0], first + learned[1], learned[2]
+    score = first + log_probs[0]
     backpointers = []
     for emission in log_probs[1:]:
         total = score.unsqueeze(1) + transition  # [from, to]
         score, best_from = total.max(dim=0)
         score = score + emission
         backpointers.append(best_from)
-    path = [int(score.argmax())]
+    path = [int((score + last).argmax())]
     for best_from in reversed(backpointers):
         path.append(int(best_from[path[-1]]))
     return path[::-1]

@@ -40,3 +40,32 @@ def test_truncated_words_are_counted(tiny_tokenizer):
     (item,) = encode_sentences(tiny_tokenizer, [words], [[0] * 20], max_length=8, stride=None)
     assert len(item["input_ids"]) == 8
     assert item["words_truncated"] == 14  # 8 - [CLS] - [SEP] = 6 words kept
+
+
+def test_context_fills_the_window_without_labels(tiny_tokenizer):
+    sentences = [["john", "went"], ["to", "paris"], ["mary", "met"], ["acme", "."]]
+    labels = [[1, 0], [0, 2], [1, 0], [3, 0]]
+    plain = encode_sentences(tiny_tokenizer, sentences, labels, 32, stride=8)
+    items = encode_sentences(
+        tiny_tokenizer, sentences, labels, 32, stride=8, documents=[0, 0, 0, 1], context=1
+    )
+    middle = items[1]
+    # [CLS] john went | to paris | mary met [SEP]: neighbours of the same document only
+    assert len(middle["input_ids"]) == len(plain[1]["input_ids"]) + 4
+    assert [w for w in middle["word_index"] if w >= 0] == [0, 1]
+    assert [x for x in middle["labels"] if x != IGNORE] == [0, 2]
+    assert middle["input_ids"][1:3] == plain[0]["input_ids"][1:3]
+    # the last sentence starts a new document: no context at all
+    assert items[3]["input_ids"] == plain[3]["input_ids"]
+
+
+def test_context_is_cut_to_the_room_left(tiny_tokenizer):
+    sentences = [["john"] * 10, ["paris"], ["mary"] * 10]
+    items = encode_sentences(
+        tiny_tokenizer, sentences, [[0] * 10, [0], [0] * 10], 8, stride=2, context=1
+    )
+    middle = next(item for item in items if item["sentence"] == 1)
+    assert len(middle["input_ids"]) == 8
+    # 6 sub-tokens fit between [CLS] and [SEP]: paris, 2 before (half of 5), 3 after
+    ids = tiny_tokenizer.convert_tokens_to_ids
+    assert middle["input_ids"][1:7] == [ids("john")] * 2 + [ids("paris")] + [ids("mary")] * 3

@@ -47,6 +47,8 @@ def encode_sentences(
     max_length: int,
     inside_of: list[int] | None = None,
     stride: int | None = 128,
+    documents: list[int] | None = None,
+    context: int = 0,
 ) -> list[dict]:
     """Tokenize word-split sentences into model inputs with aligned labels.
 
@@ -58,6 +60,12 @@ def encode_sentences(
     Each item holds `input_ids`, `labels`, `word_index` (the word whose first sub-token sits
     there, else -1), `sentence` (index in `sentences`), `window` (index within the sentence) and
     `words_truncated`.
+
+    With `context=k` (document context, as in FLERT), a sentence that fits in one window is
+    surrounded by the sub-tokens of up to k sentences before and k after it in the same document
+    (`documents` gives each sentence's document), as many as fit, split evenly between the two
+    sides; context sub-tokens carry no label and no word. Sentences that need several windows get
+    none.
 
     Words that the tokenizer turns into nothing (zero-width or control characters) are replaced by
     the unknown token, so that every word still gets a sub-token and a prediction.
@@ -86,19 +94,43 @@ def encode_sentences(
         truncated = 0
         if stride is None and len(ids) > size:
             truncated = len(words) - sum(1 for w in word_index[:size] if w >= 0)
+        left, right = [], []
+        if context and len(starts) == 1 and len(ids) < size:
+            left, right = _context(batch["input_ids"], documents, i, context, size - len(ids))
         for window, start in enumerate(starts):
             cut = slice(start, start + size)
+            around_left, around_right = [IGNORE] * len(left), [IGNORE] * len(right)
             encoded.append(
                 {
-                    "input_ids": before + ids[cut] + after,
-                    "labels": pad_left + token_labels[cut] + pad_right,
-                    "word_index": no_word_left + word_index[cut] + no_word_right,
+                    "input_ids": before + left + ids[cut] + right + after,
+                    "labels": pad_left + around_left + token_labels[cut] + around_right + pad_right,
+                    "word_index": no_word_left
+                    + [-1] * len(left)
+                    + word_index[cut]
+                    + [-1] * len(right)
+                    + no_word_right,
                     "sentence": i,
                     "window": window,
                     "words_truncated": truncated,
                 }
             )
     return encoded
+
+
+def _context(
+    ids: list[list[int]], documents: list[int] | None, i: int, k: int, room: int
+) -> tuple[list[int], list[int]]:
+    """Sub-tokens of up to `k` sentences either side of sentence `i` within its document, cut to
+    `room` in all: each side gets half, and what one side cannot use goes to the other."""
+    documents = documents or [0] * len(ids)
+    same = [
+        j for j in range(i - k, i + k + 1) if 0 <= j < len(ids) and documents[j] == documents[i]
+    ]
+    left = [t for j in same if j < i for t in ids[j]]
+    right = [t for j in same if j > i for t in ids[j]]
+    n_left = min(len(left), max(room // 2, room - len(right)))
+    n_right = min(len(right), room - n_left)
+    return left[len(left) - n_left :], right[:n_right]
 
 
 def _empty_words(tokenizer, sentences: list[list[str]]) -> set[str]:

@@ -31,6 +31,8 @@ class TokenClassificationDataModule(TaskDataModule):
         windows: cut longer sentences into overlapping windows (every word is predicted); if
             False, their tail is truncated, predicted O and counted as `words_truncated`.
         stride: sub-tokens shared by neighbouring windows.
+        context: up to this many sentences either side, from the same `-DOCSTART-` document
+            (the whole file when it has none), fill each sentence's window as unlabelled context.
         batch_size: training batch size; eval_batch_size for validation and test.
         label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.
         pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
@@ -50,6 +52,7 @@ class TokenClassificationDataModule(TaskDataModule):
         max_length: int = 512,
         windows: bool = True,
         stride: int = 128,
+        context: int = 0,
         batch_size: int = 32,
         eval_batch_size: int = 64,
         label_all_subtokens: bool = False,
@@ -131,13 +134,16 @@ class TokenClassificationDataModule(TaskDataModule):
             if self.hparams.label_all_subtokens:
                 index = {label: i for i, label in enumerate(self.labels)}
                 inside_of = [index.get("I-" + label[2:], i) for i, label in enumerate(self.labels)]
+            sentences = self.sentences(split)
             items = encode_sentences(
                 self.tokenizer,
-                [s.words for s in self.sentences(split)],
+                [s.words for s in sentences],
                 self._label_ids(split),
                 self.hparams.max_length,
                 inside_of,
                 self.hparams.stride if self.hparams.windows else None,
+                documents=[s.doc for s in sentences],
+                context=self.hparams.context,
             )
             self.words_truncated[split] = sum(item["words_truncated"] for item in items)
             if self.words_truncated[split]:

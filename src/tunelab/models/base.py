@@ -77,8 +77,9 @@ class TaskModule(pl.LightningModule):
                 "no optimizer given: pass optimizer=partial(torch.optim.AdamW, lr=...)"
             )
         factory = self.optimizer_factory
-        weight_decay = getattr(factory, "keywords", {}).get("weight_decay", 0.0)
-        optimizer = factory(parameter_groups(self.model, weight_decay))
+        settings = getattr(factory, "keywords", {})
+        groups = parameter_groups(self.model, settings.get("weight_decay", 0.0))
+        optimizer = factory(groups + self.extra_parameter_groups(settings.get("lr", 1e-3)))
         if self.scheduler_factory is None:
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)
@@ -87,6 +88,10 @@ class TaskModule(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+    def extra_parameter_groups(self, lr: float) -> list[dict]:
+        """Optimizer groups for trained parameters outside `self.model` (none here)."""
+        return []
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.model(**self.model_inputs(batch), labels=batch["labels"]).loss

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForTokenClassification
 
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
+from tunelab.models.crf import CRF, word_rows
 from tunelab.spans import allowed_starts, allowed_transitions, viterbi
 
 DECODERS = ("viterbi", "argmax")
@@ -25,7 +28,13 @@ class TokenClassificationModule(TaskModule):
 
     Args (beyond TaskModule's):
         decode: `viterbi` or `argmax`.
+        crf: add a CRF layer over the words' scores, trained with the CRF loss; Viterbi then
+            adds its learned transition scores.
+        crf_lr_scale: the CRF's learning rate as a multiple of the encoder's. Its scores start
+            at zero and need to move far; at an encoder's rate (1e-4) they barely would.
     """
+
+    CRF_FILE = "crf.safetensors"  # beside the exported Hugging Face model
 
     def __init__(
         self,
@@ -34,6 +43,8 @@ class TokenClassificationModule(TaskModule):
         optimizer: Callable | None = None,
         scheduler: Callable | None = None,
         decode: str = "viterbi",
+        crf: bool = False,
+        crf_lr_scale: float = 100.0,
         trust_remote_code: bool = False,
     ):
         super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
@@ -41,10 +52,39 @@ class TokenClassificationModule(TaskModule):
         self.model = self.pretrained(AutoModelForTokenClassification)
         self._allowed = allowed_transitions(self.labels)
         self._starts = allowed_starts(self.labels)
+        self.crf = CRF(self._allowed) if crf else None
         self._outputs: dict[tuple[int, int], tuple] = {}
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
         self.scores: dict[str, dict[str, float]] = {}
+
+    @classmethod
+    def from_exported(cls, model_dir: str, **kwargs):
+        crf_path = Path(model_dir) / cls.CRF_FILE
+        module = super().from_exported(model_dir, crf=crf_path.is_file(), **kwargs)
+        if module.crf is not None:
+            module.crf.load_state_dict(load_file(str(crf_path)))
+        return module
+
+    def export(self, directory: str, tokenizer) -> None:
+        super().export(directory, tokenizer)
+        if self.crf is not None:
+            tensors = {k: v.detach().contiguous() for k, v in self.crf.state_dict().items()}
+            save_file(tensors, str(Path(directory) / self.CRF_FILE))
+
+    def extra_parameter_groups(self, lr: float) -> list[dict]:
+        if self.crf is None:
+            return []
+        scaled = lr * self.hparams.crf_lr_scale
+        return [{"params": list(self.crf.parameters()), "weight_decay": 0.0, "lr": scaled}]
+
+    def training_step(self, batch, batch_idx):
+        if self.crf is None:
+            return super().training_step(batch, batch_idx)
+        logits = self.model(**self.model_inputs(batch)).logits
+        loss = self.crf.nll(*word_rows(logits, batch["word_index"], batch["labels"]))
+        self.log("train/loss", loss, prog_bar=True, batch_size=logits.shape[0])
+        return loss
 
     def set_decode(self, decode: str) -> None:
         if decode not in DECODERS:
@@ -80,7 +120,8 @@ class TokenClassificationModule(TaskModule):
     def decode_tags(self, words: list[int], log_probs: torch.Tensor, n_words: int) -> list[str]:
         """Tags for one sentence of `n_words`; words without scores (truncated) get O."""
         if self.decode == "viterbi":
-            ids = viterbi(log_probs, self._allowed, self._starts)
+            learned = self.crf.learned() if self.crf is not None else None
+            ids = viterbi(log_probs, self._allowed, self._starts, learned)
         else:
             ids = log_probs.argmax(-1).tolist()
         tags = ["O"] * n_words

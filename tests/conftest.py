@@ -101,11 +101,18 @@ def tiny_bert(tmp_path_factory) -> Path:
 
 
 def compose_train(
-    tmp_path: Path, overrides: list[str] | None = None, config_name: str = "train"
+    tmp_path: Path,
+    overrides: list[str] | None = None,
+    config_name: str = "train",
+    return_hydra_config: bool = False,
 ) -> DictConfig:
     """The real conf/<config_name>.yaml composed with overrides; output_dir set to tmp_path."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=overrides or [])
+        cfg = compose(
+            config_name=config_name,
+            overrides=overrides or [],
+            return_hydra_config=return_hydra_config,
+        )
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp_path)
     return cfg

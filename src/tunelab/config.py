@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -34,7 +35,27 @@ def default_precision() -> str:
     return "bf16-mixed" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "32-true"
 
 
+def is_rank_zero() -> bool:
+    """True unless this is another rank of a distributed run. Lightning's DDP launcher, torchrun
+    and SLURM set these variables before the process starts, so this works before Lightning does."""
+    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID")
+    return all(os.environ.get(name, "0") == "0" for name in ranks)
+
+
+def rank_zero_file(path: str) -> str:
+    """`path` in the process of global rank 0, else the null device (Hydra's log file)."""
+    return path if is_rank_zero() else os.devnull
+
+
+def sqlite_url(path: str) -> str:
+    """An SQLite URL for `path`, its folder created (SQLite makes the file, not the folder)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
 OmegaConf.register_new_resolver("tunelab_root", lambda: str(ROOT), replace=True)
+OmegaConf.register_new_resolver("tunelab_sqlite", sqlite_url, replace=True)
+OmegaConf.register_new_resolver("tunelab_rank_zero_file", rank_zero_file, replace=True)
 OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
 
 log = logging.getLogger("tunelab")

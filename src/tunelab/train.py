@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error
+from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
+from tunelab.rerun import write_record
 from tunelab.rundir import summary, write_run_outputs
 
 log = logging.getLogger("tunelab")
@@ -19,6 +22,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
     pl.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
+    if is_rank_zero():
+        write_record(run_dir, cfg.seed)
 
     datamodule = build(cfg.data)
     model = build(
@@ -31,7 +36,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.trainer, callbacks=build_all(cfg.get("callbacks")), logger=build_all(cfg.get("logger"))
     )
     log.info("labels: %s", " ".join(datamodule.labels))
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except SIGTERMException:
+        # Lightning ends a SIGTERM'd fit with a plain SystemExit (status 0): make it visible.
+        log.warning("stopped by SIGTERM; continue with: tunelab-rerun %s --resume", run_dir)
+        raise SystemExit(128 + signal.SIGTERM) from None
 
     # Score the best checkpoint on dev and test (the last validation of fit may be a later,
     # worse epoch). Without a checkpoint (fast_dev_run) the weights in memory are scored.

@@ -1,5 +1,6 @@
 """Bad input ends with one line naming the problem and where it is, exit status 2, no traceback."""
 
+import json
 import os
 import subprocess
 import sys
@@ -70,6 +71,51 @@ def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, c
         assert (tmp_path / job / "metrics.json").is_file()
     overrides = (tmp_path / "1" / ".hydra" / "overrides.yaml").read_text()
     assert "optimizer.lr=0.003" in overrides  # Hydra writes the parsed value
+    # The multirun ends with its summary; the command line tool writes the same table.
+    rows = (tmp_path / "summary.csv").read_text().splitlines()
+    assert rows[0] == "job,optimizer.lr,val/f1,test/f1,test/f1_strict,status"
+    assert [row.split(",")[1] for row in rows[1:]] == ["0.001", "0.003"]
+    f1 = json.loads((tmp_path / "1" / "metrics.json").read_text())["test/f1"]
+    assert float(rows[2].split(",")[3]) == f1
+    assert (tmp_path / "summary.png").stat().st_size > 1000
+    (tmp_path / "summary.md").unlink()
+    summary = subprocess.run(
+        [sys.executable, "-m", "tunelab.sweep", str(tmp_path)], capture_output=True, text=True
+    )
+    assert summary.returncode == 0 and "| job | optimizer.lr |" in summary.stdout
+    assert (tmp_path / "summary.md").is_file()
+
+
+def test_optuna_search_resumes_from_its_sqlite_study(tmp_path, tiny_bert, conll_dir):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def search(trials: int, sweep_dir: str) -> subprocess.CompletedProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "tunelab.train",
+            "hparams_search=optuna",
+            "data=conll",
+            f"data.dir={conll_dir}",
+            f"model.model_name_or_path={tiny_bert}",
+            "trainer.accelerator=cpu",
+            "debug=fdr",
+            f"hydra.sweeper.n_trials={trials}",
+            f"hydra.sweeper.storage={storage}",
+            f"hydra.sweep.dir={tmp_path / sweep_dir}",
+        ]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    first = search(2, "first")
+    assert first.returncode == 0, first.stderr[-2000:]
+    # A second search on the same study adds its trials to the two stored ones.
+    second = search(1, "second")
+    assert second.returncode == 0, second.stderr[-2000:]
+    study = optuna.load_study(study_name="train", storage=storage)
+    assert [t.number for t in study.trials] == [0, 1, 2]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
 def test_unreachable_hub_model_is_a_one_line_error(tmp_path, conll_dir):

@@ -5,11 +5,32 @@ from __future__ import annotations
 from functools import partial
 
 import pytorch_lightning as pl
-from torch.utils.data import DataLoader
+import torch
+from torch.utils.data import DataLoader, Sampler
 from transformers import AutoTokenizer
 
 from tunelab.data.batching import pad_batch
 from tunelab.data.registry import from_pretrained
+
+
+class EpochShuffle(Sampler[int]):
+    """Training order drawn from (seed, epoch) alone, never from the global random state.
+
+    A run resumed in mid-epoch therefore sees the same order as the uninterrupted run, and skips
+    the batches it already trained on (`position` says which epoch and how many batches).
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, position):
+        self.size, self.batch_size, self.seed, self.position = size, batch_size, seed, position
+
+    def __iter__(self):
+        epoch, batches_done = self.position()
+        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
+        order = torch.randperm(self.size, generator=generator).tolist()
+        return iter(order[batches_done * self.batch_size :])
+
+    def __len__(self) -> int:
+        return self.size
 
 
 class TaskDataModule(pl.LightningDataModule):
@@ -25,6 +46,8 @@ class TaskDataModule(pl.LightningDataModule):
     def __init__(self):
         super().__init__()
         self._tokenizer = None
+        # tunelab-train seeds everything just before building the DataModule.
+        self.shuffle_seed = torch.initial_seed()
 
     @property
     def tokenizer(self):
@@ -56,13 +79,28 @@ class TaskDataModule(pl.LightningDataModule):
         if not shuffle:
             # Evaluation in order of length: less padding; results are put back by index.
             items = sorted(items, key=lambda item: len(item["input_ids"]))
+        sampler = None
+        if shuffle:
+            sampler = EpochShuffle(len(items), batch_size, self.shuffle_seed, self._position)
         return DataLoader(
             items,
             batch_size=batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.hparams.num_workers,
             collate_fn=partial(type(self).collate, self),
+            # Worker seeds from a private generator: iterating must not move the global random
+            # state, or a resumed run's dropout would differ from the uninterrupted run's.
+            generator=torch.Generator().manual_seed(self.shuffle_seed % 2**63),
         )
+
+    def _position(self) -> tuple[int, int]:
+        """(epoch, batches of it already trained): nonzero only when resuming in mid-epoch."""
+        trainer = self.trainer
+        if trainer is None:
+            return 0, 0
+        loop = trainer.fit_loop
+        done = loop.epoch_loop.batch_progress.current.completed if loop.restarting else 0
+        return trainer.current_epoch, done
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.hparams.batch_size)

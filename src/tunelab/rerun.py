@@ -1,0 +1,137 @@
+"""Reproducible reruns: what each run records, and `tunelab-rerun RUN_DIR [--out DIR]`.
+
+Every run writes `run_record.json` (seed, command, git commit, Python and package versions) and,
+when the checkout has uncommitted changes, `git.diff`. `tunelab-rerun` trains again from the run's
+saved composed config (`.hydra/config.yaml`) into a new directory, and warns first where the code
+or the installed packages now differ from the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from tunelab.config import ROOT
+
+RECORD = "run_record.json"
+DIFF = "git.diff"
+
+
+def git(*args: str) -> str | None:
+    """Output of a git command in the tunelab checkout; None outside a checkout."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout
+
+
+def packages() -> dict[str, str]:
+    """Installed distributions and their versions."""
+    found = {dist.metadata["Name"]: dist.version for dist in metadata.distributions()}
+    return dict(sorted((k, v) for k, v in found.items() if k))
+
+
+def current_state() -> dict:
+    commit = git("rev-parse", "HEAD")
+    return {
+        "git_commit": commit.strip() if commit else None,
+        "git_diff": git("diff", "HEAD") or "",
+        "packages": packages(),
+    }
+
+
+def write_record(run_dir: Path, seed: int) -> None:
+    """Save what a rerun needs to check that it runs the same code on the same stack."""
+    state = current_state()
+    record = {
+        "seed": seed,
+        "command": sys.argv,
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": state["git_commit"],
+        "git_dirty": bool(state["git_diff"]),
+        "packages": state["packages"],
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    if state["git_diff"]:
+        (run_dir / DIFF).write_text(state["git_diff"])
+
+
+def differences(run_dir: Path) -> list[str]:
+    """How the code and packages now differ from the run's record (empty when identical)."""
+    record = json.loads((run_dir / RECORD).read_text())
+    diff_file = run_dir / DIFF
+    old_diff = diff_file.read_text() if diff_file.is_file() else ""
+    now = current_state()
+    found = []
+    if now["git_commit"] != record["git_commit"]:
+        found.append(f"git commit is {now['git_commit']}, the run used {record['git_commit']}")
+    if now["git_diff"] != old_diff:
+        found.append("uncommitted changes differ from the run's (its diff is in git.diff)")
+    old, new = record["packages"], now["packages"]
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            found.append(
+                f"package {name}: {old.get(name, 'absent')} then, {new.get(name, 'absent')} now"
+            )
+    if platform.python_version() != record["python"]:
+        found.append(f"Python {platform.python_version()} now, {record['python']} then")
+    return found
+
+
+def rerun_command(run_dir: Path, out_dir: Path, overrides: list[str]) -> list[str]:
+    """Train from the run's saved composed config into `out_dir`."""
+    return [
+        sys.executable,
+        "-m",
+        "tunelab.train",
+        "--config-path",
+        str((run_dir / ".hydra").resolve()),
+        "--config-name",
+        "config",
+        f"hydra.run.dir={out_dir}",
+        *overrides,
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run a past tunelab-train run again.")
+    parser.add_argument("run_dir", type=Path, help="the run directory to repeat")
+    parser.add_argument("--out", type=Path, help="new run directory (default: RUN_DIR-rerun-TIME)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in RUN_DIR from its newest checkpoint instead",
+    )
+    parser.add_argument("overrides", nargs="*", help="extra overrides, e.g. trainer.devices=2")
+    args = parser.parse_intermixed_args()  # overrides may come before or after --out
+    run_dir: Path = args.run_dir
+    for needed in (run_dir / ".hydra" / "config.yaml", run_dir / RECORD):
+        if not needed.is_file():
+            raise SystemExit(
+                f"tunelab: error: {needed} is missing: not a tunelab-train run directory"
+            )
+    for line in differences(run_dir):
+        print(f"tunelab: warning: {line}", file=sys.stderr)
+    overrides = list(args.overrides)
+    if args.resume:
+        out_dir, overrides = run_dir, [*overrides, "ckpt_path=last"]
+    else:
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        out_dir = args.out or run_dir.with_name(f"{run_dir.name}-rerun-{stamp}")
+    raise SystemExit(subprocess.call(rerun_command(run_dir, out_dir, overrides)))
+
+
+if __name__ == "__main__":
+    main()

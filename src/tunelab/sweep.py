@@ -1,0 +1,140 @@
+"""`tunelab-sweep-summary MULTIRUN_DIR`: one table of a Hydra multirun's runs, and a plot.
+
+Writes `summary.csv`, `summary.md` and `summary.png` (the monitored metric against the swept value)
+into the multirun folder. Also runs by itself at the end of every `tunelab-train -m` (a Hydra
+callback, `SweepSummary`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import yaml
+from hydra.experimental.callback import Callback
+
+from tunelab.errors import TunelabError
+
+
+def read_runs(multirun_dir: Path) -> list[dict]:
+    """Each job folder's overrides (`key=value` strings parsed), monitor and metrics."""
+    runs = []
+    for overrides_file in sorted(multirun_dir.glob("*/.hydra/overrides.yaml")):
+        job = overrides_file.parent.parent
+        overrides = dict(item.split("=", 1) for item in yaml.safe_load(overrides_file.read_text()))
+        config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text()) or {}
+        metrics_file = job / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        status = "done" if metrics_file.is_file() else "no metrics.json"
+        runs.append(
+            {
+                "job": job.name,
+                "status": status,
+                "overrides": overrides,
+                "monitor": config.get("monitor"),
+                **metrics,
+            }
+        )
+    runs.sort(key=lambda run: int(run["job"]) if run["job"].isdigit() else run["job"])
+    return runs
+
+
+def metric_columns(runs: list[dict]) -> list[str]:
+    """The monitored (val) metric, its test counterpart, and the other headline test scores."""
+    monitor = next((run["monitor"] for run in runs if run.get("monitor")), "val/f1")
+    wanted = [monitor, monitor.replace("val/", "test/"), "test/f1_strict", "test/acc"]
+    return [key for key in dict.fromkeys(wanted) if any(key in run for run in runs)]
+
+
+def swept_keys(runs: list[dict]) -> list[str]:
+    """Override keys whose value differs between runs, in first-seen order."""
+    keys = dict.fromkeys(key for run in runs for key in run["overrides"])
+    return [k for k in keys if len({run["overrides"].get(k) for run in runs}) > 1]
+
+
+def as_number(value: str | None) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def summarize(multirun_dir: str | Path) -> Path:
+    """Write summary.csv/.md/.png into `multirun_dir`; return the markdown file."""
+    folder = Path(multirun_dir)
+    runs = read_runs(folder)
+    if not runs:
+        raise TunelabError(f"{folder}: no runs found (expected */.hydra/overrides.yaml)")
+    swept, metrics = swept_keys(runs), metric_columns(runs)
+    header = ["job", *swept, *metrics, "status"]
+    rows = [
+        [run["job"], *(run["overrides"].get(k, "") for k in swept)]
+        + [run.get(m, "") for m in metrics]
+        + [run["status"]]
+        for run in runs
+    ]
+    with (folder / "summary.csv").open("w", newline="") as out:
+        csv.writer(out).writerows([header, *rows])
+    cell = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    markdown = folder / "summary.md"
+    markdown.write_text("\n".join(lines) + "\n")
+    if swept and metrics:
+        plot(runs, swept[0], metrics[:2], folder / "summary.png")
+    return markdown
+
+
+def plot(runs: list[dict], key: str, metrics: list[str], path: Path) -> None:
+    """Metrics against the swept value (log scale when the values span a factor of 10 or more)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = [as_number(run["overrides"].get(key)) for run in runs]
+    numeric = all(v is not None for v in values)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for metric in metrics:
+        points = [
+            (x if numeric else run["overrides"].get(key), run.get(metric))
+            for x, run in zip(values, runs, strict=True)
+        ]
+        points = [(x, y) for x, y in points if isinstance(y, float)]
+        if numeric:
+            points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=metric)
+    if numeric and min(values) > 0 and max(values) / min(values) >= 10:
+        ax.set_xscale("log")
+    ax.set_xlabel(key)
+    ax.set_ylabel("score")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+class SweepSummary(Callback):
+    """Hydra callback: summarise the multirun when it ends."""
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        markdown = summarize(config.hydra.sweep.dir)
+        print(markdown.read_text())
+        print(f"sweep summary: {markdown.parent / 'summary.csv'}, summary.md, summary.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("multirun_dir", help="a folder written by tunelab-train -m")
+    args = parser.parse_args()
+    try:
+        print(summarize(args.multirun_dir).read_text())
+    except TunelabError as error:
+        raise SystemExit(f"tunelab: error: {error}") from None
+
+
+if __name__ == "__main__":
+    main()

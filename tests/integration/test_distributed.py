@@ -1,0 +1,80 @@
+"""DDP on CPU (gloo) as the stand-in for several GPUs: one run directory, exact metrics."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import eval_config
+from tunelab.eval import evaluate
+
+
+def run_ddp(run_dir, tiny_bert, data: str, data_dir) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "tunelab.train",
+        f"data={data}",
+        f"data.dir={data_dir}",
+        f"model.model_name_or_path={tiny_bert}",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.precision=32-true",
+        "trainer.max_epochs=2",
+        "optimizer.lr=5e-3",
+        "data.batch_size=8",
+        "data.eval_batch_size=4",
+        "~callbacks.progress_bar",
+        f"hydra.run.dir={run_dir}",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def odd_data(tmp_path, conll_dir, table_dir):
+    """Test splits with an odd number of items, so that the distributed sampler repeats one."""
+    folders = {}
+    for data, source, test_file in [("conll", conll_dir, "test.txt"), ("csv", table_dir, None)]:
+        folder = tmp_path / f"{data}_data"
+        shutil.copytree(source, folder)
+        if test_file:  # 29 sentences
+            blocks = (folder / test_file).read_text().strip().split("\n\n")[:29]
+            (folder / test_file).write_text("\n\n".join(blocks) + "\n")
+        else:  # 39 rows
+            lines = (folder / "test.jsonl").read_text().splitlines()[:39]
+            (folder / "test.jsonl").write_text("\n".join(lines) + "\n")
+        folders[data] = folder
+    return folders
+
+
+@pytest.mark.parametrize("data, metric", [("conll", "test/f1"), ("csv", "test/f1_macro")])
+def test_ddp_metrics_equal_one_process_evaluation(tmp_path, tiny_bert, odd_data, data, metric):
+    run_dir = tmp_path / "run"
+    result = run_ddp(run_dir, tiny_bert, data, odd_data[data])
+    assert result.returncode == 0, result.stderr[-3000:]
+    # One run directory, written by rank 0 only.
+    assert not list(run_dir.glob("*ddp_process*")), sorted(p.name for p in run_dir.iterdir())
+    assert (run_dir / "train.log").is_file() and (run_dir / "model").is_dir()
+    ddp = json.loads((run_dir / "metrics.json").read_text())
+
+    single_dir = tmp_path / "single"
+    single = evaluate(
+        eval_config(
+            single_dir,
+            odd_data[data],
+            f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",
+            "trainer.precision=32-true",
+            data=data,
+        )
+    )
+    test_keys = [k for k in single if k.startswith("test/")]
+    assert metric in test_keys
+    assert {k: ddp[k] for k in test_keys} == {k: single[k] for k in test_keys}
+    # Predictions written once per item, in order, identical to the single process.
+    name = "test.conll" if data == "conll" else "test.csv"
+    assert (run_dir / "predictions" / name).read_text() == (
+        single_dir / "predictions" / name
+    ).read_text()

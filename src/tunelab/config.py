@@ -56,6 +56,10 @@ def sqlite_url(path: str) -> str:
 OmegaConf.register_new_resolver("tunelab_root", lambda: str(ROOT), replace=True)
 OmegaConf.register_new_resolver("tunelab_sqlite", sqlite_url, replace=True)
 OmegaConf.register_new_resolver("tunelab_rank_zero_file", rank_zero_file, replace=True)
+# Hydra's .hydra folder: written by rank 0 alone (None: not at all)
+OmegaConf.register_new_resolver(
+    "tunelab_rank_zero_subdir", lambda name: name if is_rank_zero() else None, replace=True
+)
 OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
 
 log = logging.getLogger("tunelab")

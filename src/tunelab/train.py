@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
+from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
 from tunelab.rundir import summary, write_run_outputs
 
@@ -51,10 +52,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = {**model.scores["val"], **model.scores["test"]}
     split = datamodule.hparams.test_split
     metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
+    metrics.update(parameter_counts(model))
 
     if trainer.is_global_zero:
         report = write_run_outputs(run_dir, model, datamodule, split, metrics)
         model.export(str(run_dir / "model"), datamodule.tokenizer)
+        if model.peft_method not in ("none", "head_only"):
+            model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
         print(report)
         print(summary(metrics))
         print(f"run directory: {run_dir}")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import pytorch_lightning as pl
 import torch
 import torch.distributed as dist
+from omegaconf import DictConfig, OmegaConf
 from transformers import AutoConfig
 
 from tunelab.data.registry import from_pretrained
 from tunelab.models.optim import parameter_groups
+from tunelab.models.peft_methods import AdaLoraRanks, apply_peft
 
 
 class TaskModule(pl.LightningModule):
@@ -22,7 +25,11 @@ class TaskModule(pl.LightningModule):
         optimizer: partial optimizer taking parameter groups (from the `optimizer` config).
         scheduler: partial schedule taking `optimizer` and `total_steps`; None for a constant rate.
         trust_remote_code: allow model code from the hub; off unless the user sets it.
+        peft: parameter-efficient fine-tuning (`tunelab.models.peft_methods`): `method` and the
+            peft config's settings; None or method `none` for full fine-tuning.
     """
+
+    peft_task_type = ""  # peft's TaskType name for this task
 
     def __init__(
         self,
@@ -31,9 +38,13 @@ class TaskModule(pl.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
         trust_remote_code: bool = False,
+        peft: dict | None = None,
     ):
         super().__init__()
-        labels = list(labels)  # plain list in hparams: checkpoints load with weights_only=True
+        # Plain lists and dicts in hparams: checkpoints load with weights_only=True.
+        labels = list(labels)
+        if isinstance(peft, DictConfig):
+            peft = OmegaConf.to_container(peft, resolve=True)
         # Optimizer and scheduler are callables: not needed to rebuild the model, and kept out of
         # the checkpoint so that it loads with torch.load(weights_only=True).
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
@@ -59,9 +70,25 @@ class TaskModule(pl.LightningModule):
             trust_remote_code=self.hparams.trust_remote_code,
             **kwargs,
         )
+        model = apply_peft(model, self.peft_settings, self.peft_task_type)
         # from_pretrained returns eval mode, and Lightning keeps submodule modes as it finds
         # them: without this, dropout would stay off during fine-tuning.
         return model.train()
+
+    @property
+    def peft_settings(self) -> dict:
+        peft = self.hparams.get("peft") or {}
+        return dict(peft.items()) if hasattr(peft, "items") else {}
+
+    @property
+    def peft_method(self) -> str:
+        return self.peft_settings.get("method", "none")
+
+    def configure_callbacks(self):
+        if self.peft_method != "adalora":
+            return []
+        settings = self.peft_settings
+        return [AdaLoraRanks(settings["tinit_fraction"], settings["tfinal_fraction"])]
 
     @property
     def label2id(self) -> dict[str, int]:
@@ -113,6 +140,20 @@ class TaskModule(pl.LightningModule):
         return {name: batch[name] for name in names if name in batch}
 
     def export(self, directory: str, tokenizer) -> None:
-        """Save the model in Hugging Face format (safetensors) with its tokenizer."""
+        """Save the model in Hugging Face format (safetensors) with its tokenizer. Adapters
+        (LoRA, AdaLoRA, IA3) are merged into a copy of the weights, so that `directory` holds a
+        plain model; prefix tuning cannot be merged and exports only its adapter."""
+        model = self.model
+        if self.peft_method in ("lora", "adalora", "ia3"):
+            model = copy.deepcopy(model).merge_and_unload()
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+
+    def export_adapter(self, directory: str, tokenizer) -> None:
+        """The adapter alone, with the trained head (peft's format), for one base and many
+        adapters, plus the model config that names the labels: load it with
+        `AutoPeftModelFor...Classification.from_pretrained(dir, id2label=config.id2label)`, where
+        `config = AutoConfig.from_pretrained(dir)`."""
         self.model.save_pretrained(directory)
+        self.model.get_base_model().config.save_pretrained(directory)
         tokenizer.save_pretrained(directory)

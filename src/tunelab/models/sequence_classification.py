@@ -65,6 +65,8 @@ class SequenceClassificationModule(TaskModule):
         threshold: decision threshold for multi-label prediction.
     """
 
+    peft_task_type = "SEQ_CLS"
+
     def __init__(
         self,
         model_name_or_path: str,
@@ -75,8 +77,9 @@ class SequenceClassificationModule(TaskModule):
         class_weights: str | list[float] | None = None,
         threshold: float = 0.5,
         trust_remote_code: bool = False,
+        peft: dict | None = None,
     ):
-        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
+        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code, peft)
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
         problem = "multi_label_classification" if multi_label else "single_label_classification"
         self.model = self.pretrained(AutoModelForSequenceClassification, problem_type=problem)

@@ -35,6 +35,7 @@ class TokenClassificationModule(TaskModule):
     """
 
     CRF_FILE = "crf.safetensors"  # beside the exported Hugging Face model
+    peft_task_type = "TOKEN_CLS"
 
     def __init__(
         self,
@@ -46,8 +47,9 @@ class TokenClassificationModule(TaskModule):
         crf: bool = False,
         crf_lr_scale: float = 100.0,
         trust_remote_code: bool = False,
+        peft: dict | None = None,
     ):
-        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code)
+        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code, peft)
         self.set_decode(decode)
         self.model = self.pretrained(AutoModelForTokenClassification)
         self._allowed = allowed_transitions(self.labels)

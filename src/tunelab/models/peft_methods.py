@@ -1,0 +1,98 @@
+"""Parameter-efficient fine-tuning on top of any task module, built on the `peft` library.
+
+Methods: `none` (full fine-tuning), `lora`, `adalora`, `ia3`, `prefix` (prefix tuning), and
+`head_only` (the encoder frozen, only the classifier trained). The classifier head is always
+trained and saved: peft's token/sequence-classification task types keep it in `modules_to_save`.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from peft import (
+    AdaLoraConfig,
+    IA3Config,
+    LoraConfig,
+    PeftModel,
+    PrefixTuningConfig,
+    TaskType,
+    get_peft_model,
+)
+
+from tunelab.errors import TunelabError
+
+METHODS = ("none", "lora", "adalora", "ia3", "prefix", "head_only")
+CONFIGS = {
+    "lora": LoraConfig,
+    "adalora": AdaLoraConfig,
+    "ia3": IA3Config,
+    "prefix": PrefixTuningConfig,
+}
+# AdaLoRA needs the run's length before the trainer knows it; `AdaLoraRanks` sets the real one.
+PLACEHOLDER_STEPS = 1_000_000
+
+
+def apply_peft(model: torch.nn.Module, settings: dict | None, task_type: str) -> torch.nn.Module:
+    """Wrap `model` for the method in `settings` (`method` plus the peft config's own keys)."""
+    settings = dict(settings or {})
+    method = settings.pop("method", "none")
+    if method not in METHODS:
+        raise TunelabError(f"peft.method={method!r}; choose one of {', '.join(METHODS)}")
+    if method == "none":
+        return model
+    if method == "head_only":
+        for param in model.base_model.parameters():  # the encoder; the head lies outside it
+            param.requires_grad = False
+        return model
+    if method == "adalora":
+        # tinit/tfinal are given as fractions of the run; AdaLoraRanks turns them into steps.
+        settings.pop("tinit_fraction", None), settings.pop("tfinal_fraction", None)
+        settings.update(total_step=PLACEHOLDER_STEPS, tinit=0, tfinal=0)
+    config = CONFIGS[method](task_type=getattr(TaskType, task_type), **settings)
+    wrapped = get_peft_model(model, config)
+    if method == "prefix":
+        check_prefix_support(wrapped)
+    return wrapped
+
+
+def check_prefix_support(model: PeftModel) -> None:
+    """One tiny forward pass, so that a model whose attention takes no prefix fails now, clearly,
+    and not after data loading."""
+    ids = torch.tensor([[0, 1, 2]])
+    try:
+        with torch.no_grad():
+            model(input_ids=ids, attention_mask=torch.ones_like(ids))
+    except Exception as error:  # any failure here means the same: no prefix support
+        kind = model.base_model.config.model_type
+        raise TunelabError(
+            f"prefix tuning does not work with this model ({kind}): its attention does not take "
+            f"the prefix key/values ({type(error).__name__}: {error}); use peft=lora or peft=ia3"
+        ) from None
+
+
+def parameter_counts(module: torch.nn.Module) -> dict[str, int]:
+    """`model/trainable_params` and `model/total_params` for metrics.json."""
+    params = list(module.parameters())
+    return {
+        "model/trainable_params": sum(p.numel() for p in params if p.requires_grad),
+        "model/total_params": sum(p.numel() for p in params),
+    }
+
+
+class AdaLoraRanks(pl.Callback):
+    """AdaLoRA's rank allocation: the schedule set from the run's real length at the start, and
+    `update_and_allocate` after every optimizer step, while the gradients it scores still exist."""
+
+    def __init__(self, tinit_fraction: float, tfinal_fraction: float):
+        self.tinit_fraction, self.tfinal_fraction = tinit_fraction, tfinal_fraction
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        config = pl_module.model.peft_config["default"]
+        total = int(trainer.estimated_stepping_batches)
+        config.total_step = total
+        config.tinit = int(self.tinit_fraction * total)
+        config.tfinal = int(self.tfinal_fraction * total)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # After the optimizer step; the gradients are cleared only before the next batch.
+        pl_module.model.base_model.update_and_allocate(trainer.global_step)

@@ -1,0 +1,111 @@
+"""Parameter-efficient fine-tuning with the tiny model: every method trains, tests and exports."""
+
+import json
+
+import pytest
+import torch
+from peft import AutoPeftModelForTokenClassification
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoModelForTokenClassification, pipeline
+
+from tests.conftest import compose_train, eval_config, tiny_train_overrides
+from tunelab.errors import TunelabError
+from tunelab.eval import evaluate
+from tunelab.models.peft_methods import check_prefix_support
+from tunelab.train import train
+
+METHODS = ["lora", "adalora", "ia3", "prefix", "head_only"]
+
+
+@pytest.fixture(scope="module")
+def peft_runs(tmp_path_factory, tiny_bert, conll_dir):
+    runs = {}
+    for method in METHODS:
+        run_dir = tmp_path_factory.mktemp(method)
+        overrides = tiny_train_overrides(tiny_bert, conll_dir) + [
+            f"peft={method}",
+            "trainer.max_epochs=3",
+            "~callbacks.early_stopping",
+        ]
+        runs[method] = (run_dir, train(compose_train(run_dir, overrides)))
+    return runs
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_method_trains_a_small_share_and_reports_it(peft_runs, method):
+    _, metrics = peft_runs[method]
+    trainable, total = metrics["model/trainable_params"], metrics["model/total_params"]
+    assert 0 < trainable < total
+    assert 0.0 <= metrics["test/f1"] <= 1.0
+
+
+@pytest.mark.parametrize("method", ["lora", "adalora", "ia3"])
+def test_merged_export_is_a_plain_model_that_reproduces_test_scores(
+    tmp_path, peft_runs, conll_dir, method
+):
+    run_dir, metrics = peft_runs[method]
+    config = json.loads((run_dir / "model" / "config.json").read_text())
+    assert config["architectures"] == ["BertForTokenClassification"]
+    assert not any("lora" in k for k in load_file(run_dir / "model" / "model.safetensors"))
+    assert isinstance(pipeline("token-classification", model=str(run_dir / "model"))("john"), list)
+    scores = evaluate(eval_config(tmp_path, conll_dir, f"model_dir={run_dir / 'model'}"))
+    assert scores["test/f1"] == pytest.approx(metrics["test/f1"], abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["lora", "adalora", "ia3", "prefix"])
+def test_adapter_keeps_the_trained_head(peft_runs, method):
+    run_dir, _ = peft_runs[method]
+    folder = str(run_dir / "adapter")
+    config = AutoConfig.from_pretrained(folder)
+    adapter = AutoPeftModelForTokenClassification.from_pretrained(folder, id2label=config.id2label)
+    assert config.id2label[1].startswith("B-")
+    head = adapter.get_base_model().classifier
+    trained = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+    key = next(k for k in trained if k.endswith("classifier.modules_to_save.default.weight"))
+    assert torch.equal(head.modules_to_save["default"].weight, trained[key])
+
+
+def test_adalora_ranks_change(peft_runs):
+    run_dir, _ = peft_runs["adalora"]
+    config = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
+    ranks = {name: sum(mask) for name, mask in config["rank_pattern"].items()}
+    assert ranks and all(rank < config["init_r"] for rank in ranks.values())
+
+
+def test_head_only_leaves_the_encoder_as_it_was(peft_runs, tiny_bert):
+    run_dir, _ = peft_runs["head_only"]
+    trained = AutoModelForTokenClassification.from_pretrained(run_dir / "model")
+    base = AutoModelForTokenClassification.from_pretrained(tiny_bert, num_labels=7)
+    for (name, a), (_, b) in zip(
+        trained.bert.named_parameters(), base.bert.named_parameters(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_prefix_check_names_the_model_that_cannot_take_a_prefix():
+    class NoPrefix(torch.nn.Module):
+        base_model = type("Base", (), {"config": type("C", (), {"model_type": "oldbert"})})()
+
+        def forward(self, **inputs):
+            raise TypeError("forward() got an unexpected keyword argument 'past_key_values'")
+
+    with pytest.raises(TunelabError, match="prefix tuning does not work with this model .oldbert."):
+        check_prefix_support(NoPrefix())
+
+
+def test_unknown_method_is_a_clear_error(tmp_path, tiny_bert, conll_dir):
+    overrides = tiny_train_overrides(tiny_bert, conll_dir) + ["debug=fdr", "model.peft.method=x"]
+    with pytest.raises(TunelabError, match="peft.method='x'; choose one of none, lora"):
+        train(compose_train(tmp_path, overrides))
+
+
+def test_lora_on_classification(tmp_path, tiny_bert, table_dir):
+    overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv") + [
+        "peft=lora",
+        "trainer.max_epochs=1",
+    ]
+    metrics = train(compose_train(tmp_path, overrides))
+    assert metrics["model/trainable_params"] < metrics["model/total_params"] / 2
+    classifier = pipeline("text-classification", model=str(tmp_path / "model"))
+    assert classifier("john went to paris")[0]["label"] in {"travel", "work"}
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()

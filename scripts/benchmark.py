@@ -1,0 +1,273 @@
+"""Training and evaluation speed of tunelab against the plain Hugging Face Trainer recipe for NER.
+
+Runs, one after the other in separate processes on this machine: the plain recipe (first-subword
+labels, DataCollatorForTokenClassification, default Trainer settings) in fp32 and with its bf16
+flag, then tunelab with its defaults; all on the same CoNLL-2003 files, model, epochs, batch size,
+learning rate and warm-up. Prints a markdown table; `--json FILE` writes every figure.
+
+    .venv/bin/python scripts/benchmark.py --quick --json outputs/bench_quick.json   # minutes
+    .venv/bin/python scripts/benchmark.py --json outputs/bench_full.json            # 1 epoch, full
+
+Words/s count the words of the split (not sub-tokens, not padding); model FLOPs utilisation (MFU)
+is 6 x non-embedding parameters x real sub-tokens per second of training, over the matrix-product
+rate this machine measures in bf16 (and in fp32, for the fp32 run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+QUICK_SENTENCES = {"train": 3000, "dev": 500, "test": 1000}  # the first N of each split
+
+
+def matmul_gflops(dtype_name: str, seconds: float = 3.0) -> float:
+    """Matrix-product rate at the model's shapes (batch x tokens, hidden 384, inner 1536)."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(2048, 384, dtype=dtype), torch.randn(384, 1536, dtype=dtype)
+    for _ in range(10):
+        a @ b
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        done += 1
+    return 2 * 2048 * 384 * 1536 * done / (time.perf_counter() - start) / 1e9
+
+
+def write_subset(source: Path, target: Path) -> None:
+    """The first sentences of each split, as CoNLL files (documents kept as they come)."""
+    from tunelab.data.splits import find_split_file
+
+    target.mkdir(parents=True, exist_ok=True)
+    for split, count in QUICK_SENTENCES.items():
+        blocks = find_split_file(str(source), split).read_text().split("\n\n")
+        kept = [b for b in blocks if b.strip()][: count + 1]
+        (target / f"{split}.txt").write_text("\n\n".join(kept) + "\n")
+
+
+def non_embedding_params(model) -> int:
+    embeddings = sum(p.numel() for n, p in model.named_parameters() if "embeddings" in n)
+    return sum(p.numel() for p in model.parameters()) - embeddings
+
+
+def peer(data_dir: str, bf16: bool, args) -> dict:
+    """The plain recipe, written the standard way."""
+    import numpy as np
+    import torch
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    from tunelab.data.ner_datamodule import labels_from_types
+    from tunelab.data.registry import resolve_model
+    from tunelab.data.schemes import split_tag
+    from tunelab.data.splits import load_ner_splits
+    from tunelab.metrics import ner_scores
+
+    data = load_ner_splits(["train", "test"], directory=data_dir).sentences
+    labels = labels_from_types({split_tag(t)[1] for s in data["train"] for t in s.tags} - {""})
+    label2id = {label: i for i, label in enumerate(labels)}
+    path = resolve_model(MODEL)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+
+    def encode(sentences):
+        enc = tokenizer([s.words for s in sentences], is_split_into_words=True, truncation=True)
+        items = []
+        for i, sentence in enumerate(sentences):
+            previous, row = None, []
+            for word in enc.word_ids(i):
+                first = word is not None and word != previous
+                row.append(label2id[sentence.tags[word]] if first else -100)
+                previous = word
+            items.append({"input_ids": enc["input_ids"][i], "labels": row})
+        return items, sum(len(x) for x in enc["input_ids"])
+
+    train_set, train_tokens = encode(data["train"])
+    test_set, _ = encode(data["test"])
+    set_seed(42)
+    model = AutoModelForTokenClassification.from_pretrained(
+        path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
+    )
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainer = Trainer(
+            model=model,
+            args=TrainingArguments(
+                output_dir=output_dir,
+                num_train_epochs=args.epochs,
+                per_device_train_batch_size=32,
+                per_device_eval_batch_size=64,
+                learning_rate=1e-4,
+                weight_decay=0.01,
+                warmup_steps=0.1,  # a ratio in transformers 5
+                bf16=bf16,
+                save_strategy="no",
+                eval_strategy="no",
+                report_to=[],
+                seed=42,
+                use_cpu=not torch.cuda.is_available(),
+            ),
+            train_dataset=train_set,
+            data_collator=DataCollatorForTokenClassification(tokenizer),
+        )
+        start = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        output = trainer.predict(test_set)
+        eval_seconds = time.perf_counter() - start
+    pred_ids = np.argmax(output.predictions, -1)
+    gold, pred = [], []
+    for sentence, row, ids in zip(data["test"], output.label_ids, pred_ids, strict=True):
+        tags = [labels[p] for label, p in zip(row, ids, strict=False) if label != -100]
+        tags += ["O"] * (len(sentence.words) - len(tags))  # words cut by truncation
+        gold.append(sentence.tags)
+        pred.append(tags)
+    scores = ner_scores(gold, pred)
+    return {
+        "train_seconds": train_seconds,
+        "eval_seconds": eval_seconds,
+        "train_words": args.epochs * sum(len(s.words) for s in data["train"]),
+        "eval_words": sum(len(s.words) for s in data["test"]),
+        "train_tokens": args.epochs * train_tokens,
+        "non_embedding_params": non_embedding_params(model),
+        "test_f1": scores["f1"],
+        "test_f1_strict": scores["f1_strict"],
+    }
+
+
+def tunelab(data_dir: str, args) -> dict:
+    """tunelab with its defaults: the training loop timed without validation, then the test."""
+    import pytorch_lightning as pl
+    from hydra import compose, initialize_config_dir
+
+    from tunelab.config import CONFIG_DIR, build
+
+    overrides = ["data=conll", f"data.dir={data_dir}", f"trainer.max_epochs={args.epochs}"]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    pl.seed_everything(42)
+    datamodule = build(cfg.data)
+    model = build(
+        cfg.model,
+        labels=datamodule.labels,
+        optimizer=build(cfg.optimizer),
+        scheduler=build(cfg.scheduler),
+    )
+    datamodule.setup("fit")
+    datamodule.setup("test")
+    trainer = build(
+        cfg.trainer,
+        logger=False,
+        callbacks=[],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        default_root_dir=tempfile.mkdtemp(),
+    )
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    eval_seconds = time.perf_counter() - start
+    train = datamodule.sentences("train")
+    return {
+        "train_seconds": train_seconds,
+        "eval_seconds": eval_seconds,
+        "train_words": args.epochs * sum(len(s.words) for s in train),
+        "eval_words": sum(len(s.words) for s in datamodule.sentences("test")),
+        "train_tokens": args.epochs * sum(len(x["input_ids"]) for x in datamodule.encoded("train")),
+        "non_embedding_params": non_embedding_params(model.model),
+        "test_f1": model.scores["test"]["test/f1"],
+        "test_f1_strict": model.scores["test"]["test/f1_strict"],
+        "precision": str(cfg.trainer.precision),
+    }
+
+
+def worker(args) -> None:
+    if args.worker == "tunelab":
+        result = tunelab(args.data_dir, args)
+    else:
+        result = peer(args.data_dir, args.worker == "peer_bf16", args)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Path(args.result).write_text(json.dumps(result))
+
+
+def summarise(result: dict, gflops: dict, bf16: bool) -> dict:
+    flops = 6 * result["non_embedding_params"] * result["train_tokens"] / result["train_seconds"]
+    peak = gflops["bf16" if bf16 else "fp32"]
+    return {
+        "train_words_per_s": result["train_words"] / result["train_seconds"],
+        "eval_words_per_s": result["eval_words"] / result["eval_seconds"],
+        "peak_rss_mb": result["peak_rss_mb"],
+        "test_f1": result["test_f1"],
+        "test_f1_strict": result["test_f1_strict"],
+        "train_gflops": flops / 1e9,
+        "mfu": flops / 1e9 / peak,
+        "mfu_of": "bf16" if bf16 else "fp32",
+        **{k: result[k] for k in ("train_seconds", "eval_seconds", "train_words", "eval_words")},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the first sentences of each split")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
+    parser.add_argument("--sides", nargs="+", default=["peer", "peer_bf16", "tunelab"])
+    parser.add_argument("--json", help="write all results here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = args.data_dir
+        if args.quick:
+            data_dir = str(Path(scratch) / "conll_quick")
+            write_subset(Path(args.data_dir), Path(data_dir))
+        gflops = {"fp32": matmul_gflops("float32"), "bf16": matmul_gflops("bfloat16")}
+        print(f"matrix products: fp32 {gflops['fp32']:.0f} GFLOP/s, bf16 {gflops['bf16']:.0f}")
+        results = {"machine_gflops": gflops, "quick": args.quick, "epochs": args.epochs}
+        for side in args.sides:
+            result_file = Path(scratch) / f"{side}.json"
+            command = [sys.executable, __file__, "--worker", side, "--data-dir", data_dir]
+            command += ["--result", str(result_file), "--epochs", str(args.epochs)]
+            subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+            raw = json.loads(result_file.read_text())
+            bf16 = side == "peer_bf16" or raw.get("precision", "").startswith("bf16")
+            results[side] = summarise(raw, gflops, bf16)
+            print(json.dumps({side: results[side]}), flush=True)
+
+    print(f"\n{'quick subset' if args.quick else 'full CoNLL-2003'}, {args.epochs} epoch(s)\n")
+    print("| side | train words/s | eval words/s | peak RSS | test F1 | strict F1 | MFU |")
+    print("|---|---|---|---|---|---|---|")
+    for side in args.sides:
+        r = results[side]
+        print(
+            f"| {side} | {r['train_words_per_s']:.0f} | {r['eval_words_per_s']:.0f} | "
+            f"{r['peak_rss_mb'] / 1024:.2f} GB | {r['test_f1']:.4f} | {r['test_f1_strict']:.4f} | "
+            f"{100 * r['mfu']:.0f}% of {r['mfu_of']} |"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -99,7 +99,10 @@ class TaskDataModule(pl.LightningDataModule):
         if trainer is None:
             return 0, 0
         loop = trainer.fit_loop
-        done = loop.epoch_loop.batch_progress.current.completed if loop.restarting else 0
+        # Under DDP Lightning re-deals this order to the ranks: skipping here would not match
+        # what each rank trained on, so a mid-epoch resume there replays the epoch's start.
+        restarting = loop.restarting and trainer.world_size == 1
+        done = loop.epoch_loop.batch_progress.current.completed if restarting else 0
         return trainer.current_epoch, done
 
     def train_dataloader(self) -> DataLoader:

@@ -18,12 +18,17 @@ from hydra.experimental.callback import Callback
 from tunelab.errors import TunelabError
 
 
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """`key=value` -> {key: value}; a deletion (`~key`) keeps its key with an empty value."""
+    return dict(item.split("=", 1) if "=" in item else (item, "") for item in items)
+
+
 def read_runs(multirun_dir: Path) -> list[dict]:
     """Each job folder's overrides (`key=value` strings parsed), monitor and metrics."""
     runs = []
     for overrides_file in sorted(multirun_dir.glob("*/.hydra/overrides.yaml")):
         job = overrides_file.parent.parent
-        overrides = dict(item.split("=", 1) for item in yaml.safe_load(overrides_file.read_text()))
+        overrides = parse_overrides(yaml.safe_load(overrides_file.read_text()) or [])
         config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text()) or {}
         metrics_file = job / "metrics.json"
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}

@@ -63,6 +63,7 @@ def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, c
         "trainer.accelerator=cpu",
         "debug=fdr",
         "optimizer.lr=1e-3,3e-3",
+        "~callbacks.progress_bar",
         f"hydra.sweep.dir={tmp_path}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)

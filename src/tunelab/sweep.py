@@ -93,7 +93,7 @@ def summarize(multirun_dir: str | Path) -> Path:
 
 
 def plot(runs: list[dict], key: str, metrics: list[str], path: Path) -> None:
-    """Metrics against the swept value (log scale when the values span a factor of 10 or more)."""
+    """Metrics against the swept value (log scale when the values span a factor of 5 or more)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,8 +111,11 @@ def plot(runs: list[dict], key: str, metrics: list[str], path: Path) -> None:
         if numeric:
             points.sort()
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=metric)
-    if numeric and min(values) > 0 and max(values) / min(values) >= 10:
+    if numeric and min(values) > 0 and max(values) / min(values) >= 5:
         ax.set_xscale("log")
+    if numeric:  # ticks at the swept values only, labelled as given
+        ax.set_xticks(sorted(set(values)), [f"{v:g}" for v in sorted(set(values))])
+        ax.minorticks_off()
     ax.set_xlabel(key)
     ax.set_ylabel("score")
     ax.legend()

@@ -79,7 +79,7 @@ def main() -> None:
         relative = f"{100 * r['score'] / full:.0f}%" if full else "-"
         print(
             f"| {method} | {r['score_name']} {r['score']:.4f} | {relative} | "
-            f"{r['trainable_params']:,} | {share:.2f}% | {r['wall_seconds'] / 60:.1f} min | "
+            f"{int(r['trainable_params']):,} | {share:.2f}% | {r['wall_seconds'] / 60:.1f} min | "
             f"{r['peak_rss_mb'] / 1024:.1f} GB |"
         )
     if args.json:

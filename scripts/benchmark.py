@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tunelab.rundir import markdown_table
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 QUICK_SENTENCES = {"train": 3000, "dev": 500, "test": 1000}  # the first N of each split
@@ -256,15 +258,20 @@ def main() -> None:
             print(json.dumps({side: results[side]}), flush=True)
 
     print(f"\n{'quick subset' if args.quick else 'full CoNLL-2003'}, {args.epochs} epoch(s)\n")
-    print("| side | train words/s | eval words/s | peak RSS | test F1 | strict F1 | MFU |")
-    print("|---|---|---|---|---|---|---|")
-    for side in args.sides:
-        r = results[side]
-        print(
-            f"| {side} | {r['train_words_per_s']:.0f} | {r['eval_words_per_s']:.0f} | "
-            f"{r['peak_rss_mb'] / 1024:.2f} GB | {r['test_f1']:.4f} | {r['test_f1_strict']:.4f} | "
-            f"{100 * r['mfu']:.0f}% of {r['mfu_of']} |"
-        )
+    header = ["side", "train words/s", "eval words/s", "peak RSS", "test F1", "strict F1", "MFU"]
+    rows = [
+        [
+            side,
+            f"{r['train_words_per_s']:.0f}",
+            f"{r['eval_words_per_s']:.0f}",
+            f"{r['peak_rss_mb'] / 1024:.2f} GB",
+            f"{r['test_f1']:.4f}",
+            f"{r['test_f1_strict']:.4f}",
+            f"{100 * r['mfu']:.0f}% of {r['mfu_of']}",
+        ]
+        for side, r in ((side, results[side]) for side in args.sides)
+    ]
+    print(markdown_table(header, rows))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tunelab.rundir import markdown_table
+
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ["none", "lora", "adalora", "ia3", "prefix", "head_only"]
 
@@ -72,16 +74,20 @@ def main() -> None:
         print(json.dumps({method: results[method]}), flush=True)
     full = results.get("none", {}).get("score")
     print(f"\n{args.data}, {args.epochs or 'preset'} epoch(s)\n")
-    print("| method | test score | of full | trainable params | share | wall time | peak RSS |")
-    print("|---|---|---|---|---|---|---|")
-    for method, r in results.items():
-        share = 100 * r["trainable_params"] / r["total_params"]
-        relative = f"{100 * r['score'] / full:.0f}%" if full else "-"
-        print(
-            f"| {method} | {r['score_name']} {r['score']:.4f} | {relative} | "
-            f"{int(r['trainable_params']):,} | {share:.2f}% | {r['wall_seconds'] / 60:.1f} min | "
-            f"{r['peak_rss_mb'] / 1024:.1f} GB |"
-        )
+    header = ["method", "test score", "of full", "trainable params", "share", "wall time"]
+    rows = [
+        [
+            method,
+            f"{r['score_name']} {r['score']:.4f}",
+            f"{100 * r['score'] / full:.0f}%" if full else "-",
+            f"{int(r['trainable_params']):,}",
+            f"{100 * r['trainable_params'] / r['total_params']:.2f}%",
+            f"{r['wall_seconds'] / 60:.1f} min",
+            f"{r['peak_rss_mb'] / 1024:.1f} GB",
+        ]
+        for method, r in results.items()
+    ]
+    print(markdown_table([*header, "peak RSS"], rows))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

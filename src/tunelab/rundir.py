@@ -148,3 +148,10 @@ def write_run_outputs(run_dir: Path, model, datamodule, split: str, metrics) -> 
     return write_ner_outputs(
         run_dir, split, datamodule.sentences(split), model.test_predictions, metrics
     )
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A markdown table; cells are written with str() (format numbers before)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

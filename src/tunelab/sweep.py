@@ -16,6 +16,7 @@ import yaml
 from hydra.experimental.callback import Callback
 
 from tunelab.errors import TunelabError
+from tunelab.rundir import markdown_table
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -82,11 +83,9 @@ def summarize(multirun_dir: str | Path) -> Path:
     ]
     with (folder / "summary.csv").open("w", newline="") as out:
         csv.writer(out).writerows([header, *rows])
-    cell = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     markdown = folder / "summary.md"
-    markdown.write_text("\n".join(lines) + "\n")
+    cells = [[f"{v:.4f}" if isinstance(v, float) else v for v in row] for row in rows]
+    markdown.write_text(markdown_table(header, cells))
     if swept and metrics:
         plot(runs, swept[0], metrics[:2], folder / "summary.png")
     return markdown

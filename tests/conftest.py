@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -10,6 +11,14 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from tunelab.config import CONFIG_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_token_cache(tmp_path_factory):
+    """Tokenized splits go to a folder of this test session (subprocesses inherit it), never to
+    the checkout's outputs/cache."""
+    os.environ["TUNELAB_CACHE"] = str(tmp_path_factory.mktemp("token_cache"))
+
 
 PEOPLE = ["john", "mary", "peter", "anna", "li", "omar", "sofia", "ivan"]
 PLACES = ["paris", "berlin", "lagos", "lima", "tokyo", "oslo", "new", "york", "cairo"]

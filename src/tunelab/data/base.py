@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, Sampler
 from transformers import AutoTokenizer
 
 from tunelab.data.batching import pad_batch
+from tunelab.data.cache import cache_key, cached
 from tunelab.data.registry import from_pretrained
 
 
@@ -18,27 +19,65 @@ class EpochShuffle(Sampler[int]):
 
     A run resumed in mid-epoch therefore sees the same order as the uninterrupted run, and skips
     the batches it already trained on (`position` says which epoch and how many batches).
+
+    With `lengths` and `pool` > 0, batches are grouped by length: the shuffled items are cut into
+    pools of `pool` batches, each pool is sorted by length and cut into batches, and the batches
+    are shuffled (the one short batch stays last). Batches then hold items of similar length and
+    need little padding, while every epoch still mixes all lengths in random order.
     """
 
-    def __init__(self, size: int, batch_size: int, seed: int, position):
+    def __init__(
+        self,
+        size: int,
+        batch_size: int,
+        seed: int,
+        position,
+        lengths: list[int] | None = None,
+        pool: int = 0,
+    ):
         self.size, self.batch_size, self.seed, self.position = size, batch_size, seed, position
+        self.lengths, self.pool = lengths, pool
 
     def __iter__(self):
         epoch, batches_done = self.position()
         generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
         order = torch.randperm(self.size, generator=generator).tolist()
+        if self.lengths is not None and self.pool > 0:
+            order = self._grouped(order, generator)
         return iter(order[batches_done * self.batch_size :])
+
+    def _grouped(self, order: list[int], generator: torch.Generator) -> list[int]:
+        pool_size = self.pool * self.batch_size
+        batches = []
+        for start in range(0, len(order), pool_size):
+            pool = sorted(order[start : start + pool_size], key=self.lengths.__getitem__)
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+        short = [batches.pop()] if batches and len(batches[-1]) < self.batch_size else []
+        shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator)]
+        return [index for batch in shuffled + short for index in batch]
 
     def __len__(self) -> int:
         return self.size
+
+
+# Settings that change how items are batched, not what they hold.
+LOADER_SETTINGS = {
+    "batch_size",
+    "eval_batch_size",
+    "group_by_length",
+    "pad_to_multiple_of",
+    "test_split",
+    "num_workers",
+    "cache_dir",
+}
 
 
 class TaskDataModule(pl.LightningDataModule):
     """Subclasses define `encoded(split)` (a list of item dicts, cached), `pad_values` and
     `keep` (the fields `pad_batch` pads and stacks), and read their splits lazily.
 
-    Expected hparams: tokenizer, batch_size, eval_batch_size, pad_to_multiple_of, test_split,
-    num_workers.
+    Expected hparams: tokenizer, batch_size, eval_batch_size, group_by_length, pad_to_multiple_of,
+    test_split, num_workers, cache_dir.
     """
 
     keep: tuple[str, ...] = ()
@@ -62,6 +101,13 @@ class TaskDataModule(pl.LightningDataModule):
     def encoded(self, split: str) -> list[dict]:
         raise NotImplementedError
 
+    def cached_encoding(self, split: str, content, encode):
+        """`encode()`'s result for a split whose words/texts and labels are `content`, from the
+        cache in `cache_dir` when the tokenizer, settings and content match."""
+        settings = {k: v for k, v in self.hparams.items() if k not in LOADER_SETTINGS}
+        key = cache_key(self.tokenizer, settings, content)
+        return cached(self.hparams.get("cache_dir"), split, key, encode)
+
     def setup(self, stage: str | None = None) -> None:
         wanted = {
             "fit": ["train", "dev"],
@@ -81,7 +127,15 @@ class TaskDataModule(pl.LightningDataModule):
             items = sorted(items, key=lambda item: len(item["input_ids"]))
         sampler = None
         if shuffle:
-            sampler = EpochShuffle(len(items), batch_size, self.shuffle_seed, self._position)
+            lengths = [len(item["input_ids"]) for item in items]
+            sampler = EpochShuffle(
+                len(items),
+                batch_size,
+                self.shuffle_seed,
+                self._position,
+                lengths,
+                self.hparams.group_by_length,
+            )
         return DataLoader(
             items,
             batch_size=batch_size,

@@ -40,8 +40,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`
             (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
             logits are averaged per text).
-        max_length, stride, batch_size, eval_batch_size, pad_to_multiple_of, labels, test_split,
-        num_workers: as for the NER DataModule.
+        max_length, stride, batch_size, eval_batch_size, group_by_length, pad_to_multiple_of,
+        labels, test_split, num_workers, cache_dir: as for the NER DataModule.
     """
 
     keep = ("label", "example", "window")
@@ -62,10 +62,12 @@ class SequenceClassificationDataModule(TaskDataModule):
         stride: int = 128,
         batch_size: int = 32,
         eval_batch_size: int = 64,
+        group_by_length: int = 50,
         pad_to_multiple_of: int | None = None,
         labels: list[str] | None = None,
         test_split: str = "test",
         num_workers: int = 0,
+        cache_dir: str | None = None,
     ):
         super().__init__()
         if long_text not in LONG_TEXT:
@@ -142,10 +144,15 @@ class SequenceClassificationDataModule(TaskDataModule):
 
     def encoded(self, split: str) -> list[dict]:
         if split not in self._encoded:
-            self._encoded[split] = self._encode(split)
+            examples = self.examples(split)
+            content = ([(e.text, e.text_pair) for e in examples], self.targets(split))
+            items, truncated = self.cached_encoding(split, content, lambda: self._encode(split))
+            self._encoded[split] = items
+            self._count_truncated(split, truncated)
         return self._encoded[split]
 
-    def _encode(self, split: str) -> list[dict]:
+    def _encode(self, split: str) -> tuple[list[dict], list[bool]]:
+        """Items of a split and, per text, whether it exceeds max_length."""
         h, tokenizer = self.hparams, self.tokenizer
         examples, targets = self.examples(split), self.targets(split)
         texts = [e.text for e in examples]
@@ -161,6 +168,7 @@ class SequenceClassificationDataModule(TaskDataModule):
                 return_overflowing_tokens=True,
             )
             owners = batch["overflow_to_sample_mapping"]
+            truncated = [False] * len(texts)  # windows cover every sub-token
         elif not pairs:
             # One tokenization serves both modes: truncate keeps the first `budget` sub-tokens,
             # head_tail the first quarter and the last three quarters.
@@ -168,13 +176,13 @@ class SequenceClassificationDataModule(TaskDataModule):
             budget = h.max_length - len(before) - len(after)
             head = budget // 4 if mode == "head_tail" else budget
             full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
-            self._count_truncated(split, [len(ids) > budget for ids in full])
+            truncated = [len(ids) > budget for ids in full]
             ids = [before + head_tail(x, budget, head) + after for x in full]
             batch, owners = {"input_ids": ids}, range(len(ids))
         else:  # pairs: the tokenizer's own truncation shares the budget between the two texts
             batch = tokenizer(texts, pairs, truncation=True, max_length=h.max_length)
             full = tokenizer(texts, pairs, verbose=False)["input_ids"]
-            self._count_truncated(split, [len(x) > h.max_length for x in full])
+            truncated = [len(x) > h.max_length for x in full]
             owners = range(len(texts))
         items, windows = [], Counter()
         for row, owner in enumerate(owners):
@@ -188,7 +196,7 @@ class SequenceClassificationDataModule(TaskDataModule):
                 item["token_type_ids"] = batch["token_type_ids"][row]
             windows[owner] += 1
             items.append(item)
-        return items
+        return items, truncated
 
     def _count_truncated(self, split: str, flags: list[bool]) -> None:
         self.texts_truncated[split] = sum(flags)

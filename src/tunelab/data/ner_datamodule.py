@@ -34,11 +34,14 @@ class TokenClassificationDataModule(TaskDataModule):
         context: up to this many sentences either side, from the same `-DOCSTART-` document
             (the whole file when it has none), fill each sentence's window as unlabelled context.
         batch_size: training batch size; eval_batch_size for validation and test.
+        group_by_length: training batches are cut from pools of this many batches sorted by
+            length, so they need little padding (0: plain random batches).
         label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.
         pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
         labels: the label list to use (an existing model's); read from the training split if None.
         test_split: split (file stem) that `test` reads, e.g. `test_long`.
         num_workers: DataLoader workers.
+        cache_dir: keep tokenized splits here (`tunelab.data.cache`); None: tokenize every run.
     """
 
     keep = ("sentence", "window")
@@ -55,11 +58,13 @@ class TokenClassificationDataModule(TaskDataModule):
         context: int = 0,
         batch_size: int = 32,
         eval_batch_size: int = 64,
+        group_by_length: int = 50,
         label_all_subtokens: bool = False,
         pad_to_multiple_of: int | None = None,
         labels: list[str] | None = None,
         test_split: str = "test",
         num_workers: int = 0,
+        cache_dir: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["labels"])
@@ -135,15 +140,22 @@ class TokenClassificationDataModule(TaskDataModule):
                 index = {label: i for i, label in enumerate(self.labels)}
                 inside_of = [index.get("I-" + label[2:], i) for i, label in enumerate(self.labels)]
             sentences = self.sentences(split)
-            items = encode_sentences(
-                self.tokenizer,
-                [s.words for s in sentences],
-                self._label_ids(split),
-                self.hparams.max_length,
-                inside_of,
-                self.hparams.stride if self.hparams.windows else None,
-                documents=[s.doc for s in sentences],
-                context=self.hparams.context,
+            label_ids = self._label_ids(split)
+            documents = [s.doc for s in sentences]
+            words = [s.words for s in sentences]
+            items = self.cached_encoding(
+                split,
+                (words, label_ids, documents, inside_of),
+                lambda: encode_sentences(
+                    self.tokenizer,
+                    words,
+                    label_ids,
+                    self.hparams.max_length,
+                    inside_of,
+                    self.hparams.stride if self.hparams.windows else None,
+                    documents=documents,
+                    context=self.hparams.context,
+                ),
             )
             self.words_truncated[split] = sum(item["words_truncated"] for item in items)
             if self.words_truncated[split]:

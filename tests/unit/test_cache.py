@@ -8,7 +8,7 @@ from tunelab.data.ner_datamodule import TokenClassificationDataModule
 
 def encoded(tiny_bert, data_dir, cache_dir, **settings):
     module = TokenClassificationDataModule(
-        str(tiny_bert), dir=str(data_dir), cache_dir=str(cache_dir), **settings
+        str(tiny_bert), dir=str(data_dir), cache_dir=cache_dir and str(cache_dir), **settings
     )
     return module.encoded("train")
 

@@ -57,6 +57,15 @@ def write_subset(source: Path, target: Path) -> None:
         (target / f"{split}.txt").write_text("\n\n".join(kept) + "\n")
 
 
+def padding_share(loader) -> float:
+    """Share of the training batches' positions that are padding (one pass, not timed)."""
+    real = total = 0
+    for batch in loader:
+        real += int(batch["attention_mask"].sum())
+        total += batch["attention_mask"].numel()
+    return 1 - real / total
+
+
 def non_embedding_params(model) -> int:
     embeddings = sum(p.numel() for n, p in model.named_parameters() if "embeddings" in n)
     return sum(p.numel() for p in model.parameters()) - embeddings
@@ -126,6 +135,7 @@ def peer(data_dir: str, bf16: bool, args) -> dict:
             train_dataset=train_set,
             data_collator=DataCollatorForTokenClassification(tokenizer),
         )
+        padding = padding_share(trainer.get_train_dataloader())
         start = time.perf_counter()
         trainer.train()
         train_seconds = time.perf_counter() - start
@@ -147,6 +157,7 @@ def peer(data_dir: str, bf16: bool, args) -> dict:
         "eval_words": sum(len(s.words) for s in data["test"]),
         "train_tokens": args.epochs * train_tokens,
         "non_embedding_params": non_embedding_params(model),
+        "train_padding": padding,
         "test_f1": scores["f1"],
         "test_f1_strict": scores["f1_strict"],
     }
@@ -160,6 +171,7 @@ def tunelab(data_dir: str, args) -> dict:
     from tunelab.config import CONFIG_DIR, build
 
     overrides = ["data=conll", f"data.dir={data_dir}", f"trainer.max_epochs={args.epochs}"]
+    overrides += args.overrides
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
     pl.seed_everything(42)
@@ -181,6 +193,7 @@ def tunelab(data_dir: str, args) -> dict:
         limit_val_batches=0,
         default_root_dir=tempfile.mkdtemp(),
     )
+    padding = padding_share(datamodule.train_dataloader())
     start = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
     train_seconds = time.perf_counter() - start
@@ -195,6 +208,7 @@ def tunelab(data_dir: str, args) -> dict:
         "eval_words": sum(len(s.words) for s in datamodule.sentences("test")),
         "train_tokens": args.epochs * sum(len(x["input_ids"]) for x in datamodule.encoded("train")),
         "non_embedding_params": non_embedding_params(model.model),
+        "train_padding": padding,
         "test_f1": model.scores["test"]["test/f1"],
         "test_f1_strict": model.scores["test"]["test/f1_strict"],
         "precision": str(cfg.trainer.precision),
@@ -222,7 +236,10 @@ def summarise(result: dict, gflops: dict, bf16: bool) -> dict:
         "train_gflops": flops / 1e9,
         "mfu": flops / 1e9 / peak,
         "mfu_of": "bf16" if bf16 else "fp32",
-        **{k: result[k] for k in ("train_seconds", "eval_seconds", "train_words", "eval_words")},
+        **{
+            k: result[k]
+            for k in ("train_padding", "train_seconds", "eval_seconds", "train_words", "eval_words")
+        },
     }
 
 
@@ -233,6 +250,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
     parser.add_argument("--sides", nargs="+", default=["peer", "peer_bf16", "tunelab"])
     parser.add_argument("--json", help="write all results here")
+    parser.add_argument(
+        "--overrides", nargs="*", default=[], help="Hydra overrides of the tunelab side (ablations)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -247,10 +267,12 @@ def main() -> None:
         gflops = {"fp32": matmul_gflops("float32"), "bf16": matmul_gflops("bfloat16")}
         print(f"matrix products: fp32 {gflops['fp32']:.0f} GFLOP/s, bf16 {gflops['bf16']:.0f}")
         results = {"machine_gflops": gflops, "quick": args.quick, "epochs": args.epochs}
+        results["tunelab_overrides"] = args.overrides
         for side in args.sides:
             result_file = Path(scratch) / f"{side}.json"
             command = [sys.executable, __file__, "--worker", side, "--data-dir", data_dir]
             command += ["--result", str(result_file), "--epochs", str(args.epochs)]
+            command += ["--overrides", *args.overrides]
             subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
             raw = json.loads(result_file.read_text())
             bf16 = side == "peer_bf16" or raw.get("precision", "").startswith("bf16")
@@ -258,7 +280,10 @@ def main() -> None:
             print(json.dumps({side: results[side]}), flush=True)
 
     print(f"\n{'quick subset' if args.quick else 'full CoNLL-2003'}, {args.epochs} epoch(s)\n")
+    if args.overrides:
+        print(f"tunelab overrides: {' '.join(args.overrides)}\n")
     header = ["side", "train words/s", "eval words/s", "peak RSS", "test F1", "strict F1", "MFU"]
+    header.append("padding")
     rows = [
         [
             side,
@@ -268,6 +293,7 @@ def main() -> None:
             f"{r['test_f1']:.4f}",
             f"{r['test_f1_strict']:.4f}",
             f"{100 * r['mfu']:.0f}% of {r['mfu_of']}",
+            f"{100 * r['train_padding']:.0f}%",
         ]
         for side, r in ((side, results[side]) for side in args.sides)
     ]

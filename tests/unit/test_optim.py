@@ -31,3 +31,20 @@ def test_linear_warmup_then_decay():
         schedule.step()
     assert rates[:3] == [0.0, 0.5, 1.0]
     assert rates[2:] == sorted(rates[2:], reverse=True) and rates[-1] < 0.2
+
+
+def test_fused_adamw_gradients_are_clipped_without_a_scaler(tiny_bert):
+    from types import SimpleNamespace
+
+    from tunelab.models.token_classification import TokenClassificationModule
+
+    module = TokenClassificationModule(str(tiny_bert), ["O", "B-PER", "I-PER"])
+    module._trainer = SimpleNamespace(precision_plugin=SimpleNamespace(scaler=None))
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3, fused=True)
+    for param in module.parameters():
+        param.grad = torch.full_like(param, 5.0)
+    module.configure_gradient_clipping(optimizer, 1.0, "norm")
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in module.parameters()]))
+    assert abs(norm.item() - 1.0) < 1e-4
+    module.configure_gradient_clipping(optimizer, 0.5, "value")
+    assert max(p.grad.abs().max().item() for p in module.parameters()) <= 0.5

@@ -116,6 +116,25 @@ class TaskModule(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def configure_gradient_clipping(
+        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
+    ) -> None:
+        """Clip as configured (`trainer.gradient_clip_val`), fused optimizers included.
+
+        Lightning refuses to clip for a fused optimizer, whose step would unscale the gradients
+        of a 16-bit gradient scaler only after clipping. Without a scaler (fp32, bf16) there is
+        nothing to unscale, so tunelab clips itself; with one, Lightning's check stands.
+        """
+        if not gradient_clip_val or getattr(self.trainer.precision_plugin, "scaler", None):
+            return super().configure_gradient_clipping(
+                optimizer, gradient_clip_val, gradient_clip_algorithm
+            )
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        if gradient_clip_algorithm == "value":
+            torch.nn.utils.clip_grad_value_(params, gradient_clip_val)
+        else:
+            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+
     def extra_parameter_groups(self, lr: float) -> list[dict]:
         """Optimizer groups for trained parameters outside `self.model` (none here)."""
         return []

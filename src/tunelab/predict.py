@@ -56,12 +56,14 @@ def predict_tags(
         outputs.update(module.window_scores(chunk))
     merged = module.sentence_scores(outputs)
     results = []
-    for index, sentence in enumerate(sentences):
+    decoded = module.decode_many([(*merged[i], len(s)) for i, s in enumerate(sentences)])
+    for index, (sentence, tags) in enumerate(zip(sentences, decoded, strict=True)):
         words, log_probs = merged[index]
-        tags = module.decode_tags(words, log_probs, len(sentence))
         probs = [0.0] * len(sentence)
-        for row, word in enumerate(words):
-            probs[word] = float(log_probs[row, module.label2id[tags[word]]].exp())
+        chosen = torch.tensor([module.label2id[tags[word]] for word in words], dtype=torch.long)
+        chosen_probs = log_probs.gather(1, chosen[:, None]).exp().flatten().tolist()
+        for word, prob in zip(words, chosen_probs, strict=True):
+            probs[word] = prob
         results.append((tags, probs))
     return results
 

@@ -65,22 +65,46 @@ def viterbi(
         learned: a CRF's (transition [from, to], start [labels], end [labels]) scores, added to
             the legal paths' scores; None for plain constrained decoding.
     """
-    if log_probs.shape[0] == 0:
-        return []
+    return viterbi_many([log_probs], allowed, starts, learned)[0]
+
+
+def viterbi_many(
+    sequences: list[torch.Tensor],
+    allowed: torch.Tensor,
+    starts: torch.Tensor,
+    learned: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    chunk: int = 512,
+) -> list[list[int]]:
+    """`viterbi` for many sentences at once: sentences of similar length are stacked and decoded
+    together, `chunk` at a time, so the Python loop runs per word position, not per word."""
     forbidden = torch.tensor(float("-inf"))
     transition = torch.where(allowed, 0.0, forbidden)
     first = torch.where(starts, 0.0, forbidden)
-    last = torch.zeros(log_probs.shape[1])
+    last = torch.zeros(allowed.shape[0])
     if learned is not None:
         transition, first, last = transition + learned[0], first + learned[1], learned[2]
-    score = first + log_probs[0]
-    backpointers = []
-    for emission in log_probs[1:]:
-        total = score.unsqueeze(1) + transition  # [from, to]
-        score, best_from = total.max(dim=0)
-        score = score + emission
-        backpointers.append(best_from)
-    path = [int((score + last).argmax())]
-    for best_from in reversed(backpointers):
-        path.append(int(best_from[path[-1]]))
-    return path[::-1]
+    paths: list[list[int]] = [[] for _ in sequences]
+    order = sorted((i for i, s in enumerate(sequences) if len(s)), key=lambda i: len(sequences[i]))
+    for begin in range(0, len(order), chunk):
+        group = order[begin : begin + chunk]
+        lengths = torch.tensor([len(sequences[i]) for i in group])
+        emissions = torch.nn.utils.rnn.pad_sequence(
+            [sequences[i].float() for i in group], batch_first=True
+        )  # [sentences, words, labels]
+        score = first + emissions[:, 0]
+        backpointers = []
+        for t in range(1, emissions.shape[1]):
+            best, best_from = (score.unsqueeze(2) + transition).max(dim=1)  # over `from`
+            score = torch.where((t < lengths).unsqueeze(1), best + emissions[:, t], score)
+            backpointers.append(best_from)
+        label = (score + last).argmax(-1)  # each sentence's last label
+        path = torch.zeros(emissions.shape[:2], dtype=torch.long)
+        for t in range(emissions.shape[1] - 1, 0, -1):
+            inside = t < lengths  # position t exists in the sentence
+            path[:, t] = label
+            previous = backpointers[t - 1].gather(1, label.unsqueeze(1)).squeeze(1)
+            label = torch.where(inside, previous, label)
+        path[:, 0] = label
+        for row, i in enumerate(group):
+            paths[i] = path[row, : lengths[row]].tolist()
+    return paths

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
 
-from tunelab.spans import allowed_starts, allowed_transitions, tags_to_spans, viterbi
+from tunelab.spans import allowed_starts, allowed_transitions, tags_to_spans, viterbi, viterbi_many
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
@@ -59,3 +59,16 @@ def test_viterbi_fixes_an_orphan_inside_tag():
 
 def test_viterbi_of_empty_sentence():
     assert viterbi(torch.zeros(0, 5), allowed_transitions(LABELS), allowed_starts(LABELS)) == []
+
+
+def test_viterbi_many_equals_one_at_a_time():
+    torch.manual_seed(0)
+    lengths = [0, 1, 5, 2, 9, 1, 3, 0, 7]
+    sequences = [torch.randn(n, len(LABELS)).log_softmax(-1) for n in lengths]
+    learned = (torch.randn(5, 5), torch.randn(5), torch.randn(5))
+    allowed, starts = allowed_transitions(LABELS), allowed_starts(LABELS)
+    for scores in (None, learned):
+        alone = [viterbi(s, allowed, starts, scores) for s in sequences]
+        together = viterbi_many(sequences, allowed, starts, scores, chunk=3)
+        assert together == alone
+        assert [len(p) for p in together] == lengths

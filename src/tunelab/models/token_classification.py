@@ -14,7 +14,7 @@ from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
 from tunelab.models.crf import CRF, word_rows
-from tunelab.spans import allowed_starts, allowed_transitions, viterbi
+from tunelab.spans import allowed_starts, allowed_transitions, viterbi_many
 
 DECODERS = ("viterbi", "argmax")
 
@@ -98,17 +98,24 @@ class TokenClassificationModule(TaskModule):
         """(sentence, window) -> (word indices, distance of each to the window edge,
         [words, labels] log-probabilities), read at each word's first sub-token."""
         logits = self.model(**self.model_inputs(batch)).logits
-        log_probs = logits.float().log_softmax(-1).cpu()
-        word_index = batch["word_index"].cpu()
-        lengths = batch["attention_mask"].sum(-1).tolist()
+        word_index = batch["word_index"]
+        # One gather for the whole batch, then a split per row: no per-row tensor work.
+        rows, positions = (word_index >= 0).nonzero(as_tuple=True)
+        last = batch["attention_mask"].sum(-1)[rows] - 1
+        distances = torch.minimum(positions, last - positions).cpu()
+        log_probs = logits[rows, positions].float().log_softmax(-1).cpu()
+        words = word_index[rows, positions].cpu()
+        counts = torch.bincount(rows, minlength=word_index.shape[0]).tolist()
         keys = zip(batch["sentence"].tolist(), batch["window"].tolist(), strict=True)
-        scores = {}
-        for row, key in enumerate(keys):
-            positions = (word_index[row] >= 0).nonzero().flatten()
-            distances = torch.minimum(positions, lengths[row] - 1 - positions)
-            words = word_index[row][positions].tolist()
-            scores[key] = (words, distances.tolist(), log_probs[row][positions])
-        return scores
+        pieces = zip(
+            keys,
+            words.split(counts),
+            distances.split(counts),
+            log_probs.split(counts),
+            strict=True,
+        )
+        # clone: a view would carry the whole batch along when gathered under DDP
+        return {key: (w.tolist(), d.tolist(), lp.clone()) for key, w, d, lp in pieces}
 
     @staticmethod
     def sentence_scores(outputs: dict[tuple[int, int], tuple]) -> dict[int, tuple]:
@@ -119,17 +126,22 @@ class TokenClassificationModule(TaskModule):
             grouped.setdefault(sentence, []).append(piece)
         return {sentence: merge_windows(pieces) for sentence, pieces in grouped.items()}
 
-    def decode_tags(self, words: list[int], log_probs: torch.Tensor, n_words: int) -> list[str]:
-        """Tags for one sentence of `n_words`; words without scores (truncated) get O."""
+    def decode_many(self, sentences: list[tuple[list[int], torch.Tensor, int]]) -> list[list[str]]:
+        """Tags for each (words covered, their log-probabilities, sentence length in words);
+        words without scores (truncated) get O."""
+        scores = [log_probs for _, log_probs, _ in sentences]
         if self.decode == "viterbi":
             learned = self.crf.learned() if self.crf is not None else None
-            ids = viterbi(log_probs, self._allowed, self._starts, learned)
+            paths = viterbi_many(scores, self._allowed, self._starts, learned)
         else:
-            ids = log_probs.argmax(-1).tolist()
-        tags = ["O"] * n_words
-        for word, label in zip(words, ids, strict=True):
-            tags[word] = self.labels[label]
-        return tags
+            paths = [log_probs.argmax(-1).tolist() for log_probs in scores]
+        tagged = []
+        for (words, _, n_words), ids in zip(sentences, paths, strict=True):
+            tags = ["O"] * n_words
+            for word, label in zip(words, ids, strict=True):
+                tags[word] = self.labels[label]
+            tagged.append(tags)
+        return tagged
 
     # -- evaluation ----------------------------------------------------------------------------
     def _eval_step(self, batch: dict[str, torch.Tensor]) -> None:
@@ -153,7 +165,7 @@ class TokenClassificationModule(TaskModule):
         # Under fast_dev_run / limit_*_batches only some sentences were predicted: score those.
         done = sorted(merged)
         gold = [sentences[i].tags for i in done]
-        pred = [self.decode_tags(*merged[i], len(sentences[i].words)) for i in done]
+        pred = self.decode_many([(*merged[i], len(sentences[i].words)) for i in done])
         scores = {f"{prefix}/{k}": v for k, v in ner_scores(gold, pred).items()}
         f1 = f"{prefix}/f1"
         self.log(f1, scores[f1], prog_bar=True)

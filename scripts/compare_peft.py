@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ METHODS = ["none", "lora", "adalora", "ia3", "prefix", "head_only"]
 def run(method: str, args, out_dir: Path) -> dict:
     run_dir = out_dir / f"{args.data}_{method}"
     if not (args.reuse and (run_dir / "metrics.json").is_file()):
+        shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, never a resumed old one
         command = [
             sys.executable,
             "-m",

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
+from tunelab.errors import TunelabError
 from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
 from tunelab.rundir import summary, write_run_outputs
@@ -19,10 +20,28 @@ from tunelab.rundir import summary, write_run_outputs
 log = logging.getLogger("tunelab")
 
 
+def refuse_stale_checkpoints(run_dir: Path, ckpt_path: str | None) -> None:
+    """Stop before a fresh run lands in a directory that already holds checkpoints.
+
+    With an OnExceptionCheckpoint callback, Lightning turns `fit(ckpt_path=None)` into
+    `ckpt_path="last"`: a new run in an old directory would silently continue the old one, even
+    with a different config. Resuming must be asked for (`ckpt_path=last`).
+    """
+    if ckpt_path is not None:
+        return
+    found = sorted((run_dir / "checkpoints").glob("*.ckpt"))
+    if found:
+        raise TunelabError(
+            f"{run_dir} already holds checkpoints ({found[0].name}, ...): continue that run with "
+            "ckpt_path=last (or tunelab-rerun RUN --resume), or start in a new directory"
+        )
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
     pl.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
+    refuse_stale_checkpoints(run_dir, cfg.get("ckpt_path"))
     if is_rank_zero():
         write_record(run_dir, cfg.seed)
 

@@ -77,3 +77,14 @@ def test_exported_model_loads_in_pipeline(trained_run):
     }
     tagger = pipeline("token-classification", model=str(run_dir / "model"))
     assert isinstance(tagger("john went to paris ."), list)
+
+
+def test_a_new_run_refuses_a_directory_with_checkpoints(trained_run, tiny_bert):
+    from tests.conftest import tiny_train_overrides
+    from tunelab.errors import TunelabError
+
+    run_dir, _, conll_dir = trained_run
+    before = (run_dir / "metrics.json").read_text()
+    with pytest.raises(TunelabError, match="ckpt_path=last"):
+        train(compose_train(run_dir, tiny_train_overrides(tiny_bert, conll_dir)))
+    assert (run_dir / "metrics.json").read_text() == before

@@ -1,0 +1,95 @@
+"""Where one NER training step's time goes: a plain PyTorch loop over tunelab's batches.
+
+Times data, forward, backward, gradient clipping and the optimizer step, per step, on the quick
+CoNLL-2003 subset of `benchmark.py`, with bf16 autocast. The variants behind docs/benchmarks.md:
+
+    .venv/bin/python scripts/profile_step.py --group 0 --unfused   # random batches, for-loop AdamW
+    .venv/bin/python scripts/profile_step.py                       # tunelab's defaults
+    .venv/bin/python scripts/profile_step.py --compile             # torch.compile(dynamic=True)
+    .venv/bin/python scripts/profile_step.py --freeze-embeddings   # word embeddings not trained
+    .venv/bin/python scripts/profile_step.py --attention-dropout 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from benchmark import MODEL, ROOT, write_subset
+from transformers import AutoModelForTokenClassification
+
+from tunelab.data.ner_datamodule import TokenClassificationDataModule
+from tunelab.data.registry import from_pretrained
+from tunelab.models.optim import parameter_groups
+
+PHASES = ("data", "forward", "backward", "clip", "optimizer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", type=int, default=50, help="data.group_by_length")
+    parser.add_argument("--unfused", action="store_true", help="for-loop AdamW")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--freeze-embeddings", action="store_true")
+    parser.add_argument("--attention-dropout", type=float, default=0.1)
+    parser.add_argument("--steps", type=int, default=80, help="the first 5 are not timed")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as scratch:
+        write_subset(Path(args.data_dir), Path(scratch))
+        data = TokenClassificationDataModule(MODEL, dir=scratch, group_by_length=args.group)
+        data.setup("fit")
+        batches = iter(data.train_dataloader())
+        model = from_pretrained(
+            AutoModelForTokenClassification,
+            MODEL,
+            num_labels=len(data.labels),
+            attention_probs_dropout_prob=args.attention_dropout,
+        ).train()
+        if args.freeze_embeddings:
+            model.get_input_embeddings().weight.requires_grad_(False)
+        optimizer = torch.optim.AdamW(
+            parameter_groups(model, 0.01), lr=1e-4, fused=not args.unfused
+        )
+        forward = torch.compile(model, dynamic=True) if args.compile else model
+        spent = dict.fromkeys(PHASES, 0.0)
+        words = real = total = 0
+        for step in range(args.steps):
+            marks = [time.perf_counter()]
+            batch = next(batches)
+            marks.append(time.perf_counter())
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "labels")}
+                loss = forward(**inputs).loss
+            marks.append(time.perf_counter())
+            loss.backward()
+            marks.append(time.perf_counter())
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            marks.append(time.perf_counter())
+            optimizer.step()
+            optimizer.zero_grad()
+            marks.append(time.perf_counter())
+            if step < 5:  # warm-up (and compilation)
+                continue
+            for phase, start, end in zip(PHASES, marks[:-1], marks[1:], strict=True):
+                spent[phase] += end - start
+            words += int((batch["labels"] != -100).sum())
+            real += int(batch["attention_mask"].sum())
+            total += batch["attention_mask"].numel()
+    timed = args.steps - 5
+    seconds = sum(spent.values())
+    print(vars(args))
+    print(" ".join(f"{p} {1000 * s / timed:.1f} ms" for p, s in spent.items()))
+    print(
+        f"step {1000 * seconds / timed:.1f} ms, {words / seconds:.0f} words/s, "
+        f"padding {100 * (1 - real / total):.0f}%"
+    )
+
+
+if __name__ == "__main__":
+    main()

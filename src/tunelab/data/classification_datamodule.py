@@ -144,17 +144,18 @@ class SequenceClassificationDataModule(TaskDataModule):
 
     def encoded(self, split: str) -> list[dict]:
         if split not in self._encoded:
-            examples = self.examples(split)
-            content = ([(e.text, e.text_pair) for e in examples], self.targets(split))
-            items, truncated = self.cached_encoding(split, content, lambda: self._encode(split))
+            examples, targets = self.examples(split), self.targets(split)
+            content = ([(e.text, e.text_pair) for e in examples], targets)
+            items, truncated = self.cached_encoding(
+                split, content, lambda: self._encode(examples, targets)
+            )
             self._encoded[split] = items
             self._count_truncated(split, truncated)
         return self._encoded[split]
 
-    def _encode(self, split: str) -> tuple[list[dict], list[bool]]:
-        """Items of a split and, per text, whether it exceeds max_length."""
+    def _encode(self, examples: list[Example], targets: list) -> tuple[list[dict], list[bool]]:
+        """Items of a split's examples and, per text, whether it exceeds max_length."""
         h, tokenizer = self.hparams, self.tokenizer
-        examples, targets = self.examples(split), self.targets(split)
         texts = [e.text for e in examples]
         pairs = [e.text_pair for e in examples] if h.text_pair_column else None
         mode = h.long_text

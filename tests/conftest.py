@@ -56,6 +56,20 @@ def conll_dir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def docs_dir(tmp_path_factory, conll_dir) -> Path:
+    """conll_dir's splits as documents of four sentences each, marked by -DOCSTART- lines."""
+    folder = tmp_path_factory.mktemp("docs")
+    for name in ("train.txt", "dev.txt", "test.txt"):
+        blocks = (conll_dir / name).read_text().strip().split("\n\n")
+        text = "".join(
+            ("-DOCSTART- O\n\n" if i % 4 == 0 else "") + block + "\n\n"
+            for i, block in enumerate(blocks)
+        )
+        (folder / name).write_text(text)
+    return folder
+
+
 def _text(rng: random.Random) -> tuple[str, str]:
     """A sentence labelled `travel` when it names a place, `work` when it names a company."""
     travel = rng.random() < 0.5

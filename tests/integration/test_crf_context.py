@@ -1,9 +1,12 @@
 """The CRF layer and document context, end to end with the tiny model."""
 
+from itertools import groupby
+
 import pytest
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tunelab.data.conll import read_conll
+from tunelab.data.ner_datamodule import TokenClassificationDataModule
 from tunelab.eval import evaluate
 from tunelab.models import TokenClassificationModule
 from tunelab.train import train
@@ -45,21 +48,38 @@ def test_crf_parameters_are_optimised_at_their_own_rate(tiny_bert):
     assert {id(p) for p in groups[0]["params"]} == {id(p) for p in module.crf.parameters()}
 
 
-def test_document_context_trains_and_scores_every_word(tmp_path, tiny_bert, conll_dir):
-    # Documents of four sentences each, marked by -DOCSTART- lines.
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name in ("train.txt", "dev.txt", "test.txt"):
-        blocks = (conll_dir / name).read_text().strip().split("\n\n")
-        text = "".join(
-            ("-DOCSTART- O\n\n" if i % 4 == 0 else "") + block + "\n\n"
-            for i, block in enumerate(blocks)
-        )
-        (folder / name).write_text(text)
-    overrides = tiny_train_overrides(tiny_bert, folder)
+def test_document_context_trains_and_scores_every_word(tmp_path, tiny_bert, docs_dir):
+    overrides = tiny_train_overrides(tiny_bert, docs_dir)
     overrides += ["trainer.max_epochs=1", "data.context=2"]
     metrics = train(compose_train(tmp_path / "run", overrides))
     assert 0.0 <= metrics["test/f1"] <= 1.0
-    gold = read_conll(folder / "test.txt")
+    gold = read_conll(docs_dir / "test.txt")
     predicted = read_conll(tmp_path / "run" / "predictions" / "test.conll", tag_column=-1)
     assert [s.words for s in predicted] == [s.words for s in gold]
+
+
+def test_document_windows_add_every_document_as_labelled_windows(tiny_bert, docs_dir):
+    datamodule = TokenClassificationDataModule(
+        str(tiny_bert), dir=str(docs_dir), max_length=24, stride=6, document_windows=True
+    )
+    sentences = datamodule.sentences("train")
+    items = datamodule.encoded("train")
+    extra = [item for item in items if item["sentence"] >= len(sentences)]
+    assert len(items) - len(extra) == len(sentences)  # every sentence fits one window
+    assert all(len(item["input_ids"]) <= 24 for item in extra)
+    label_ids = dict(enumerate(datamodule.labels))
+    documents = list(dict.fromkeys(s.doc for s in sentences))
+    for document, windows in groupby(extra, key=lambda item: item["sentence"]):
+        words = {}
+        for item in windows:
+            for word, label in zip(item["word_index"], item["labels"], strict=True):
+                if word >= 0:
+                    words[word] = label_ids[label]
+        doc = documents[document - len(sentences)]
+        tags = [t for s in sentences if s.doc == doc for t in s.tags]
+        # every word of the document is labelled, with its own tag
+        assert [words[i] for i in range(len(words))] == tags
+    assert len({item["sentence"] for item in extra}) == len(documents) > 1
+    # evaluation splits are unchanged
+    dev = datamodule.encoded("dev")
+    assert max(item["sentence"] for item in dev) == len(datamodule.sentences("dev")) - 1

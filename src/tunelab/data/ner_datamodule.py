@@ -33,6 +33,10 @@ class TokenClassificationDataModule(TaskDataModule):
         stride: sub-tokens shared by neighbouring windows.
         context: up to this many sentences either side, from the same `-DOCSTART-` document
             (the whole file when it has none), fill each sentence's window as unlabelled context.
+        document_windows: also train on each `-DOCSTART-` document of the training split (the
+            whole file when it has none) as one long sequence cut into windows (`max_length`,
+            `stride`), every word labelled, so that the model learns to tag text with no
+            sentence breaks (long documents, raw text).
         batch_size: training batch size; eval_batch_size for validation and test.
         group_by_length: training batches are cut from pools of this many batches sorted by
             length, so they need little padding (0: plain random batches).
@@ -56,6 +60,7 @@ class TokenClassificationDataModule(TaskDataModule):
         windows: bool = True,
         stride: int = 128,
         context: int = 0,
+        document_windows: bool = False,
         batch_size: int = 32,
         eval_batch_size: int = 64,
         group_by_length: int = 50,
@@ -143,20 +148,24 @@ class TokenClassificationDataModule(TaskDataModule):
             label_ids = self._label_ids(split)
             documents = [s.doc for s in sentences]
             words = [s.words for s in sentences]
-            items = self.cached_encoding(
-                split,
-                (words, label_ids, documents, inside_of),
-                lambda: encode_sentences(
+            stride = self.hparams.stride if self.hparams.windows else None
+
+            def encode():
+                items = encode_sentences(
                     self.tokenizer,
                     words,
                     label_ids,
                     self.hparams.max_length,
                     inside_of,
-                    self.hparams.stride if self.hparams.windows else None,
+                    stride,
                     documents=documents,
                     context=self.hparams.context,
-                ),
-            )
+                )
+                if split == "train" and self.hparams.document_windows:
+                    items += self._document_windows(words, label_ids, documents, inside_of)
+                return items
+
+            items = self.cached_encoding(split, (words, label_ids, documents, inside_of), encode)
             self.words_truncated[split] = sum(item["words_truncated"] for item in items)
             if self.words_truncated[split]:
                 log.warning(
@@ -168,3 +177,24 @@ class TokenClassificationDataModule(TaskDataModule):
                 )
             self._encoded[split] = items
         return self._encoded[split]
+
+    def _document_windows(self, words, label_ids, documents, inside_of) -> list[dict]:
+        """Training items from whole documents: each document's sentences joined into one
+        sequence and cut into overlapping windows; numbered after the sentences."""
+        joined_words: dict[int, list[str]] = {}
+        joined_labels: dict[int, list[int]] = {}
+        for sentence, labels, document in zip(words, label_ids, documents, strict=True):
+            joined_words.setdefault(document, []).extend(sentence)
+            joined_labels.setdefault(document, []).extend(labels)
+        order = list(joined_words)
+        items = encode_sentences(
+            self.tokenizer,
+            [joined_words[d] for d in order],
+            [joined_labels[d] for d in order],
+            self.hparams.max_length,
+            inside_of,
+            self.hparams.stride,
+        )
+        for item in items:
+            item["sentence"] += len(words)
+        return items

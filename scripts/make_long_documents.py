@@ -11,10 +11,9 @@ ordinary sentences and once as long documents that need sliding windows:
 from __future__ import annotations
 
 import argparse
-from itertools import groupby
 from pathlib import Path
 
-from tunelab.data.conll import read_conll
+from tunelab.data.conll import by_document, read_conll
 
 
 def main() -> None:
@@ -27,8 +26,8 @@ def main() -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     lengths = []
     with target.open("w", encoding="utf-8") as out:
-        for _, document in groupby(sentences, key=lambda s: s.doc):
-            document = list(document)
+        for group in by_document([s.doc for s in sentences]):
+            document = [sentences[i] for i in group]
             words = [(w, t) for s in document for w, t in zip(s.words, s.tags, strict=True)]
             out.writelines(f"{w} {t}\n" for w, t in words)
             out.write("\n")

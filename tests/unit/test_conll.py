@@ -1,6 +1,6 @@
 import pytest
 
-from tunelab.data.conll import read_conll
+from tunelab.data.conll import by_document, read_conll
 from tunelab.errors import CorpusError
 
 
@@ -62,3 +62,8 @@ def test_stray_byte_order_marks_are_blank(tmp_path):
     path.write_text("Dubbz\ufeff\tB-person\n!\tO\n\ufeff\nnext\tO\n", encoding="utf-8")
     sentences = read_conll(path)
     assert [s.words for s in sentences] == [["Dubbz", "!"], ["next"]]
+
+
+def test_by_document_groups_sentence_indices_in_order():
+    assert by_document([1, 1, 2, 2, 2, 3]) == [[0, 1], [2, 3, 4], [5]]
+    assert by_document([0, 0, 0]) == [[0, 1, 2]]

@@ -92,3 +92,12 @@ def read_conll(path: str | Path, with_tags: bool = True, tag_column: int = -1) -
     if not sentences:
         raise CorpusError(str(path), None, "no sentences found (empty file?)")
     return sentences
+
+
+def by_document(documents: list[int]) -> list[list[int]]:
+    """Sentence indices grouped by document (each sentence's `doc`), documents in order of
+    first appearance."""
+    groups: dict[int, list[int]] = {}
+    for index, document in enumerate(documents):
+        groups.setdefault(document, []).append(index)
+    return list(groups.values())

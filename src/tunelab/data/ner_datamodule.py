@@ -6,7 +6,7 @@ import logging
 
 from tunelab.data.alignment import IGNORE, encode_sentences
 from tunelab.data.base import TaskDataModule
-from tunelab.data.conll import Sentence
+from tunelab.data.conll import Sentence, by_document
 from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
 from tunelab.errors import CorpusError, TunelabError
@@ -181,16 +181,11 @@ class TokenClassificationDataModule(TaskDataModule):
     def _document_windows(self, words, label_ids, documents, inside_of) -> list[dict]:
         """Training items from whole documents: each document's sentences joined into one
         sequence and cut into overlapping windows; numbered after the sentences."""
-        joined_words: dict[int, list[str]] = {}
-        joined_labels: dict[int, list[int]] = {}
-        for sentence, labels, document in zip(words, label_ids, documents, strict=True):
-            joined_words.setdefault(document, []).extend(sentence)
-            joined_labels.setdefault(document, []).extend(labels)
-        order = list(joined_words)
+        groups = by_document(documents)
         items = encode_sentences(
             self.tokenizer,
-            [joined_words[d] for d in order],
-            [joined_labels[d] for d in order],
+            [[word for i in group for word in words[i]] for group in groups],
+            [[label for i in group for label in label_ids[i]] for group in groups],
             self.hparams.max_length,
             inside_of,
             self.hparams.stride,

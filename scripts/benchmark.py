@@ -66,8 +66,10 @@ def padding_share(loader) -> float:
     """Share of the training batches' positions that are padding (one pass, not timed)."""
     real = total = 0
     for batch in loader:
-        real += int(batch["attention_mask"].sum())
-        total += batch["attention_mask"].numel()
+        packed = batch.get("packed_segments")  # tunelab's packed rows: 0 marks padding
+        mask = batch["attention_mask"] if packed is None else packed > 0
+        real += int(mask.sum())
+        total += mask.numel()
     return 1 - real / total
 
 

@@ -3,8 +3,9 @@
 Times data, forward, backward, gradient clipping and the optimizer step, per step, on the quick
 CoNLL-2003 subset of `benchmark.py`, with bf16 autocast. The variants behind docs/benchmarks.md:
 
-    .venv/bin/python scripts/profile_step.py --group 0 --unfused   # random batches, for-loop AdamW
-    .venv/bin/python scripts/profile_step.py                       # tunelab's defaults
+    .venv/bin/python scripts/profile_step.py --no-pack --unfused    # random batches, for-loop AdamW
+    .venv/bin/python scripts/profile_step.py --no-pack --group 50  # length-grouped batches
+    .venv/bin/python scripts/profile_step.py                       # tunelab's defaults (packed)
     .venv/bin/python scripts/profile_step.py --compile             # torch.compile(dynamic=True)
     .venv/bin/python scripts/profile_step.py --freeze-embeddings   # word embeddings not trained
     .venv/bin/python scripts/profile_step.py --attention-dropout 0
@@ -24,13 +25,15 @@ from transformers import AutoModelForTokenClassification
 from tunelab.data.ner_datamodule import TokenClassificationDataModule
 from tunelab.data.registry import from_pretrained
 from tunelab.models.optim import parameter_groups
+from tunelab.models.token_classification import TokenClassificationModule
 
 PHASES = ("data", "forward", "backward", "clip", "optimizer")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", type=int, default=50, help="data.group_by_length")
+    parser.add_argument("--group", type=int, default=0, help="data.group_by_length")
+    parser.add_argument("--no-pack", action="store_true", help="data.pack=false")
     parser.add_argument("--unfused", action="store_true", help="for-loop AdamW")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--freeze-embeddings", action="store_true")
@@ -42,21 +45,26 @@ def main() -> None:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as scratch:
         write_subset(Path(args.data_dir), Path(scratch))
-        data = TokenClassificationDataModule(MODEL, dir=scratch, group_by_length=args.group)
+        data = TokenClassificationDataModule(
+            MODEL, dir=scratch, group_by_length=args.group, pack=not args.no_pack
+        )
         data.setup("fit")
         batches = iter(data.train_dataloader())
-        model = from_pretrained(
+        module = TokenClassificationModule(MODEL, data.labels)
+        module.model = from_pretrained(
             AutoModelForTokenClassification,
             MODEL,
             num_labels=len(data.labels),
             attention_probs_dropout_prob=args.attention_dropout,
         ).train()
+        model = module.model
         if args.freeze_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)
         optimizer = torch.optim.AdamW(
             parameter_groups(model, 0.01), lr=1e-4, fused=not args.unfused
         )
-        forward = torch.compile(model, dynamic=True) if args.compile else model
+        if args.compile:
+            module.model = torch.compile(model, dynamic=True)
         spent = dict.fromkeys(PHASES, 0.0)
         words = real = total = 0
         for step in range(args.steps):
@@ -64,8 +72,7 @@ def main() -> None:
             batch = next(batches)
             marks.append(time.perf_counter())
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "labels")}
-                loss = forward(**inputs).loss
+                loss = module.training_step(batch, step)
             marks.append(time.perf_counter())
             loss.backward()
             marks.append(time.perf_counter())
@@ -79,8 +86,10 @@ def main() -> None:
             for phase, start, end in zip(PHASES, marks[:-1], marks[1:], strict=True):
                 spent[phase] += end - start
             words += int((batch["labels"] != -100).sum())
-            real += int(batch["attention_mask"].sum())
-            total += batch["attention_mask"].numel()
+            packed = batch.get("packed_segments")  # 0 marks padding
+            mask = batch["attention_mask"] if packed is None else packed > 0
+            real += int(mask.sum())
+            total += mask.numel()
     timed = args.steps - 5
     seconds = sum(spent.values())
     print(vars(args))

@@ -65,6 +65,7 @@ LOADER_SETTINGS = {
     "batch_size",
     "eval_batch_size",
     "group_by_length",
+    "pack",
     "pad_to_multiple_of",
     "test_split",
     "num_workers",
@@ -120,6 +121,9 @@ class TaskDataModule(pl.LightningDataModule):
     def collate(self, items: list[dict]):
         return pad_batch(items, self.pad_values, self.keep, self.hparams.pad_to_multiple_of)
 
+    def train_collate(self, items: list[dict]):
+        return self.collate(items)
+
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         items = self.encoded(split)
         if not shuffle:
@@ -141,7 +145,7 @@ class TaskDataModule(pl.LightningDataModule):
             batch_size=batch_size,
             sampler=sampler,
             num_workers=self.hparams.num_workers,
-            collate_fn=partial(type(self).collate, self),
+            collate_fn=partial(type(self).train_collate if shuffle else type(self).collate, self),
             # Worker seeds from a private generator: iterating must not move the global random
             # state, or a resumed run's dropout would differ from the uninterrupted run's.
             generator=torch.Generator().manual_seed(self.shuffle_seed % 2**63),

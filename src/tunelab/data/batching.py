@@ -33,3 +33,62 @@ def pad_batch(
     for name in keep:
         batch[name] = torch.tensor([item[name] for item in items])
     return batch
+
+
+def first_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
+    """Indices of `lengths` in rows of at most `capacity`, longest first, each into the first row
+    with room: few rows, little padding."""
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        row = next((r for r, free in enumerate(room) if free >= lengths[index]), None)
+        if row is None:
+            rows.append([])
+            room.append(capacity)
+            row = len(rows) - 1
+        rows[row].append(index)
+        room[row] -= lengths[index]
+    return rows
+
+
+def pack_batch(
+    items: list[dict],
+    pad_values: dict[str, int],
+    keep: tuple[str, ...] = (),
+    pad_to_multiple_of: int | None = None,
+) -> dict[str, torch.Tensor]:
+    """`pad_batch`'s tensors, plus the same items packed several to a row (`packed_*`).
+
+    A random batch of sentences is mostly padding when each gets its own row; packed, the rows are
+    as long as the longest item and nearly full. `packed_segments` numbers the items of each row
+    from 1 (0: padding), for a block-diagonal attention mask; `packed_position_ids` restart at 0
+    for each item; `unpack` [items, length] indexes the flattened packed positions, so that
+    `packed_output.flatten(0, 1)[unpack]` puts each item's outputs back in its own row (padding
+    positions point at position 0 and must be ignored, as the labels there are).
+    """
+    batch = pad_batch(items, pad_values, keep, pad_to_multiple_of)
+    capacity = batch["input_ids"].shape[1]
+    lengths = [len(item["input_ids"]) for item in items]
+    rows = first_fit_decreasing(lengths, capacity)
+    shape = (len(rows), capacity)
+    input_ids = torch.full(shape, pad_values["input_ids"], dtype=torch.long)
+    positions = torch.zeros(shape, dtype=torch.long)
+    segments = torch.zeros(shape, dtype=torch.long)
+    unpack = torch.zeros(batch["input_ids"].shape, dtype=torch.long)
+    for r, row in enumerate(rows):
+        start = 0
+        for segment, index in enumerate(row, 1):
+            n = lengths[index]
+            span = slice(start, start + n)
+            input_ids[r, span] = torch.tensor(items[index]["input_ids"])
+            positions[r, span] = torch.arange(n)
+            segments[r, span] = segment
+            unpack[index, :n] = torch.arange(r * capacity + start, r * capacity + start + n)
+            start += n
+    batch.update(
+        packed_input_ids=input_ids,
+        packed_position_ids=positions,
+        packed_segments=segments,
+        unpack=unpack,
+    )
+    return batch

@@ -6,6 +6,7 @@ import logging
 
 from tunelab.data.alignment import IGNORE, encode_sentences
 from tunelab.data.base import TaskDataModule
+from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
 from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
@@ -40,6 +41,9 @@ class TokenClassificationDataModule(TaskDataModule):
         batch_size: training batch size; eval_batch_size for validation and test.
         group_by_length: training batches are cut from pools of this many batches sorted by
             length, so they need little padding (0: plain random batches).
+        pack: training batches also carry their sentences packed several to a row
+            (`tunelab.data.batching.pack_batch`), which the model trains on when it gives the
+            same outputs that way: random batches with next to no padding.
         label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.
         pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
         labels: the label list to use (an existing model's); read from the training split if None.
@@ -63,7 +67,8 @@ class TokenClassificationDataModule(TaskDataModule):
         document_windows: bool = False,
         batch_size: int = 32,
         eval_batch_size: int = 64,
-        group_by_length: int = 50,
+        group_by_length: int = 0,
+        pack: bool = True,
         label_all_subtokens: bool = False,
         pad_to_multiple_of: int | None = None,
         labels: list[str] | None = None,
@@ -121,6 +126,11 @@ class TokenClassificationDataModule(TaskDataModule):
     @property
     def pad_values(self) -> dict[str, int]:
         return {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE, "word_index": -1}
+
+    def train_collate(self, items: list[dict]):
+        if not self.hparams.pack:
+            return self.collate(items)
+        return pack_batch(items, self.pad_values, self.keep, self.hparams.pad_to_multiple_of)
 
     def _label_ids(self, split: str) -> list[list[int]]:
         label2id = {label: i for i, label in enumerate(self.labels)}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForTokenClassification
 
+from tunelab.data.alignment import IGNORE
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
@@ -17,6 +20,8 @@ from tunelab.models.crf import CRF, word_rows
 from tunelab.spans import allowed_starts, allowed_transitions, viterbi_many
 
 DECODERS = ("viterbi", "argmax")
+_UNCHECKED = object()  # whether packed batches work is found out on the first one
+log = logging.getLogger(__name__)
 
 
 class TokenClassificationModule(TaskModule):
@@ -56,6 +61,7 @@ class TokenClassificationModule(TaskModule):
         self._starts = allowed_starts(self.labels)
         self.crf = CRF(self._allowed) if crf else None
         self._outputs: dict[tuple[int, int], tuple] = {}
+        self._position_offset: int | None | object = _UNCHECKED
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
         self.scores: dict[str, dict[str, float]] = {}
@@ -81,12 +87,69 @@ class TokenClassificationModule(TaskModule):
         return [{"params": list(self.crf.parameters()), "weight_decay": 0.0, "lr": scaled}]
 
     def training_step(self, batch, batch_idx):
+        logits = self.training_logits(batch)
+        labels = batch["labels"]
         if self.crf is None:
-            return super().training_step(batch, batch_idx)
-        logits = self.model(**self.model_inputs(batch)).logits
-        loss = self.crf.nll(*word_rows(logits, batch["word_index"], batch["labels"]))
-        self.log("train/loss", loss, prog_bar=True, batch_size=logits.shape[0])
+            # The Hugging Face models' own token loss: mean over labelled sub-tokens, in fp32.
+            scores = logits.flatten(0, 1).float()
+            loss = F.cross_entropy(scores, labels.flatten(), ignore_index=IGNORE)
+        else:
+            loss = self.crf.nll(*word_rows(logits, batch["word_index"], labels))
+        self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])
         return loss
+
+    # -- packed training batches (data.pack) ---------------------------------------------------
+    def training_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[items, length, labels] scores of a training batch: from its packed form
+        (`tunelab.data.batching.pack_batch`) when this model gives the same scores that way."""
+        if "unpack" in batch:
+            if self._position_offset is _UNCHECKED:
+                self._position_offset = self._packing_offset(batch)
+            if self._position_offset is not None:
+                return self._packed_logits(batch, self._position_offset)
+        return self.model(**self.model_inputs(batch)).logits
+
+    def _packed_logits(self, batch: dict[str, torch.Tensor], position_offset: int) -> torch.Tensor:
+        segments = batch["packed_segments"]
+        # Block-diagonal attention: a token sees its own sentence; padding sees padding, so that
+        # no query has every key masked (which would make NaNs).
+        mask = segments[:, None, :, None] == segments[:, None, None, :]
+        if self.model.config._attn_implementation == "eager":  # adds the mask to the scores
+            mask = torch.zeros(mask.shape, device=mask.device).masked_fill(~mask, -1e9)
+        logits = self.model(
+            input_ids=batch["packed_input_ids"],
+            attention_mask=mask,
+            position_ids=batch["packed_position_ids"] + position_offset,
+        ).logits
+        return logits.flatten(0, 1)[batch["unpack"]]
+
+    def _packing_offset(self, batch: dict[str, torch.Tensor]) -> int | None:
+        """The position-id offset at which packed rows give the scores of one row per sentence
+        (0 for BERT, padding id + 1 for RoBERTa-style models), or None when none does (e.g. a
+        model or adapter that takes no 4-D attention mask); checked once, in fp32, no dropout."""
+        pad = self.model.config.pad_token_id
+        offsets = [0] if pad is None else [0, pad + 1]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
+                real = batch["attention_mask"].bool()
+                expected = self.model(**self.model_inputs(batch)).logits[real]
+                for offset in offsets:
+                    try:
+                        packed = self._packed_logits(batch, offset)[real]
+                    except Exception:  # noqa: BLE001 - any failure means: cannot pack
+                        continue
+                    if torch.allclose(packed, expected, rtol=1e-3, atol=1e-4):
+                        return offset
+        finally:
+            self.model.train(was_training)
+        log.warning(
+            "data.pack: %s does not give the same scores for packed sentences; training on "
+            "padded batches instead (set data.pack=false to skip this check)",
+            type(self.model).__name__,
+        )
+        return None
 
     def set_decode(self, decode: str) -> None:
         if decode not in DECODERS:

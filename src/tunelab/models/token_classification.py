@@ -113,14 +113,21 @@ class TokenClassificationModule(TaskModule):
         segments = batch["packed_segments"]
         # Block-diagonal attention: a token sees its own sentence; padding sees padding, so that
         # no query has every key masked (which would make NaNs).
-        mask = segments[:, None, :, None] == segments[:, None, None, :]
-        if self.model.config._attn_implementation == "eager":  # adds the mask to the scores
-            mask = torch.zeros(mask.shape, device=mask.device).masked_fill(~mask, -1e9)
-        logits = self.model(
-            input_ids=batch["packed_input_ids"],
-            attention_mask=mask,
-            position_ids=batch["packed_position_ids"] + position_offset,
-        ).logits
+        same = segments[:, None, :, None] == segments[:, None, None, :]
+        mask = torch.zeros(same.shape, dtype=self.model.dtype, device=same.device)
+        mask = mask.masked_fill(~same, -1e9)  # added to the attention scores
+        # Eager attention: with dropout and a mask, SDPA on CPU takes its unfused path, which
+        # trains a third slower at these shapes (docs/benchmarks.md); results are the same.
+        config = self.model.config
+        implementation, config._attn_implementation = config._attn_implementation, "eager"
+        try:
+            logits = self.model(
+                input_ids=batch["packed_input_ids"],
+                attention_mask=mask,
+                position_ids=batch["packed_position_ids"] + position_offset,
+            ).logits
+        finally:
+            config._attn_implementation = implementation
         return logits.flatten(0, 1)[batch["unpack"]]
 
     def _packing_offset(self, batch: dict[str, torch.Tensor]) -> int | None:

@@ -4,7 +4,7 @@ import random
 
 import torch
 
-from tunelab.data.batching import first_fit_decreasing, pack_batch
+from tunelab.data.batching import block_diagonal_mask, first_fit_decreasing, pack_batch
 
 
 def _items(lengths):
@@ -43,3 +43,14 @@ def test_pack_batch_unpacks_to_the_padded_batch():
         assert len(set(segments[i, :n].tolist())) == 1 and segments[i, 0] > 0
     assert int((batch["packed_segments"] > 0).sum()) == sum(lengths)
     assert torch.equal(batch["sentence"], torch.arange(len(items)))
+
+
+def test_block_diagonal_mask_keeps_items_apart():
+    segments = torch.tensor([[1, 1, 2, 2, 2, 0]])
+    mask = block_diagonal_mask(segments)[0, 0]
+    assert mask[0, 1] and mask[2, 4] and mask[5, 5]  # own item; padding sees padding
+    assert not mask[1, 2] and not mask[4, 0] and not mask[0, 5]
+    additive = block_diagonal_mask(segments, torch.bfloat16)[0, 0]
+    assert additive.dtype == torch.bfloat16
+    assert torch.equal(additive == 0, mask)
+    assert bool((additive[~mask] < -1e8).all())

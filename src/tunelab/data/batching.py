@@ -92,3 +92,14 @@ def pack_batch(
         unpack=unpack,
     )
     return batch
+
+
+def block_diagonal_mask(segments: torch.Tensor, additive: torch.dtype | None = None):
+    """[rows, 1, length, length] attention mask for packed rows (`packed_segments`): a token sees
+    the tokens of its own item; padding sees padding, so that no query has every key masked
+    (which makes NaNs). Boolean (True: attend), or with `additive` a dtype, 0 where attending and
+    -1e9 elsewhere, for attention that adds the mask to its scores."""
+    same = segments[:, None, :, None] == segments[:, None, None, :]
+    if additive is None:
+        return same
+    return torch.zeros(same.shape, dtype=additive, device=same.device).masked_fill(~same, -1e9)

@@ -12,6 +12,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForTokenClassification
 
 from tunelab.data.alignment import IGNORE
+from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
@@ -111,15 +112,14 @@ class TokenClassificationModule(TaskModule):
 
     def _packed_logits(self, batch: dict[str, torch.Tensor], position_offset: int) -> torch.Tensor:
         segments = batch["packed_segments"]
-        # Block-diagonal attention: a token sees its own sentence; padding sees padding, so that
-        # no query has every key masked (which would make NaNs).
-        same = segments[:, None, :, None] == segments[:, None, None, :]
-        mask = torch.zeros(same.shape, dtype=self.model.dtype, device=same.device)
-        mask = mask.masked_fill(~same, -1e9)  # added to the attention scores
-        # Eager attention: with dropout and a mask, SDPA on CPU takes its unfused path, which
-        # trains a third slower at these shapes (docs/benchmarks.md); results are the same.
         config = self.model.config
-        implementation, config._attn_implementation = config._attn_implementation, "eager"
+        implementation = config._attn_implementation
+        # On CPU, eager attention: with dropout and a mask SDPA takes its unfused path there,
+        # which trains 7% slower a step (docs/benchmarks.md). Elsewhere the model's own attention,
+        # whose GPU kernels take a boolean mask.
+        eager = segments.device.type == "cpu" or implementation == "eager"
+        mask = block_diagonal_mask(segments, self.model.dtype if eager else None)
+        config._attn_implementation = "eager" if eager else implementation
         try:
             logits = self.model(
                 input_ids=batch["packed_input_ids"],

@@ -11,7 +11,9 @@ import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoConfig
 
+from tunelab.allocator import keep_freed_memory
 from tunelab.data.registry import from_pretrained
+from tunelab.models.dropout import use_fast_dropout
 from tunelab.models.optim import parameter_groups
 from tunelab.models.peft_methods import AdaLoraRanks, apply_peft
 
@@ -70,10 +72,14 @@ class TaskModule(pl.LightningModule):
             trust_remote_code=self.hparams.trust_remote_code,
             **kwargs,
         )
-        model = apply_peft(model, self.peft_settings, self.peft_task_type)
+        model = use_fast_dropout(apply_peft(model, self.peft_settings, self.peft_task_type))
         # from_pretrained returns eval mode, and Lightning keeps submodule modes as it finds
         # them: without this, dropout would stay off during fine-tuning.
         return model.train()
+
+    def on_fit_start(self) -> None:
+        if self.device.type == "cpu":
+            keep_freed_memory()  # a CPU step's big gradients then skip page faults
 
     @property
     def peft_settings(self) -> dict:

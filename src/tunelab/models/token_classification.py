@@ -18,6 +18,7 @@ from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
 from tunelab.models.base import TaskModule
 from tunelab.models.crf import CRF, word_rows
+from tunelab.models.dropout import ATTENTION
 from tunelab.spans import allowed_starts, allowed_transitions, viterbi_many
 
 DECODERS = ("viterbi", "argmax")
@@ -114,12 +115,13 @@ class TokenClassificationModule(TaskModule):
         segments = batch["packed_segments"]
         config = self.model.config
         implementation = config._attn_implementation
-        # On CPU, eager attention: with dropout and a mask SDPA takes its unfused path there,
-        # which trains 7% slower a step (docs/benchmarks.md). Elsewhere the model's own attention,
-        # whose GPU kernels take a boolean mask.
-        eager = segments.device.type == "cpu" or implementation == "eager"
+        # On CPU, eager attention with tunelab's dropout: with dropout and a mask SDPA takes its
+        # unfused path there, which trains 7% slower a step (docs/benchmarks.md). Elsewhere the
+        # model's own attention, whose GPU kernels take a boolean mask.
+        cpu = segments.device.type == "cpu"
+        eager = cpu or implementation == "eager"
         mask = block_diagonal_mask(segments, self.model.dtype if eager else None)
-        config._attn_implementation = "eager" if eager else implementation
+        config._attn_implementation = ATTENTION if cpu else implementation
         try:
             logits = self.model(
                 input_ids=batch["packed_input_ids"],

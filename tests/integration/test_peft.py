@@ -69,7 +69,10 @@ def test_adalora_ranks_change(peft_runs):
     run_dir, _ = peft_runs["adalora"]
     config = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
     ranks = {name: sum(mask) for name, mask in config["rank_pattern"].items()}
-    assert ranks and all(rank < config["init_r"] for rank in ranks.values())
+    # AdaLoRA keeps a total budget of target_r per module, shared out by importance: one module
+    # may keep all init_r while others drop to 0, so only the total is guaranteed.
+    assert ranks and sum(ranks.values()) <= config["target_r"] * len(ranks)
+    assert sum(ranks.values()) < config["init_r"] * len(ranks)
 
 
 def test_head_only_leaves_the_encoder_as_it_was(peft_runs, tiny_bert):

@@ -11,7 +11,7 @@ import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoConfig
 
-from tunelab.allocator import keep_freed_memory
+from tunelab.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
 from tunelab.data.registry import from_pretrained
 from tunelab.models.dropout import use_fast_dropout
 from tunelab.models.optim import parameter_groups
@@ -79,7 +79,12 @@ class TaskModule(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         if self.device.type == "cpu":
+            limit_kernel_cache()
             keep_freed_memory()  # a CPU step's big gradients then skip page faults
+
+    def on_train_end(self) -> None:
+        if self.device.type == "cpu":
+            release_freed_memory()
 
     @property
     def peft_settings(self) -> dict:

@@ -1,0 +1,62 @@
+"""Memory settings for training on CPU: freed blocks kept for reuse, a small oneDNN kernel cache.
+
+glibc's malloc serves blocks above 32 MiB with a fresh `mmap` and unmaps them on free; touching such
+a block again costs a page fault per 4 KiB. A training step allocates one each time: the dense
+gradient of the word embeddings (30,522 x 384 floats for MiniLM, 47 MB), whose zero-filling
+then takes 13 ms instead of 2 (4% of a CPU step, docs/benchmarks.md). Raising the mmap and trim
+thresholds lets freed blocks be reused, as jemalloc or tcmalloc would; `release_freed_memory` hands
+them back when training ends, so that what follows (testing) does not stack on them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import platform
+
+M_TRIM_THRESHOLD = -1  # mallopt parameters, from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 256 << 20  # larger blocks are still mapped and returned on free
+TRIM_THRESHOLD = 1 << 30  # free memory kept at the heap's top before it is returned
+
+KERNEL_CACHE = "64"  # oneDNN's default is 1,024
+
+log = logging.getLogger(__name__)
+
+
+def limit_kernel_cache() -> None:
+    """Cap oneDNN's cache of compiled kernels (it runs PyTorch's bf16 matrix products on CPU).
+
+    Packed or length-grouped training batches change shape every step, so the default cache fills
+    with kernels that never run again: 450 MB of a quick benchmark run's 2.0 GB peak, for no speed
+    (docs/benchmarks.md). oneDNN reads the setting when it compiles its first kernel, so this must
+    come before the first bf16 matrix product; a value the user set wins.
+    """
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", KERNEL_CACHE)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    return ctypes.CDLL(None)  # the C library this process already runs on
+
+
+def keep_freed_memory() -> bool:
+    """Raise glibc's mmap and trim thresholds for this process; False where libc is not glibc."""
+    libc = _glibc()
+    if libc is None:
+        return False
+    done = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(
+        M_TRIM_THRESHOLD, TRIM_THRESHOLD
+    )
+    if not done:
+        log.debug("mallopt refused the thresholds; keeping glibc's defaults")
+    return bool(done)
+
+
+def release_freed_memory() -> None:
+    """Return the free memory glibc holds to the system (thresholds stay as they are)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

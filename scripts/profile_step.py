@@ -9,6 +9,7 @@ CoNLL-2003 subset of `benchmark.py`, with bf16 autocast. The variants behind doc
     .venv/bin/python scripts/profile_step.py --compile             # torch.compile(dynamic=True)
     .venv/bin/python scripts/profile_step.py --freeze-embeddings   # word embeddings not trained
     .venv/bin/python scripts/profile_step.py --attention-dropout 0
+    .venv/bin/python scripts/profile_step.py --torch-dropout       # PyTorch's dropout modules
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import torch
 from benchmark import MODEL, ROOT, write_subset
 from transformers import AutoModelForTokenClassification
 
+from tunelab.cpu_memory import keep_freed_memory, limit_kernel_cache
 from tunelab.data.ner_datamodule import TokenClassificationDataModule
 from tunelab.data.registry import from_pretrained
+from tunelab.models.dropout import use_fast_dropout
 from tunelab.models.optim import parameter_groups
 from tunelab.models.token_classification import TokenClassificationModule
 
@@ -38,10 +41,15 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--freeze-embeddings", action="store_true")
     parser.add_argument("--attention-dropout", type=float, default=0.1)
+    parser.add_argument(
+        "--torch-dropout", action="store_true", help="PyTorch's dropout modules, not tunelab's"
+    )
     parser.add_argument("--steps", type=int, default=80, help="the first 5 are not timed")
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
     args = parser.parse_args()
 
+    limit_kernel_cache()  # as tunelab's TaskModule.on_fit_start does on CPU
+    keep_freed_memory()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as scratch:
         write_subset(Path(args.data_dir), Path(scratch))
@@ -51,12 +59,13 @@ def main() -> None:
         data.setup("fit")
         batches = iter(data.train_dataloader())
         module = TokenClassificationModule(MODEL, data.labels)
-        module.model = from_pretrained(
+        model = from_pretrained(
             AutoModelForTokenClassification,
             MODEL,
             num_labels=len(data.labels),
             attention_probs_dropout_prob=args.attention_dropout,
-        ).train()
+        )
+        module.model = (model if args.torch_dropout else use_fast_dropout(model)).train()
         model = module.model
         if args.freeze_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)

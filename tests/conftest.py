@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
@@ -118,7 +119,9 @@ def tiny_bert(tmp_path_factory) -> Path:
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    BertModel(config).save_pretrained(folder)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # the same weights every session, so test outcomes repeat
+        BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

@@ -32,6 +32,8 @@ def test_run_directory_contract(trained_run):
         "checkpoints/last.ckpt",
     ]:
         assert (run_dir / name).is_file(), name
+    # one last checkpoint, not one per checkpoint callback (last-v1.ckpt, ...)
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
     saved = json.loads((run_dir / "metrics.json").read_text())
     for key in ["val/f1", "test/f1", "test/f1_strict", "test/precision", "test/recall"]:
         assert key in saved

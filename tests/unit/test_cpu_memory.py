@@ -11,7 +11,6 @@ from tunelab import cpu_memory
 def test_kernel_cache_is_capped_unless_the_user_chose(monkeypatch):
     monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
     cpu_memory.limit_kernel_cache()
-
     assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == cpu_memory.KERNEL_CACHE
     monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "7")
     cpu_memory.limit_kernel_cache()

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 
 from tunelab.config import CONFIG_DIR, exit_on_user_error
 from tunelab.data.alignment import encode_sentences
-from tunelab.data.batching import pad_batch
+from tunelab.data.batching import budget_batches, pad_batch
 from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
 from tunelab.loading import load_module
@@ -40,6 +40,7 @@ def predict_tags(
     stride: int = 128,
     context: int = 0,
     documents: list[int] | None = None,
+    max_tokens: int | None = 2048,
 ) -> list[tuple[list[str], list[float]]]:
     """Tags and each tag's probability for word-split sentences: the same windows, document
     context, merge rule and decoding as evaluation."""
@@ -51,8 +52,9 @@ def predict_tags(
     items.sort(key=lambda item: len(item["input_ids"]))
     pad_values = {"input_ids": tokenizer.pad_token_id, "word_index": -1}
     outputs = {}
-    for start in range(0, len(items), batch_size):
-        chunk = pad_batch(items[start : start + batch_size], pad_values, ("sentence", "window"))
+    lengths = [len(item["input_ids"]) for item in items]
+    for batch in budget_batches(lengths, batch_size, max_tokens):
+        chunk = pad_batch([items[i] for i in batch], pad_values, ("sentence", "window"))
         outputs.update(module.window_scores(chunk))
     merged = module.sentence_scores(outputs)
     results = []
@@ -158,6 +160,7 @@ def predict(cfg: DictConfig) -> Path:
             cfg.stride,
             cfg.context,
             documents,
+            cfg.max_tokens,
         )
         with target.open("w", encoding="utf-8") as out:
             for sentence, (tags, _) in zip(words, tagged, strict=True):
@@ -176,6 +179,7 @@ def predict(cfg: DictConfig) -> Path:
         cfg.max_length,
         cfg.stride,
         cfg.context,
+        max_tokens=cfg.max_tokens,
     )
     records = [
         {"text": text, "entities": entities(text, offsets, tags, probs)}

@@ -1,4 +1,5 @@
-"""Training order: a permutation fixed by (seed, epoch), grouped by length when asked."""
+"""Training order: a permutation fixed by (seed, epoch), grouped by length when asked; evaluation
+batches within an item and a padded-token budget."""
 
 import random
 
@@ -6,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tunelab.data.base import EpochShuffle
+from tunelab.data.batching import budget_batches
 
 
 def padding(order: list[int], lengths: list[int], batch_size: int) -> int:
@@ -44,3 +46,29 @@ def test_grouping_cuts_padding_and_keeps_one_short_batch_last():
     assert firsts != sorted(firsts), "batches must come in random order, not by length"
     other_epoch = list(EpochShuffle(1000, 32, 1, lambda: (1, 0), lengths, 10))
     assert other_epoch != grouped
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 200), max_size=200),
+    max_items=st.integers(1, 70),
+    max_tokens=st.one_of(st.none(), st.integers(1, 3000)),
+)
+def test_budget_batches_keep_order_and_both_limits(lengths, max_items, max_tokens):
+    lengths = sorted(lengths)
+    batches = budget_batches(lengths, max_items, max_tokens)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))
+    for batch, following in zip(batches, [*batches[1:], None], strict=False):
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert 0 < len(batch) <= max_items
+        assert len(batch) == 1 or max_tokens is None or padded <= max_tokens
+        if following:  # cut only where the next item would break a limit
+            grown = (len(batch) + 1) * max(lengths[i] for i in [*batch, following[0]])
+            assert len(batch) == max_items or (max_tokens is not None and grown > max_tokens)
+
+
+def test_budget_batches_put_long_items_fewer_to_a_batch():
+    lengths = [10] * 100 + [300] * 20
+    sizes = [len(b) for b in budget_batches(lengths, 64, 2048)]
+    assert sizes == [64, 36, 6, 6, 6, 2]
+    assert [len(b) for b in budget_batches(lengths, 64, None)] == [64, 56]

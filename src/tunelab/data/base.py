@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from transformers import AutoTokenizer
 
-from tunelab.data.batching import pad_batch
+from tunelab.data.batching import budget_batches, pad_batch
 from tunelab.data.cache import cache_key, cached
 from tunelab.data.registry import from_pretrained
 
@@ -64,6 +64,7 @@ class EpochShuffle(Sampler[int]):
 LOADER_SETTINGS = {
     "batch_size",
     "eval_batch_size",
+    "eval_max_tokens",
     "group_by_length",
     "pack",
     "pad_to_multiple_of",
@@ -77,8 +78,8 @@ class TaskDataModule(pl.LightningDataModule):
     """Subclasses define `encoded(split)` (a list of item dicts, cached), `pad_values` and
     `keep` (the fields `pad_batch` pads and stacks), and read their splits lazily.
 
-    Expected hparams: tokenizer, batch_size, eval_batch_size, group_by_length, pad_to_multiple_of,
-    test_split, num_workers, cache_dir.
+    Expected hparams: tokenizer, batch_size, eval_batch_size, eval_max_tokens, group_by_length,
+    pad_to_multiple_of, test_split, num_workers, cache_dir.
     """
 
     keep: tuple[str, ...] = ()
@@ -126,13 +127,10 @@ class TaskDataModule(pl.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         items = self.encoded(split)
-        if not shuffle:
-            # Evaluation in order of length: less padding; results are put back by index.
-            items = sorted(items, key=lambda item: len(item["input_ids"]))
-        sampler = None
+        sampling = {"batch_size": batch_size}
         if shuffle:
             lengths = [len(item["input_ids"]) for item in items]
-            sampler = EpochShuffle(
+            sampling["sampler"] = EpochShuffle(
                 len(items),
                 batch_size,
                 self.shuffle_seed,
@@ -140,16 +138,25 @@ class TaskDataModule(pl.LightningDataModule):
                 lengths,
                 self.hparams.group_by_length,
             )
+        else:
+            # Evaluation in order of length: less padding; results are put back by index.
+            items = sorted(items, key=lambda item: len(item["input_ids"]))
+            if self._single_process():  # ranks must run as many batches as each other
+                lengths = [len(item["input_ids"]) for item in items]
+                max_tokens = self.hparams.get("eval_max_tokens")
+                sampling = {"batch_sampler": budget_batches(lengths, batch_size, max_tokens)}
         return DataLoader(
             items,
-            batch_size=batch_size,
-            sampler=sampler,
+            **sampling,
             num_workers=self.hparams.num_workers,
             collate_fn=partial(type(self).train_collate if shuffle else type(self).collate, self),
             # Worker seeds from a private generator: iterating must not move the global random
             # state, or a resumed run's dropout would differ from the uninterrupted run's.
             generator=torch.Generator().manual_seed(self.shuffle_seed % 2**63),
         )
+
+    def _single_process(self) -> bool:
+        return self.trainer is None or self.trainer.world_size == 1
 
     def _position(self) -> tuple[int, int]:
         """(epoch, batches of it already trained): nonzero only when resuming in mid-epoch."""

@@ -5,6 +5,28 @@ from __future__ import annotations
 import torch
 
 
+def budget_batches(lengths: list[int], max_items: int, max_tokens: int | None) -> list[list[int]]:
+    """Indices 0..n-1, in order, cut into batches of at most `max_items` items and at most
+    `max_tokens` positions once padded (items x the batch's longest); an item longer than
+    `max_tokens` is a batch of its own. None: `max_items` a batch, whatever their length.
+
+    For evaluation over items sorted by length: short items go many to a batch, long ones few, so
+    batches neither carry much padding nor grow too large to run fast (docs/benchmarks.md).
+    """
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    longest = 0
+    for index, length in enumerate(lengths):
+        longest_with = max(longest, length)
+        full = len(batch) == max_items
+        if batch and (full or (max_tokens and longest_with * (len(batch) + 1) > max_tokens)):
+            batches.append(batch)
+            batch, longest_with = [], length
+        batch.append(index)
+        longest = longest_with
+    return batches + [batch] if batch else batches
+
+
 def pad_batch(
     items: list[dict],
     pad_values: dict[str, int],

@@ -40,8 +40,9 @@ class SequenceClassificationDataModule(TaskDataModule):
         long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`
             (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
             logits are averaged per text).
-        max_length, stride, batch_size, eval_batch_size, group_by_length, pad_to_multiple_of,
-        labels, test_split, num_workers, cache_dir: as for the NER DataModule.
+        max_length, stride, batch_size, eval_batch_size, eval_max_tokens, group_by_length,
+        pad_to_multiple_of, labels, test_split, num_workers, cache_dir: as for the NER
+        DataModule.
     """
 
     keep = ("label", "example", "window")
@@ -62,6 +63,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         stride: int = 128,
         batch_size: int = 32,
         eval_batch_size: int = 64,
+        eval_max_tokens: int | None = 2048,
         group_by_length: int = 50,
         pad_to_multiple_of: int | None = None,
         labels: list[str] | None = None,

@@ -39,6 +39,9 @@ class TokenClassificationDataModule(TaskDataModule):
             `stride`), every word labelled, so that the model learns to tag text with no
             sentence breaks (long documents, raw text).
         batch_size: training batch size; eval_batch_size for validation and test.
+        eval_max_tokens: evaluation batches (sorted by length) also stop at this many positions
+            once padded, so long items go fewer to a batch (None: eval_batch_size always). On
+            one process only: under DDP every rank must run as many batches.
         group_by_length: training batches are cut from pools of this many batches sorted by
             length, so they need little padding (0: plain random batches).
         pack: training batches also carry their sentences packed several to a row
@@ -67,6 +70,7 @@ class TokenClassificationDataModule(TaskDataModule):
         document_windows: bool = False,
         batch_size: int = 32,
         eval_batch_size: int = 64,
+        eval_max_tokens: int | None = 2048,
         group_by_length: int = 0,
         pack: bool = True,
         label_all_subtokens: bool = False,

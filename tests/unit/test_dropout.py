@@ -1,10 +1,18 @@
-"""tunelab's CPU dropout: PyTorch's dropout semantics with masks drawn 16 bits per element."""
+"""tunelab's CPU dropout: PyTorch's dropout semantics with masks drawn 16 bits per element, and
+the eager attention that uses it for padded training batches where it gives the same outputs."""
 
 import pytest
 import torch
-from transformers import BertModel
+from transformers import AttentionInterface, BertModel
 
-from tunelab.models.dropout import ATTENTION, Dropout, fast_dropout, use_fast_dropout
+from tunelab.models.dropout import (
+    ATTENTION,
+    Dropout,
+    eager_attention,
+    fast_dropout,
+    use_fast_dropout,
+)
+from tunelab.models.sequence_classification import SequenceClassificationModule
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -70,3 +78,43 @@ def test_attention_matches_transformers_eager_attention(tiny_bert):
         got = model(input_ids=ids, attention_mask=mask).last_hidden_state
     real = mask.bool()
     assert torch.allclose(got[real], expected[real], atol=1e-6)
+
+
+def _padded_batch(vocab_size: int) -> dict[str, torch.Tensor]:
+    torch.manual_seed(4)
+    mask = torch.ones(3, 9, dtype=torch.long)
+    mask[1, 5:] = 0
+    return {"input_ids": torch.randint(5, vocab_size, (3, 9)), "attention_mask": mask}
+
+
+def _attention_seen(module) -> list[str]:
+    """Records the attention implementation the first layer's attention runs under."""
+    seen = []
+    config = module.model.config
+    layer = module.model.bert.encoder.layer[0].attention.self
+    layer.register_forward_pre_hook(lambda *_: seen.append(config._attn_implementation))
+    return seen
+
+
+def test_padded_training_batches_run_tunelab_attention_on_cpu(tiny_bert):
+    module = SequenceClassificationModule(str(tiny_bert), ["neg", "pos"])
+    batch = _padded_batch(module.model.config.vocab_size)
+    seen = _attention_seen(module)
+    module.padded_logits(batch)
+    assert module._cpu_attention is True
+    assert seen[-1] == ATTENTION and module.model.config._attn_implementation != ATTENTION
+    module.eval()  # no dropout: the same logits as with the model's own attention
+    with torch.no_grad():
+        assert torch.allclose(module.padded_logits(batch), module.model(**batch).logits, atol=1e-5)
+
+
+def test_padded_training_keeps_the_model_attention_where_scores_differ(tiny_bert, monkeypatch):
+    def wrong(module, query, key, value, attention_mask, **kwargs):
+        return eager_attention(module, query, key, value, None, **kwargs)  # ignores the mask
+
+    monkeypatch.setitem(AttentionInterface._global_mapping, ATTENTION, wrong)
+    module = SequenceClassificationModule(str(tiny_bert), ["neg", "pos"])
+    seen = _attention_seen(module)
+    module.padded_logits(_padded_batch(module.model.config.vocab_size))
+    assert module._cpu_attention is False
+    assert seen[-1] != ATTENTION

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 
 import pytorch_lightning as pl
@@ -13,9 +14,12 @@ from transformers import AutoConfig
 
 from tunelab.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
 from tunelab.data.registry import from_pretrained
-from tunelab.models.dropout import use_fast_dropout
+from tunelab.models.dropout import ATTENTION, attention_implementation, use_fast_dropout
 from tunelab.models.optim import parameter_groups
 from tunelab.models.peft_methods import AdaLoraRanks, apply_peft
+
+UNCHECKED = object()  # what a model's first training batch has not shown yet
+log = logging.getLogger(__name__)
 
 
 class TaskModule(pl.LightningModule):
@@ -53,6 +57,7 @@ class TaskModule(pl.LightningModule):
         self.labels = list(labels)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self._cpu_attention: bool | object = UNCHECKED
 
     @classmethod
     def from_exported(cls, model_dir: str, **kwargs) -> TaskModule:
@@ -76,6 +81,42 @@ class TaskModule(pl.LightningModule):
         # from_pretrained returns eval mode, and Lightning keeps submodule modes as it finds
         # them: without this, dropout would stay off during fine-tuning.
         return model.train()
+
+    def padded_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The model's scores for a padded training batch. On CPU through tunelab's eager attention
+        and its cheap dropout masks (with dropout and a mask, SDPA takes its unfused path there:
+        6% slower a step on SST-2, docs/benchmarks.md), once the first batch has shown that the
+        model gives the same outputs that way; else, and elsewhere, with its own attention."""
+        inputs = self.model_inputs(batch)
+        if self.device.type == "cpu" and self._cpu_attention is UNCHECKED:
+            self._cpu_attention = self._same_outputs_with(ATTENTION, inputs)
+        if self.device.type != "cpu" or not self._cpu_attention:
+            return self.model(**inputs).logits
+        with attention_implementation(self.model, ATTENTION):
+            return self.model(**inputs).logits
+
+    def _same_outputs_with(self, attention: str, inputs: dict[str, torch.Tensor]) -> bool:
+        """Whether the model's last hidden states (of real tokens) are the same with `attention` as
+        with its own: False for a model whose attention does not go through transformers'
+        interface, or that reads the mask another way. Checked in fp32, without dropout."""
+        was_training = self.model.training
+        self.model.eval()
+        real = inputs["attention_mask"].bool()
+        outputs = []
+        try:
+            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
+                for name in (self.model.config._attn_implementation, attention):
+                    with attention_implementation(self.model, name):
+                        hidden = self.model(**inputs, output_hidden_states=True).hidden_states
+                    outputs.append(hidden[-1][real])
+        except Exception:  # noqa: BLE001 - any failure means: keep the model's own
+            pass
+        finally:
+            self.model.train(was_training)
+        same = len(outputs) == 2 and torch.allclose(*outputs, rtol=1e-3, atol=1e-4)
+        if not same:
+            log.info("%s: training with its own attention", type(self.model).__name__)
+        return same
 
     def on_fit_start(self) -> None:
         if self.device.type == "cpu":

@@ -11,6 +11,8 @@ when its lane is at or above `p` of the 16-bit range: drop probability `round(p 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -70,6 +72,18 @@ def eager_attention(
     weights = fast_dropout(weights, dropout, module.training)
     output = torch.matmul(weights, value).transpose(1, 2).contiguous()
     return output, weights
+
+
+@contextmanager
+def attention_implementation(model: torch.nn.Module, name: str) -> Iterator[None]:
+    """Run `model` with attention `name` (transformers reads it from the config at each forward)."""
+    config = model.config
+    previous = config._attn_implementation
+    config._attn_implementation = name
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
 
 
 AttentionInterface.register(ATTENTION, eager_attention)

@@ -110,7 +110,7 @@ class SequenceClassificationModule(TaskModule):
             self.loss_weights.copy_(weights)
 
     def training_step(self, batch, batch_idx):
-        logits = self.model(**self.model_inputs(batch)).logits
+        logits = self.padded_logits(batch)
         if self.multi_label:
             loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
         else:

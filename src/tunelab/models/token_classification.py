@@ -16,13 +16,12 @@ from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.metrics import ner_scores
-from tunelab.models.base import TaskModule
+from tunelab.models.base import UNCHECKED, TaskModule
 from tunelab.models.crf import CRF, word_rows
-from tunelab.models.dropout import ATTENTION
+from tunelab.models.dropout import ATTENTION, attention_implementation
 from tunelab.spans import allowed_starts, allowed_transitions, viterbi_many
 
 DECODERS = ("viterbi", "argmax")
-_UNCHECKED = object()  # whether packed batches work is found out on the first one
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +62,7 @@ class TokenClassificationModule(TaskModule):
         self._starts = allowed_starts(self.labels)
         self.crf = CRF(self._allowed) if crf else None
         self._outputs: dict[tuple[int, int], tuple] = {}
-        self._position_offset: int | None | object = _UNCHECKED
+        self._position_offset: int | None | object = UNCHECKED
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
         self.scores: dict[str, dict[str, float]] = {}
@@ -105,31 +104,27 @@ class TokenClassificationModule(TaskModule):
         """[items, length, labels] scores of a training batch: from its packed form
         (`tunelab.data.batching.pack_batch`) when this model gives the same scores that way."""
         if "unpack" in batch:
-            if self._position_offset is _UNCHECKED:
+            if self._position_offset is UNCHECKED:
                 self._position_offset = self._packing_offset(batch)
             if self._position_offset is not None:
                 return self._packed_logits(batch, self._position_offset)
-        return self.model(**self.model_inputs(batch)).logits
+        return self.padded_logits(batch)
 
     def _packed_logits(self, batch: dict[str, torch.Tensor], position_offset: int) -> torch.Tensor:
         segments = batch["packed_segments"]
-        config = self.model.config
-        implementation = config._attn_implementation
+        implementation = self.model.config._attn_implementation
         # On CPU, eager attention with tunelab's dropout: with dropout and a mask SDPA takes its
         # unfused path there, which trains 7% slower a step (docs/benchmarks.md). Elsewhere the
         # model's own attention, whose GPU kernels take a boolean mask.
         cpu = segments.device.type == "cpu"
         eager = cpu or implementation == "eager"
         mask = block_diagonal_mask(segments, self.model.dtype if eager else None)
-        config._attn_implementation = ATTENTION if cpu else implementation
-        try:
+        with attention_implementation(self.model, ATTENTION if cpu else implementation):
             logits = self.model(
                 input_ids=batch["packed_input_ids"],
                 attention_mask=mask,
                 position_ids=batch["packed_position_ids"] + position_offset,
             ).logits
-        finally:
-            config._attn_implementation = implementation
         return logits.flatten(0, 1)[batch["unpack"]]
 
     def _packing_offset(self, batch: dict[str, torch.Tensor]) -> int | None:

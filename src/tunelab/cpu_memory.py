@@ -42,10 +42,19 @@ def _glibc() -> ctypes.CDLL | None:
     return ctypes.CDLL(None)  # the C library this process already runs on
 
 
+def _user_set_malloc() -> bool:
+    """Whether the user tuned glibc's malloc through its environment variables."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    legacy = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+    return "glibc.malloc." in tunables or any(name in os.environ for name in legacy)
+
+
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process; False where libc is not glibc."""
+    """Raise glibc's mmap and trim thresholds for this process; False where libc is not glibc
+    or the user set malloc's thresholds (e.g. `MALLOC_MMAP_THRESHOLD_=67108864` keeps the peak
+    lower on long texts, at some speed: docs/benchmarks.md)."""
     libc = _glibc()
-    if libc is None:
+    if libc is None or _user_set_malloc():
         return False
     done = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(
         M_TRIM_THRESHOLD, TRIM_THRESHOLD

@@ -17,13 +17,12 @@ def budget_batches(lengths: list[int], max_items: int, max_tokens: int | None) -
     batch: list[int] = []
     longest = 0
     for index, length in enumerate(lengths):
-        longest_with = max(longest, length)
-        full = len(batch) == max_items
-        if batch and (full or (max_tokens and longest_with * (len(batch) + 1) > max_tokens)):
+        padded = max(longest, length) * (len(batch) + 1)  # with this item added
+        if batch and (len(batch) == max_items or (max_tokens and padded > max_tokens)):
             batches.append(batch)
-            batch, longest_with = [], length
+            batch, longest = [], 0
         batch.append(index)
-        longest = longest_with
+        longest = max(longest, length)
     return batches + [batch] if batch else batches
 
 

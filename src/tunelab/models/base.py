@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytorch_lightning as pl
 import torch
@@ -96,24 +97,32 @@ class TaskModule(pl.LightningModule):
         with attention_implementation(self.model, ATTENTION):
             return self.model(**inputs).logits
 
+    @contextmanager
+    def reference_mode(self) -> Iterator[None]:
+        """The model in eval mode, fp32, without gradients (train mode put back after): how the
+        first-batch checks compare one way of running it with another, dropout aside."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
+                yield
+        finally:
+            self.model.train(was_training)
+
     def _same_outputs_with(self, attention: str, inputs: dict[str, torch.Tensor]) -> bool:
         """Whether the model's last hidden states (of real tokens) are the same with `attention` as
         with its own: False for a model whose attention does not go through transformers'
-        interface, or that reads the mask another way. Checked in fp32, without dropout."""
-        was_training = self.model.training
-        self.model.eval()
+        interface, or that reads the mask another way."""
         real = inputs["attention_mask"].bool()
         outputs = []
         try:
-            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
+            with self.reference_mode():
                 for name in (self.model.config._attn_implementation, attention):
                     with attention_implementation(self.model, name):
                         hidden = self.model(**inputs, output_hidden_states=True).hidden_states
                     outputs.append(hidden[-1][real])
         except Exception:  # noqa: BLE001 - any failure means: keep the model's own
             pass
-        finally:
-            self.model.train(was_training)
         same = len(outputs) == 2 and torch.allclose(*outputs, rtol=1e-3, atol=1e-4)
         if not same:
             log.info("%s: training with its own attention", type(self.model).__name__)

@@ -133,21 +133,16 @@ class TokenClassificationModule(TaskModule):
         model or adapter that takes no 4-D attention mask); checked once, in fp32, no dropout."""
         pad = self.model.config.pad_token_id
         offsets = [0] if pad is None else [0, pad + 1]
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
-                real = batch["attention_mask"].bool()
-                expected = self.model(**self.model_inputs(batch)).logits[real]
-                for offset in offsets:
-                    try:
-                        packed = self._packed_logits(batch, offset)[real]
-                    except Exception:  # noqa: BLE001 - any failure means: cannot pack
-                        continue
-                    if torch.allclose(packed, expected, rtol=1e-3, atol=1e-4):
-                        return offset
-        finally:
-            self.model.train(was_training)
+        with self.reference_mode():
+            real = batch["attention_mask"].bool()
+            expected = self.model(**self.model_inputs(batch)).logits[real]
+            for offset in offsets:
+                try:
+                    packed = self._packed_logits(batch, offset)[real]
+                except Exception:  # noqa: BLE001 - any failure means: cannot pack
+                    continue
+                if torch.allclose(packed, expected, rtol=1e-3, atol=1e-4):
+                    return offset
         log.warning(
             "data.pack: %s does not give the same scores for packed sentences; training on "
             "padded batches instead (set data.pack=false to skip this check)",

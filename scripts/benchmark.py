@@ -91,11 +91,11 @@ def peer(data_dir: str, bf16: bool, args) -> dict:
         set_seed,
     )
 
-    from tunelab.data.ner_datamodule import labels_from_types
     from tunelab.data.registry import resolve_model
     from tunelab.data.schemes import split_tag
     from tunelab.data.splits import load_ner_splits
-    from tunelab.metrics import ner_scores
+    from tunelab.tasks.ner.datamodule import labels_from_types
+    from tunelab.tasks.ner.metrics import ner_scores
 
     data = load_ner_splits(["train", "test"], directory=data_dir).sentences
     labels = labels_from_types({split_tag(t)[1] for s in data["train"] for t in s.tags} - {""})
@@ -176,19 +176,14 @@ def tunelab(data_dir: str, args) -> dict:
     from hydra import compose, initialize_config_dir
 
     from tunelab.config import CONFIG_DIR, build
+    from tunelab.train import build_data_and_model
 
     overrides = ["data=conll", f"data.dir={data_dir}", f"trainer.max_epochs={args.epochs}"]
     overrides += [f"seed={args.seed}", *args.overrides]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
     pl.seed_everything(cfg.seed)
-    datamodule = build(cfg.data)
-    model = build(
-        cfg.model,
-        labels=datamodule.labels,
-        optimizer=build(cfg.optimizer),
-        scheduler=build(cfg.scheduler),
-    )
+    datamodule, model = build_data_and_model(cfg)
     datamodule.setup("fit")
     datamodule.setup("test")
     trainer = build(

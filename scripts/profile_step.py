@@ -23,12 +23,12 @@ import torch
 from benchmark import MODEL, ROOT, write_subset
 from transformers import AutoModelForTokenClassification
 
-from tunelab.cpu_memory import keep_freed_memory, limit_kernel_cache
-from tunelab.data.ner_datamodule import TokenClassificationDataModule
 from tunelab.data.registry import from_pretrained
-from tunelab.models.dropout import use_fast_dropout
 from tunelab.models.optim import parameter_groups
-from tunelab.models.token_classification import TokenClassificationModule
+from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache
+from tunelab.speed.dropout import use_fast_dropout
+from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
+from tunelab.tasks.ner.module import TokenClassificationModule
 
 PHASES = ("data", "forward", "backward", "clip", "optimizer")
 

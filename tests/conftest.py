@@ -147,7 +147,9 @@ def compose_train(
 def eval_config(tmp_path: Path, data_dir: Path, *overrides: str, data: str = "conll") -> DictConfig:
     """conf/eval.yaml on a synthetic data folder, on CPU."""
     base = [f"data={data}", f"data.dir={data_dir}", "trainer.accelerator=cpu", "trainer.devices=1"]
-    return compose_train(tmp_path, base + list(overrides), config_name="eval")
+    return compose_train(
+        tmp_path, base + list(overrides), config_name="eval", return_hydra_config=True
+    )
 
 
 def tiny_train_overrides(tiny_bert: Path, data_dir: Path, data: str = "conll") -> list[str]:

@@ -1,4 +1,8 @@
-"""`tunelab-eval`: score a checkpoint or exported model on one split, in its own run directory."""
+"""`tunelab-eval`: score a checkpoint or exported model on one split, in its own run directory.
+
+The model's recorded data settings (`tunelab.json`, or the checkpoint's) say which corpus and how
+to read it; `data=PRESET` picks other data read the same way, and any `data.KEY=VALUE` wins.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +11,80 @@ from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from tunelab import tasks
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
-from tunelab.data.conll import read_conll
-from tunelab.data.schemes import detect_scheme, to_iob2
+from tunelab.errors import TunelabError
 from tunelab.loading import load_module
-from tunelab.metrics import ner_report, ner_scores
-from tunelab.rundir import summary, write_metrics, write_run_outputs
+from tunelab.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
+WHERE = ("corpus", "dir")  # which data, as opposed to how it is read
 
 
-def score_predictions(path: str, scheme: str, run_dir: Path) -> dict[str, float]:
-    """Score a `word gold pred` file (any system's output) as conlleval would, in both modes."""
-    gold, pred = read_conll(path, tag_column=-2), read_conll(path, tag_column=-1)
-    if scheme == "auto":
-        scheme = detect_scheme(gold)
-    repairs = {"gold": sum(to_iob2(s, scheme) for s in gold)}
-    repairs["pred"] = sum(to_iob2(s, scheme) for s in pred)
-    gold_tags, pred_tags = [s.tags for s in gold], [s.tags for s in pred]
-    metrics = {f"test/{key}": value for key, value in ner_scores(gold_tags, pred_tags).items()}
-    metrics.update({f"test/tags_repaired_{side}": count for side, count in repairs.items()})
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_metrics(run_dir / "metrics.json", metrics)
-    report = ner_report(gold_tags, pred_tags)
-    (run_dir / "report.txt").write_text(report)
-    print(report)
-    print(
-        f"{path}: {summary(metrics)}; tags repaired: gold {repairs['gold']}, pred {repairs['pred']}"
+def keys_on_command_line(cfg: DictConfig) -> set[str]:
+    """The `data.*` keys set on the command line (or in the overrides of a config composed with
+    `return_hydra_config=True`)."""
+    if HydraConfig.initialized():
+        overrides = list(HydraConfig.get().overrides.task)
+    elif "hydra" in cfg:
+        overrides = list(cfg.hydra.overrides.task)
+    else:
+        return set()
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    names = [override.key_or_group for override in parsed]
+    return {name.split(".", 1)[1] for name in names if name.startswith("data.")}
+
+
+def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
+    """The data config an evaluation builds. With `data=model` (the default): the model's
+    recorded data and settings, under every key given. With a preset: that preset's data, read
+    the model's way except for the keys given on the command line."""
+    own = not cfg.data.get("_target_")
+    if not recorded.get("datamodule"):
+        if own:
+            raise TunelabError(
+                "the model records no data settings (exported before tunelab.json): name its "
+                "data, e.g. data=conll2003"
+            )
+        return cfg.data
+    reading = {k: v for k, v in recorded.items() if k != "datamodule"}
+    if own:
+        data = OmegaConf.create({"_target_": recorded["datamodule"], **reading})
+        given = {key: value for key, value in cfg.data.items() if value is not None}
+        if given.keys() & set(WHERE):  # other files: drop the model's corpus and folder
+            data.corpus = data.dir = None
+        for key, value in given.items():
+            if key in recorded and recorded[key] != value:
+                log.info("data.%s=%s (the model reads with %s)", key, value, recorded[key])
+            data[key] = value
+        return data
+    data = cfg.data.copy()
+    if data.get("_target_") != recorded["datamodule"]:
+        return data
+    given = keys_on_command_line(cfg)
+    with open_dict(data):
+        for key, value in reading.items():
+            if key not in WHERE and key in data and key not in given:
+                data[key] = value
+    return data
+
+
+def score_file(cfg: DictConfig) -> dict[str, float]:
+    """Score an existing predictions file of the config's task (`predictions=FILE`)."""
+    task = tasks.get(cfg.task)
+    if task.score_file is None:
+        raise TunelabError(f"task {task.name} has no predictions-file format to score")
+    run_dir = Path(cfg.paths.output_dir)
+    metrics, report, note = task.score_file(
+        cfg.predictions, cfg.data.get("scheme") or "auto", run_dir
     )
+    write_metrics(run_dir / "metrics.json", metrics)
+    print(report)
+    print(f"{cfg.predictions}: {tasks.summary(task, metrics)}; {note}")
     return metrics
 
 
@@ -44,22 +92,22 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the model given by `ckpt_path` or `model_dir` on `split`, or score an existing
     `predictions` file; write the run directory."""
     if cfg.get("predictions"):
-        return score_predictions(
-            cfg.predictions, cfg.data.get("scheme", "auto"), Path(cfg.paths.output_dir)
-        )
-    module, tokenizer = load_module(cfg.model._target_, cfg.ckpt_path, cfg.model_dir)
+        return score_file(cfg)
+    module, tokenizer, task = load_module(cfg.ckpt_path, cfg.model_dir, cfg.get("task"))
     if cfg.get("decode"):  # NER: score the same model with another decoder
         module.set_decode(cfg.decode)
-    datamodule = build(cfg.data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
+    data = data_config(cfg, module.input_settings)
+    datamodule = build(data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
+    module.set_references({"test": datamodule.references(cfg.split)})
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
     trainer.test(module, datamodule=datamodule)
     metrics = dict(module.scores["test"])
     stats = datamodule.split_stats(cfg.split)
     metrics.update({f"test/{key}": value for key, value in stats.items()})
     run_dir = Path(cfg.paths.output_dir)
-    report = write_run_outputs(run_dir, module, datamodule, cfg.split, metrics)
+    report = write_run_outputs(run_dir, task, module, datamodule, cfg.split, metrics)
     print(report)
-    print(f"split {cfg.split}: {summary(metrics)}")
+    print(f"split {cfg.split}: {tasks.summary(task, metrics)}")
     print(f"run directory: {run_dir}")
     return metrics
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from hydra.experimental.callback import Callback
 
+from tunelab import tasks
 from tunelab.errors import TunelabError
 from tunelab.rundir import markdown_table
 
@@ -40,6 +41,7 @@ def read_runs(multirun_dir: Path) -> list[dict]:
                 "status": status,
                 "overrides": overrides,
                 "monitor": config.get("monitor"),
+                "task": config.get("task"),
                 **metrics,
             }
         )
@@ -48,9 +50,13 @@ def read_runs(multirun_dir: Path) -> list[dict]:
 
 
 def metric_columns(runs: list[dict]) -> list[str]:
-    """The monitored (val) metric, its test counterpart, and the other headline test scores."""
-    monitor = next((run["monitor"] for run in runs if run.get("monitor")), "val/f1")
-    wanted = [monitor, monitor.replace("val/", "test/"), "test/f1_strict", "test/acc"]
+    """The monitored (val) metric, its test counterpart, and the tasks' headline test scores."""
+    wanted = []
+    for run in runs:
+        if run.get("monitor"):
+            wanted += [run["monitor"], run["monitor"].replace("val/", "test/")]
+        if run.get("task"):
+            wanted += tasks.get(run["task"]).headline
     return [key for key in dict.fromkeys(wanted) if any(key in run for run in runs)]
 
 

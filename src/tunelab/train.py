@@ -11,11 +11,12 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from tunelab import tasks
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
 from tunelab.errors import TunelabError
 from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
-from tunelab.rundir import summary, write_run_outputs
+from tunelab.rundir import write_run_outputs
 
 log = logging.getLogger("tunelab")
 
@@ -37,6 +38,25 @@ def refuse_stale_checkpoints(run_dir: Path, ckpt_path: str | None) -> None:
         )
 
 
+def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
+    """The DataModule, and the module built with what only the data knows (labels, how text is
+    read, the task's fit arguments) and handed what it scores against."""
+    datamodule = build(cfg.data)
+    model = build(
+        cfg.model,
+        labels=datamodule.labels,
+        optimizer=build(cfg.optimizer),
+        scheduler=build(cfg.scheduler) if cfg.get("scheduler") else None,
+        input_settings=datamodule.input_settings(),
+        **datamodule.fit_arguments(),
+    )
+    split = datamodule.hparams.test_split
+    model.set_references(
+        {"val": datamodule.references("dev"), "test": datamodule.references(split)}
+    )
+    return datamodule, model
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
     pl.seed_everything(cfg.seed, workers=True)
@@ -45,13 +65,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if is_rank_zero():
         write_record(run_dir, cfg.seed)
 
-    datamodule = build(cfg.data)
-    model = build(
-        cfg.model,
-        labels=datamodule.labels,
-        optimizer=build(cfg.optimizer),
-        scheduler=build(cfg.scheduler) if cfg.get("scheduler") else None,
-    )
+    task = tasks.get(cfg.task)
+    datamodule, model = build_data_and_model(cfg)
+    split = datamodule.hparams.test_split
     trainer: pl.Trainer = build(
         cfg.trainer, callbacks=build_all(cfg.get("callbacks")), logger=build_all(cfg.get("logger"))
     )
@@ -69,17 +85,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint)
     trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint)
     metrics = {**model.scores["val"], **model.scores["test"]}
-    split = datamodule.hparams.test_split
     metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
     metrics.update(parameter_counts(model))
 
     if trainer.is_global_zero:
-        report = write_run_outputs(run_dir, model, datamodule, split, metrics)
+        report = write_run_outputs(run_dir, task, model, datamodule, split, metrics)
         model.export(str(run_dir / "model"), datamodule.tokenizer)
         if model.peft_method not in ("none", "head_only"):
             model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
         print(report)
-        print(summary(metrics))
+        print(tasks.summary(task, metrics))
         print(f"run directory: {run_dir}")
     return metrics
 

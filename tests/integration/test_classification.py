@@ -23,7 +23,7 @@ def classified(tmp_path_factory, tiny_bert, table_dir):
 
 def test_csv_preset_picks_classification(tmp_path, table_dir):
     cfg = compose_train(tmp_path, ["data=csv", f"data.dir={table_dir}"])
-    assert cfg.model._target_ == "tunelab.models.SequenceClassificationModule"
+    assert cfg.model._target_ == "tunelab.tasks.classification.module.SequenceClassificationModule"
     assert cfg.monitor == "val/f1_macro"
 
 

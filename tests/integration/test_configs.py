@@ -26,7 +26,13 @@ GROUP_OPTIONS = {
 
 @pytest.mark.parametrize(
     "group, option",
-    [(g, o) for g, options in GROUP_OPTIONS.items() for o in options if o != "ner_base"],
+    # data=model is tunelab-eval's "the model's own data" (test_eval_defaults_to_the_model's_data)
+    [
+        (g, o)
+        for g, options in GROUP_OPTIONS.items()
+        for o in options
+        if o not in ("ner_base", "model")
+    ],
 )
 def test_every_option_composes_and_targets_resolve(tmp_path, group, option):
     overrides = [f"{group}={option}"]
@@ -47,7 +53,7 @@ def test_every_option_composes_and_targets_resolve(tmp_path, group, option):
 
 def test_data_preset_picks_the_task(tmp_path):
     cfg = compose_train(tmp_path, ["data=conll2003"])
-    assert cfg.model._target_ == "tunelab.models.TokenClassificationModule"
+    assert cfg.model._target_ == "tunelab.tasks.ner.module.TokenClassificationModule"
     assert cfg.data.dir.endswith("shared/datasets/conll2003")
     assert cfg.data.tokenizer == cfg.model.model_name_or_path
 

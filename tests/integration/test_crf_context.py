@@ -6,9 +6,9 @@ import pytest
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tunelab.data.conll import read_conll
-from tunelab.data.ner_datamodule import TokenClassificationDataModule
 from tunelab.eval import evaluate
-from tunelab.models import TokenClassificationModule
+from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
+from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.train import train
 
 

@@ -8,7 +8,8 @@ from tests.conftest import compose_train, eval_config, write_conll
 from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
-from tunelab.predict import predict, split_words
+from tunelab.predict import predict
+from tunelab.tasks.ner.predict import split_words
 
 
 @pytest.mark.parametrize("source", ["ckpt_path", "model_dir"])

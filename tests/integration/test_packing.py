@@ -5,8 +5,8 @@ import logging
 import pytest
 import torch
 
-from tunelab.data.ner_datamodule import TokenClassificationDataModule
-from tunelab.models.token_classification import TokenClassificationModule
+from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
+from tunelab.tasks.ner.module import TokenClassificationModule
 
 
 @pytest.fixture

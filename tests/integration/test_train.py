@@ -7,7 +7,7 @@ from transformers import AutoModelForTokenClassification, pipeline
 
 from tests.conftest import compose_train
 from tunelab.data.conll import read_conll
-from tunelab.metrics import ner_scores
+from tunelab.tasks.ner.metrics import ner_scores
 from tunelab.train import train
 
 

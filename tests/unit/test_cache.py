@@ -3,7 +3,7 @@
 import logging
 import shutil
 
-from tunelab.data.ner_datamodule import TokenClassificationDataModule
+from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 
 
 def encoded(tiny_bert, data_dir, cache_dir, **settings):

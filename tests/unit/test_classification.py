@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from tunelab.data.classification_datamodule import head_tail
 from tunelab.data.windows import special_tokens_around
-from tunelab.models.sequence_classification import classification_scores
+from tunelab.tasks.classification.datamodule import head_tail
+from tunelab.tasks.classification.module import classification_scores
 
 
 def test_head_tail_keeps_both_ends():

@@ -5,7 +5,7 @@ import platform
 
 import pytest
 
-from tunelab import cpu_memory
+from tunelab.speed import cpu_memory
 
 
 def test_kernel_cache_is_capped_unless_the_user_chose(monkeypatch):

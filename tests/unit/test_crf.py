@@ -2,8 +2,8 @@ import itertools
 
 import torch
 
-from tunelab.models.crf import CRF, word_rows
-from tunelab.spans import allowed_starts, allowed_transitions, viterbi
+from tunelab.tasks.ner.crf import CRF, word_rows
+from tunelab.tasks.ner.spans import allowed_starts, allowed_transitions, viterbi
 
 LABELS = ["O", "B-X", "I-X"]
 

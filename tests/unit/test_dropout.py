@@ -5,14 +5,14 @@ import pytest
 import torch
 from transformers import AttentionInterface, BertModel
 
-from tunelab.models.dropout import (
+from tunelab.speed.dropout import (
     ATTENTION,
     Dropout,
     eager_attention,
     fast_dropout,
     use_fast_dropout,
 )
-from tunelab.models.sequence_classification import SequenceClassificationModule
+from tunelab.tasks.classification.module import SequenceClassificationModule
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])

@@ -1,6 +1,6 @@
 import pytest
 
-from tunelab.metrics import ner_report, ner_scores
+from tunelab.tasks.ner.metrics import ner_report, ner_scores
 
 
 def test_scores_by_hand():

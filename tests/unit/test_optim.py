@@ -36,7 +36,7 @@ def test_linear_warmup_then_decay():
 def test_fused_adamw_gradients_are_clipped_without_a_scaler(tiny_bert):
     from types import SimpleNamespace
 
-    from tunelab.models.token_classification import TokenClassificationModule
+    from tunelab.tasks.ner.module import TokenClassificationModule
 
     module = TokenClassificationModule(str(tiny_bert), ["O", "B-PER", "I-PER"])
     module._trainer = SimpleNamespace(precision_plugin=SimpleNamespace(scaler=None))

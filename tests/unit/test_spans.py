@@ -5,7 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
 
-from tunelab.spans import allowed_starts, allowed_transitions, tags_to_spans, viterbi, viterbi_many
+from tunelab.tasks.ner.spans import (
+    allowed_starts,
+    allowed_transitions,
+    tags_to_spans,
+    viterbi,
+    viterbi_many,
+)
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -103,11 +105,29 @@ class TaskDataModule(pl.LightningDataModule):
     def encoded(self, split: str) -> list[dict]:
         raise NotImplementedError
 
+    def references(self, split: str) -> list:
+        """What a module scores its predictions on `split` against, one entry per item."""
+        raise NotImplementedError
+
+    def fit_arguments(self) -> dict:
+        """Extra module arguments known only from the training data (e.g. label counts)."""
+        return {}
+
+    def input_settings(self) -> dict:
+        """How the data was read, for the model to carry (`tunelab.json`): this DataModule's
+        class and settings, less the tokenizer (the model's own), how items are batched and where
+        the cache is. `tunelab-eval model_dir=...` and `tunelab-predict` start from them."""
+        cls = type(self)
+        settings = {"datamodule": f"{cls.__module__}.{cls.__qualname__}"}
+        skipped = LOADER_SETTINGS | {"tokenizer"}
+        settings.update({k: v for k, v in self.hparams.items() if k not in skipped})
+        return settings
+
     def cached_encoding(self, split: str, content, encode):
         """`encode()`'s result for a split whose words/texts and labels are `content`, from the
         cache in `cache_dir` when the tokenizer, settings and content match."""
         settings = {k: v for k, v in self.hparams.items() if k not in LOADER_SETTINGS}
-        key = cache_key(self.tokenizer, settings, content)
+        key = cache_key(self.tokenizer, settings, content, (Path(inspect.getfile(type(self))),))
         return cached(self.hparams.get("cache_dir"), split, key, encode)
 
     def setup(self, stage: str | None = None) -> None:
@@ -170,8 +190,16 @@ class TaskDataModule(pl.LightningDataModule):
         done = loop.epoch_loop.batch_progress.current.completed if restarting else 0
         return trainer.current_epoch, done
 
+    def train_batch_size(self) -> int:
+        """Items per training batch: `batch_size` texts' worth. An item that stands for several
+        texts (a `weight` above 1: neighbouring sentences joined into one) counts as that many,
+        so that joining changes neither the tokens per step nor the steps per epoch."""
+        items = self.encoded("train")
+        texts = sum(item.get("weight", 1) for item in items)
+        return max(1, round(self.hparams.batch_size * len(items) / max(texts, 1)))
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True, self.hparams.batch_size)
+        return self._loader("train", True, self.train_batch_size())
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("dev", False, self.hparams.eval_batch_size)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 
@@ -24,6 +26,21 @@ def budget_batches(lengths: list[int], max_items: int, max_tokens: int | None) -
         batch.append(index)
         longest = max(longest, length)
     return batches + [batch] if batch else batches
+
+
+def sorted_batches(
+    items: list[dict],
+    pad_values: dict[str, int],
+    keep: tuple[str, ...],
+    batch_size: int,
+    max_tokens: int | None,
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Padded batches of `items` in order of length, cut as evaluation cuts them
+    (`budget_batches`): how prediction batches, so that it scores what evaluation scores."""
+    items = sorted(items, key=lambda item: len(item["input_ids"]))
+    lengths = [len(item["input_ids"]) for item in items]
+    for batch in budget_batches(lengths, batch_size, max_tokens):
+        yield pad_batch([items[i] for i in batch], pad_values, keep)
 
 
 def pad_batch(

@@ -17,11 +17,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# Source files whose code decides what an encoded item holds.
-ENCODING_CODE = [
-    Path(__file__).with_name(name)
-    for name in ("alignment.py", "windows.py", "ner_datamodule.py", "classification_datamodule.py")
-]
+# Shared source files whose code decides what an encoded item holds (with the DataModule's own).
+ENCODING_CODE = [Path(__file__).with_name(name) for name in ("alignment.py", "windows.py")]
 PROTOCOL = 4  # fixed, so that equal inputs hash alike across Python versions
 
 
@@ -33,9 +30,10 @@ def tokenizer_fingerprint(tokenizer) -> bytes:
     return pickle.dumps((type(tokenizer).__name__, definition, special), protocol=PROTOCOL)
 
 
-def cache_key(tokenizer, settings: dict, content) -> str:
+def cache_key(tokenizer, settings: dict, content, code: tuple[Path, ...] = ()) -> str:
+    """Hash of what an encoding depends on; `code`: the task's own encoding source files."""
     digest = hashlib.sha256(tokenizer_fingerprint(tokenizer))
-    for source in ENCODING_CODE:
+    for source in [*ENCODING_CODE, *code]:
         digest.update(source.read_bytes())
     described = sorted((name, repr(value)) for name, value in settings.items())
     digest.update(pickle.dumps((described, content), protocol=PROTOCOL))

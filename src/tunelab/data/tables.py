@@ -68,11 +68,12 @@ def _records(path: Path, handle):
 def read_table(
     path: str | Path,
     text_column: str | list[str],
-    label_column: str,
+    label_column: str | None,
     text_pair_column: str | None = None,
     keep_labels: set[str] | None = None,
 ) -> list[Example]:
     """Read labelled texts; `text_column` may list alternatives (the first one present is used).
+    `label_column=None` reads texts without labels (for prediction; `label` is then empty).
 
     `keep_labels` skips, before any check, the rows whose label is not in it.
 
@@ -90,8 +91,8 @@ def read_table(
                 if keep_labels is not None and record.get(label_column) not in keep_labels:
                     continue
                 text_key = next((c for c in candidates if c in record), None)
-                wanted = [text_key or " or ".join(candidates), label_column]
-                wanted += [text_pair_column] if text_pair_column else []
+                wanted = [text_key or " or ".join(candidates)]
+                wanted += [c for c in (label_column, text_pair_column) if c]
                 missing = [c for c in wanted if c not in record]
                 if missing:
                     raise CorpusError(
@@ -105,9 +106,8 @@ def read_table(
                     if not value.strip():
                         raise CorpusError(str(path), row, f"empty {column!r}")
                 pair = values[text_pair_column] if text_pair_column else None
-                examples.append(
-                    Example(values[text_key], values[label_column].strip(), pair, str(path), row)
-                )
+                label = values[label_column].strip() if label_column else ""
+                examples.append(Example(values[text_key], label, pair, str(path), row))
     except UnicodeDecodeError:
         raise CorpusError(str(path), None, "not valid UTF-8") from None
     except OSError as err:

@@ -50,3 +50,37 @@ def merge_windows(
     if not words:
         return [], torch.zeros(0, pieces[0][2].shape[-1] if pieces else 0)
     return words, torch.stack([best[word][1] for word in words])
+
+
+def running_text_groups(
+    lengths: list[int], documents: list[int], share: float, size: int
+) -> list[list[int]]:
+    """Runs of neighbouring sentences to join into running text for training.
+
+    The sentences of each document, in order, are cut into runs of at most `size` sub-tokens
+    (a sentence longer than that is a run of its own); every run is either joined or left as
+    separate sentences, so that about `share` of the runs are joined, spread evenly over the file.
+    Only runs of two or more sentences are returned. No randomness: the same file gives the same
+    runs, so the tokenized split can be cached.
+
+    Args:
+        lengths: sub-tokens per sentence (special tokens excluded).
+        documents: each sentence's document; runs never cross a document boundary.
+        share: 0 (none joined) to 1 (every run joined).
+        size: most sub-tokens in a joined run.
+    """
+    runs: list[list[int]] = []
+    run: list[int] = []
+    total = 0
+    for index, (length, document) in enumerate(zip(lengths, documents, strict=True)):
+        new_document = run and documents[run[-1]] != document
+        if run and (new_document or total + length > size):
+            runs.append(run)
+            run, total = [], 0
+        run.append(index)
+        total += length
+    if run:
+        runs.append(run)
+    # Run i is joined when the running count of joined runs, share * (i + 1), passes an integer.
+    chosen = [run for i, run in enumerate(runs) if int(share * (i + 1)) > int(share * i)]
+    return [run for run in chosen if len(run) > 1]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -13,12 +15,13 @@ import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoConfig
 
-from tunelab.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
 from tunelab.data.registry import from_pretrained
-from tunelab.models.dropout import ATTENTION, attention_implementation, use_fast_dropout
 from tunelab.models.optim import parameter_groups
 from tunelab.models.peft_methods import AdaLoraRanks, apply_peft
+from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
+from tunelab.speed.dropout import ATTENTION, attention_implementation, use_fast_dropout
 
+SETTINGS_FILE = "tunelab.json"  # in an exported model: its task and how it reads input
 UNCHECKED = object()  # what a model's first training batch has not shown yet
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,15 @@ class TaskModule(pl.LightningModule):
         trust_remote_code: allow model code from the hub; off unless the user sets it.
         peft: parameter-efficient fine-tuning (`tunelab.models.peft_methods`): `method` and the
             peft config's settings; None or method `none` for full fine-tuning.
+        input_settings: how the model reads its input (the DataModule's `input_settings()`),
+            kept in the checkpoint and exported as `tunelab.json`, so that eval and predict
+            read text the way training did without repeated settings.
+
+    The entry points hand a module what it scores against (`set_references`); it never reads
+    the DataModule.
     """
 
+    task = ""  # the registry name of its task (`tunelab.tasks`)
     peft_task_type = ""  # peft's TaskType name for this task
 
     def __init__(
@@ -46,12 +56,14 @@ class TaskModule(pl.LightningModule):
         scheduler: Callable[..., torch.optim.lr_scheduler.LRScheduler] | None = None,
         trust_remote_code: bool = False,
         peft: dict | None = None,
+        input_settings: dict | None = None,
     ):
         super().__init__()
         # Plain lists and dicts in hparams: checkpoints load with weights_only=True.
         labels = list(labels)
         if isinstance(peft, DictConfig):
             peft = OmegaConf.to_container(peft, resolve=True)
+        input_settings = dict(input_settings or {})
         # Optimizer and scheduler are callables: not needed to rebuild the model, and kept out of
         # the checkpoint so that it loads with torch.load(weights_only=True).
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
@@ -59,13 +71,28 @@ class TaskModule(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self._cpu_attention: bool | object = UNCHECKED
+        self.references: dict[str, list] = {}
+
+    def set_references(self, references: dict[str, list]) -> None:
+        """What each evaluation prefix (`val`, `test`) is scored against: one entry per item of
+        that split, in the split's order (gold tags per sentence, label ids per text, ...)."""
+        self.references = dict(references)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["tunelab_task"] = self.task  # what tunelab-eval ckpt_path=... loads it as
+
+    @property
+    def input_settings(self) -> dict:
+        return dict(self.hparams.get("input_settings") or {})
 
     @classmethod
-    def from_exported(cls, model_dir: str, **kwargs) -> TaskModule:
-        """Load a model exported in Hugging Face format (labels from its config's id2label)."""
+    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
+        """Load a model exported in Hugging Face format (labels from its config's id2label;
+        `settings`: its `tunelab.json`)."""
         id2label = AutoConfig.from_pretrained(model_dir).id2label
         labels = [id2label[i] for i in range(len(id2label))]
-        return cls(model_name_or_path=model_dir, labels=labels, **kwargs)
+        data = (settings or {}).get("data")
+        return cls(model_name_or_path=model_dir, labels=labels, input_settings=data, **kwargs)
 
     def pretrained(self, auto_class, **kwargs) -> torch.nn.Module:
         """The Hugging Face model with a fresh head sized for `self.labels`, in train mode."""
@@ -229,6 +256,13 @@ class TaskModule(pl.LightningModule):
             model = copy.deepcopy(model).merge_and_unload()
         model.save_pretrained(directory)
         tokenizer.save_pretrained(directory)
+        settings = json.dumps(self.exported_settings(), indent=2)
+        (Path(directory) / SETTINGS_FILE).write_text(settings + "\n")
+
+    def exported_settings(self) -> dict:
+        """What `tunelab.json` records: the task and how the model reads input (`data`: the
+        DataModule's settings)."""
+        return {"task": self.task, "data": self.input_settings}
 
     def export_adapter(self, directory: str, tokenizer) -> None:
         """The adapter alone, with the trained head (peft's format), for one base and many

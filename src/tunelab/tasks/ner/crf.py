@@ -2,7 +2,7 @@
 
 Written here rather than taken from pytorch-crf: that package is unmaintained and cannot forbid
 transitions; this one keeps IOB2-illegal transitions out of training and decoding alike, and
-decodes with the same Viterbi (`tunelab.spans.viterbi`) as the plain model.
+decodes with the same Viterbi (`tunelab.tasks.ner.spans.viterbi`) as the plain model.
 """
 
 from __future__ import annotations

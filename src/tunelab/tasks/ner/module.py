@@ -15,11 +15,11 @@ from tunelab.data.alignment import IGNORE
 from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
-from tunelab.metrics import ner_scores
 from tunelab.models.base import UNCHECKED, TaskModule
-from tunelab.models.crf import CRF, word_rows
-from tunelab.models.dropout import ATTENTION, attention_implementation
-from tunelab.spans import allowed_starts, allowed_transitions, viterbi_many
+from tunelab.speed.dropout import ATTENTION, attention_implementation
+from tunelab.tasks.ner.crf import CRF, word_rows
+from tunelab.tasks.ner.metrics import ner_scores
+from tunelab.tasks.ner.spans import allowed_starts, allowed_transitions, viterbi_many
 
 DECODERS = ("viterbi", "argmax")
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class TokenClassificationModule(TaskModule):
     """
 
     CRF_FILE = "crf.safetensors"  # beside the exported Hugging Face model
+    task = "ner"
     peft_task_type = "TOKEN_CLS"
 
     def __init__(
@@ -54,8 +55,17 @@ class TokenClassificationModule(TaskModule):
         crf_lr_scale: float = 100.0,
         trust_remote_code: bool = False,
         peft: dict | None = None,
+        input_settings: dict | None = None,
     ):
-        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code, peft)
+        super().__init__(
+            model_name_or_path,
+            labels,
+            optimizer,
+            scheduler,
+            trust_remote_code,
+            peft,
+            input_settings,
+        )
         self.set_decode(decode)
         self.model = self.pretrained(AutoModelForTokenClassification)
         self._allowed = allowed_transitions(self.labels)
@@ -68,12 +78,18 @@ class TokenClassificationModule(TaskModule):
         self.scores: dict[str, dict[str, float]] = {}
 
     @classmethod
-    def from_exported(cls, model_dir: str, **kwargs):
+    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
         crf_path = Path(model_dir) / cls.CRF_FILE
-        module = super().from_exported(model_dir, crf=crf_path.is_file(), **kwargs)
+        decode = (settings or {}).get("decode", "viterbi")
+        module = super().from_exported(
+            model_dir, settings, crf=crf_path.is_file(), decode=decode, **kwargs
+        )
         if module.crf is not None:
             module.crf.load_state_dict(load_file(str(crf_path)))
         return module
+
+    def exported_settings(self) -> dict:
+        return {**super().exported_settings(), "decode": self.decode}
 
     def export(self, directory: str, tokenizer) -> None:
         super().export(directory, tokenizer)
@@ -220,14 +236,15 @@ class TokenClassificationModule(TaskModule):
 
     on_test_epoch_start = on_validation_epoch_start
 
-    def _score(self, split: str, prefix: str) -> dict[int, list[str]]:
-        datamodule = self.trainer.datamodule
-        sentences = datamodule.sentences(split)
+    def _score(self, prefix: str) -> dict[int, list[str]]:
+        """Decode and score the epoch's sentences against `self.references[prefix]`, the gold
+        IOB2 tags of each sentence of the split."""
+        references = self.references[prefix]
         merged = self.sentence_scores(self._gathered())
         # Under fast_dev_run / limit_*_batches only some sentences were predicted: score those.
         done = sorted(merged)
-        gold = [sentences[i].tags for i in done]
-        pred = self.decode_many([(*merged[i], len(sentences[i].words)) for i in done])
+        gold = [references[i] for i in done]
+        pred = self.decode_many([(*merged[i], len(references[i])) for i in done])
         scores = {f"{prefix}/{k}": v for k, v in ner_scores(gold, pred).items()}
         f1 = f"{prefix}/f1"
         self.log(f1, scores[f1], prog_bar=True)
@@ -237,8 +254,7 @@ class TokenClassificationModule(TaskModule):
         return dict(zip(done, pred, strict=True))
 
     def on_validation_epoch_end(self):
-        self._score("dev", "val")
+        self._score("val")
 
     def on_test_epoch_end(self):
-        split = self.trainer.datamodule.hparams.test_split
-        self.test_predictions = self._score(split, "test")
+        self.test_predictions = self._score("test")

@@ -65,6 +65,7 @@ class SequenceClassificationModule(TaskModule):
         threshold: decision threshold for multi-label prediction.
     """
 
+    task = "classification"
     peft_task_type = "SEQ_CLS"
 
     def __init__(
@@ -78,8 +79,18 @@ class SequenceClassificationModule(TaskModule):
         threshold: float = 0.5,
         trust_remote_code: bool = False,
         peft: dict | None = None,
+        input_settings: dict | None = None,
+        label_counts: list[int] | None = None,
     ):
-        super().__init__(model_name_or_path, labels, optimizer, scheduler, trust_remote_code, peft)
+        super().__init__(
+            model_name_or_path,
+            labels,
+            optimizer,
+            scheduler,
+            trust_remote_code,
+            peft,
+            input_settings,
+        )
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
         problem = "multi_label_classification" if multi_label else "single_label_classification"
         self.model = self.pretrained(AutoModelForSequenceClassification, problem_type=problem)
@@ -90,6 +101,9 @@ class SequenceClassificationModule(TaskModule):
                     f"class_weights has {len(class_weights)} values for labels {labels}"
                 )
             weights = torch.tensor(class_weights, dtype=torch.float)
+        elif class_weights == "auto" and label_counts is not None:
+            counts = torch.tensor(label_counts, dtype=torch.float)
+            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
         # Not persistent: recomputed from the data each run, never needed to load a checkpoint.
         self.register_buffer("loss_weights", weights, persistent=False)
         self._outputs: dict[tuple[int, int], torch.Tensor] = {}
@@ -98,16 +112,16 @@ class SequenceClassificationModule(TaskModule):
         self.confusion: dict[str, torch.Tensor] = {}
 
     @classmethod
-    def from_exported(cls, model_dir: str, **kwargs):
+    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
         config = AutoConfig.from_pretrained(model_dir)
         multi = config.problem_type == "multi_label_classification"
-        return super().from_exported(model_dir, multi_label=multi, **kwargs)
+        threshold = (settings or {}).get("threshold", 0.5)
+        return super().from_exported(
+            model_dir, settings, multi_label=multi, threshold=threshold, **kwargs
+        )
 
-    def setup(self, stage: str) -> None:
-        if stage == "fit" and self.class_weights == "auto":
-            counts = torch.tensor(self.trainer.datamodule.label_counts(), dtype=torch.float)
-            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
-            self.loss_weights.copy_(weights)
+    def exported_settings(self) -> dict:
+        return {**super().exported_settings(), "threshold": self.threshold}
 
     def training_step(self, batch, batch_idx):
         logits = self.padded_logits(batch)
@@ -146,9 +160,11 @@ class SequenceClassificationModule(TaskModule):
 
     on_test_epoch_start = on_validation_epoch_start
 
-    def _score(self, split: str, prefix: str) -> dict[int, torch.Tensor]:
+    def _score(self, prefix: str) -> dict[int, torch.Tensor]:
+        """Score the epoch's texts against `self.references[prefix]`: a label id per text, or a
+        multi-hot list per text (multi-label)."""
         probs = self.example_probs(self._gathered())
-        targets = self.trainer.datamodule.targets(split)
+        targets = self.references[prefix]
         done = list(probs)  # fast_dev_run / limit_*_batches: only the predicted examples
         target = torch.tensor([targets[i] for i in done])
         flat, matrix = classification_scores(
@@ -169,7 +185,7 @@ class SequenceClassificationModule(TaskModule):
         return f"{name}_{self.labels[int(index)]}" if index.isdigit() else key
 
     def on_validation_epoch_end(self):
-        self._score("dev", "val")
+        self._score("val")
 
     def on_test_epoch_end(self):
-        self.test_probs = self._score(self.trainer.datamodule.hparams.test_split, "test")
+        self.test_probs = self._score("test")

@@ -25,6 +25,63 @@ def head_tail(ids: list[int], budget: int, head: int) -> list[int]:
     return ids[:head] + ids[len(ids) - (budget - head) :]
 
 
+def encode_texts(
+    tokenizer,
+    texts: list[str],
+    pairs: list[str] | None,
+    targets: list,
+    max_length: int,
+    stride: int,
+    long_text: str,
+) -> tuple[list[dict], list[bool]]:
+    """Model items for texts (and their second texts, for pair tasks), and per text whether it
+    exceeds `max_length`; training, evaluation and prediction all read text through this.
+
+    Each item holds `input_ids` (and `token_type_ids` for pairs), `label` (from `targets`),
+    `example` (index of its text) and `window` (index within the text): `long_text=windows`
+    gives a text several items, the other strategies one.
+    """
+    if long_text == "windows":
+        batch = tokenizer(
+            texts,
+            pairs,
+            truncation="only_first" if pairs else True,
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+        )
+        owners = batch["overflow_to_sample_mapping"]
+        truncated = [False] * len(texts)  # windows cover every sub-token
+    elif not pairs:
+        # One tokenization serves both modes: truncate keeps the first `budget` sub-tokens,
+        # head_tail the first quarter and the last three quarters.
+        before, after = special_tokens_around(tokenizer)
+        budget = max_length - len(before) - len(after)
+        head = budget // 4 if long_text == "head_tail" else budget
+        full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        truncated = [len(ids) > budget for ids in full]
+        ids = [before + head_tail(x, budget, head) + after for x in full]
+        batch, owners = {"input_ids": ids}, range(len(ids))
+    else:  # pairs: the tokenizer's own truncation shares the budget between the two texts
+        batch = tokenizer(texts, pairs, truncation=True, max_length=max_length)
+        full = tokenizer(texts, pairs, verbose=False)["input_ids"]
+        truncated = [len(x) > max_length for x in full]
+        owners = range(len(texts))
+    items, windows = [], Counter()
+    for row, owner in enumerate(owners):
+        item = {
+            "input_ids": batch["input_ids"][row],
+            "label": targets[owner],
+            "example": owner,
+            "window": windows[owner],
+        }
+        if pairs:
+            item["token_type_ids"] = batch["token_type_ids"][row]
+        windows[owner] += 1
+        items.append(item)
+    return items, truncated
+
+
 class SequenceClassificationDataModule(TaskDataModule):
     """Reads, tokenizes and batches labelled texts.
 
@@ -133,6 +190,12 @@ class SequenceClassificationDataModule(TaskDataModule):
                 targets.append(ids[0])
         return targets
 
+    def references(self, split: str) -> list:
+        return self.targets(split)
+
+    def fit_arguments(self) -> dict:
+        return {"label_counts": self.label_counts()}
+
     def split_stats(self, split: str) -> dict[str, int]:
         """Counts reported beside the scores of a split."""
         return {"texts_truncated": self.texts_truncated.get(split, 0)}
@@ -148,58 +211,24 @@ class SequenceClassificationDataModule(TaskDataModule):
         if split not in self._encoded:
             examples, targets = self.examples(split), self.targets(split)
             content = ([(e.text, e.text_pair) for e in examples], targets)
+            h = self.hparams
+            pairs = [e.text_pair for e in examples] if h.text_pair_column else None
             items, truncated = self.cached_encoding(
-                split, content, lambda: self._encode(examples, targets)
+                split,
+                content,
+                lambda: encode_texts(
+                    self.tokenizer,
+                    [e.text for e in examples],
+                    pairs,
+                    targets,
+                    h.max_length,
+                    h.stride,
+                    h.long_text,
+                ),
             )
             self._encoded[split] = items
             self._count_truncated(split, truncated)
         return self._encoded[split]
-
-    def _encode(self, examples: list[Example], targets: list) -> tuple[list[dict], list[bool]]:
-        """Items of a split's examples and, per text, whether it exceeds max_length."""
-        h, tokenizer = self.hparams, self.tokenizer
-        texts = [e.text for e in examples]
-        pairs = [e.text_pair for e in examples] if h.text_pair_column else None
-        mode = h.long_text
-        if mode == "windows":
-            batch = tokenizer(
-                texts,
-                pairs,
-                truncation="only_first" if pairs else True,
-                max_length=h.max_length,
-                stride=h.stride,
-                return_overflowing_tokens=True,
-            )
-            owners = batch["overflow_to_sample_mapping"]
-            truncated = [False] * len(texts)  # windows cover every sub-token
-        elif not pairs:
-            # One tokenization serves both modes: truncate keeps the first `budget` sub-tokens,
-            # head_tail the first quarter and the last three quarters.
-            before, after = special_tokens_around(tokenizer)
-            budget = h.max_length - len(before) - len(after)
-            head = budget // 4 if mode == "head_tail" else budget
-            full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
-            truncated = [len(ids) > budget for ids in full]
-            ids = [before + head_tail(x, budget, head) + after for x in full]
-            batch, owners = {"input_ids": ids}, range(len(ids))
-        else:  # pairs: the tokenizer's own truncation shares the budget between the two texts
-            batch = tokenizer(texts, pairs, truncation=True, max_length=h.max_length)
-            full = tokenizer(texts, pairs, verbose=False)["input_ids"]
-            truncated = [len(x) > h.max_length for x in full]
-            owners = range(len(texts))
-        items, windows = [], Counter()
-        for row, owner in enumerate(owners):
-            item = {
-                "input_ids": batch["input_ids"][row],
-                "label": targets[owner],
-                "example": owner,
-                "window": windows[owner],
-            }
-            if pairs:
-                item["token_type_ids"] = batch["token_type_ids"][row]
-            windows[owner] += 1
-            items.append(item)
-        return items, truncated
 
     def _count_truncated(self, split: str, flags: list[bool]) -> None:
         self.texts_truncated[split] = sum(flags)

@@ -10,6 +10,7 @@ from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
 from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
+from tunelab.data.windows import running_text_groups
 from tunelab.errors import CorpusError, TunelabError
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,18 @@ log = logging.getLogger(__name__)
 def labels_from_types(types: set[str]) -> list[str]:
     """IOB2 label list for entity types: O first, then B-/I- per type in sorted order."""
     return ["O"] + [f"{prefix}-{kind}" for kind in sorted(types) for prefix in "BI"]
+
+
+def eval_window_for(lengths: list[int], max_length: int) -> int:
+    """Windows for reading long text: as long as the training items (their 99th percentile in
+    sub-tokens, rounded up to a multiple of 32), at least 64 and at most `max_length`. A model
+    tags words at positions it never trained on worse, so a document read in 512-sub-token
+    windows by a model trained on short sentences loses F1 (docs/benchmarks.md)."""
+    if not lengths:
+        return max_length
+    ordered = sorted(lengths)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return max(64, min(max_length, -(-p99 // 32) * 32))
 
 
 class TokenClassificationDataModule(TaskDataModule):
@@ -38,6 +51,14 @@ class TokenClassificationDataModule(TaskDataModule):
             whole file when it has none) as one long sequence cut into windows (`max_length`,
             `stride`), every word labelled, so that the model learns to tag text with no
             sentence breaks (long documents, raw text).
+        running_text: share of the training split's runs of neighbouring sentences (up to
+            `running_length` sub-tokens, within a document) joined into one sequence, so that the
+            model also learns text without sentence breaks (`windows.running_text_groups`).
+        running_length: sub-tokens of a joined run at most.
+        eval_window: window length for every split but train (evaluation, prediction): `auto`
+            sizes it to the training items (`eval_window_for`), so that long documents are
+            read in windows like the text the model learnt from; None: `max_length`. Windows
+            then overlap by half their length.
         batch_size: training batch size; eval_batch_size for validation and test.
         eval_max_tokens: evaluation batches (sorted by length) also stop at this many positions
             once padded, so long items go fewer to a batch (None: eval_batch_size always). On
@@ -68,6 +89,9 @@ class TokenClassificationDataModule(TaskDataModule):
         stride: int = 128,
         context: int = 0,
         document_windows: bool = False,
+        running_text: float = 0.0,
+        running_length: int = 128,
+        eval_window: int | str | None = "auto",
         batch_size: int = 32,
         eval_batch_size: int = 64,
         eval_max_tokens: int | None = 2048,
@@ -88,6 +112,7 @@ class TokenClassificationDataModule(TaskDataModule):
         self.words_truncated: dict[str, int] = {}
         self._encoded: dict[str, list[dict]] = {}
         self._scheme: str | None = None
+        self._eval_window: tuple[int, int] | None = None
 
     # -- reading -------------------------------------------------------------------------------
     def sentences(self, split: str) -> list[Sentence]:
@@ -119,6 +144,38 @@ class TokenClassificationDataModule(TaskDataModule):
             types = {split_tag(t)[1] for s in self.sentences("train") for t in s.tags} - {""}
             self._labels = labels_from_types(types)
         return self._labels
+
+    def references(self, split: str) -> list[list[str]]:
+        """Gold IOB2 tags of each sentence of the split."""
+        return [sentence.tags for sentence in self.sentences(split)]
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """(max_length, stride) of the windows that evaluation and prediction read with."""
+        if self._eval_window is None:
+            h = self.hparams
+            size = h.eval_window
+            if size == "auto":
+                try:
+                    lengths = [len(item["input_ids"]) for item in self.encoded("train")]
+                except TunelabError:  # no training split to size them by
+                    lengths = []
+                size = eval_window_for(lengths, h.max_length)
+                log.info("evaluation windows of %d sub-tokens (data.eval_window=auto)", size)
+            if size is None or size == h.max_length:
+                self._eval_window = (h.max_length, h.stride)
+            else:
+                self._eval_window = (int(size), int(size) // 2)
+        return self._eval_window
+
+    def input_settings(self) -> dict:
+        """How to read text for this model: the evaluation windows as `max_length`/`stride`
+        and the tag scheme as detected on the training split."""
+        settings = super().input_settings()
+        settings["max_length"], settings["stride"] = self.window
+        settings["eval_window"] = None
+        settings["scheme"] = self.scheme
+        return settings
 
     def split_stats(self, split: str) -> dict[str, int]:
         """Counts reported beside the scores of a split."""
@@ -162,24 +219,29 @@ class TokenClassificationDataModule(TaskDataModule):
             label_ids = self._label_ids(split)
             documents = [s.doc for s in sentences]
             words = [s.words for s in sentences]
-            stride = self.hparams.stride if self.hparams.windows else None
+            h = self.hparams
+            max_length, stride = (h.max_length, h.stride) if split == "train" else self.window
+            stride = stride if h.windows else None
 
             def encode():
                 items = encode_sentences(
                     self.tokenizer,
                     words,
                     label_ids,
-                    self.hparams.max_length,
+                    max_length,
                     inside_of,
                     stride,
                     documents=documents,
                     context=self.hparams.context,
                 )
+                if split == "train" and self.hparams.running_text:
+                    items = self._running_text(items, words, label_ids, documents, inside_of)
                 if split == "train" and self.hparams.document_windows:
                     items += self._document_windows(words, label_ids, documents, inside_of)
                 return items
 
-            items = self.cached_encoding(split, (words, label_ids, documents, inside_of), encode)
+            content = (words, label_ids, documents, inside_of, max_length, stride)
+            items = self.cached_encoding(split, content, encode)
             self.words_truncated[split] = sum(item["words_truncated"] for item in items)
             if self.words_truncated[split]:
                 log.warning(
@@ -187,15 +249,38 @@ class TokenClassificationDataModule(TaskDataModule):
                     "and are predicted as O",
                     split,
                     self.words_truncated[split],
-                    self.hparams.max_length,
+                    max_length,
                 )
             self._encoded[split] = items
         return self._encoded[split]
 
+    def _running_text(self, items, words, label_ids, documents, inside_of) -> list[dict]:
+        """Training items with runs of neighbouring sentences joined into one sequence
+        (`windows.running_text_groups`): each sentence is still trained on once an epoch, but
+        some of them without a sentence break around them, as in long documents."""
+        pieces = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+        lengths = [len(ids) for ids in pieces["input_ids"]]
+        size = min(self.hparams.running_length, self.hparams.max_length) - 2
+        groups = running_text_groups(lengths, documents, self.hparams.running_text, size)
+        joined = {i for group in groups for i in group}
+        log.info(
+            "running text: %d of %d training sentences joined into %d runs",
+            len(joined),
+            len(words),
+            len(groups),
+        )
+        kept = [item for item in items if item["sentence"] not in joined]
+        return kept + self._joined(groups, words, label_ids, inside_of, weighted=True)
+
     def _document_windows(self, words, label_ids, documents, inside_of) -> list[dict]:
         """Training items from whole documents: each document's sentences joined into one
-        sequence and cut into overlapping windows; numbered after the sentences."""
-        groups = by_document(documents)
+        sequence and cut into overlapping windows."""
+        return self._joined(by_document(documents), words, label_ids, inside_of, weighted=False)
+
+    def _joined(self, groups, words, label_ids, inside_of, weighted: bool) -> list[dict]:
+        """Items of each group of sentences joined into one sequence (cut into windows when
+        longer than max_length), numbered after the sentences. `weighted`: each item stands for
+        its group's sentences in the count of a training batch (`train_batch_size`)."""
         items = encode_sentences(
             self.tokenizer,
             [[word for i in group for word in words[i]] for group in groups],
@@ -205,5 +290,7 @@ class TokenClassificationDataModule(TaskDataModule):
             self.hparams.stride,
         )
         for item in items:
+            if weighted:
+                item["weight"] = len(groups[item["sentence"]])
             item["sentence"] += len(words)
         return items

@@ -1,0 +1,1 @@
+"""The CPU fast path: cheap dropout masks, eager attention, memory settings."""

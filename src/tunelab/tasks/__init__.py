@@ -1,0 +1,93 @@
+"""The task registry: all that train, eval, predict, rundir, loading and sweep know of a task.
+
+Each task is one package (`tunelab.tasks.ner`, `tunelab.tasks.classification`, or a package of
+your own) that builds a `Task` and passes it to `register` when imported. A config names its task
+(`task: ner`, set by the data preset); `get` imports `tunelab.tasks.<name>`, or the module of that
+dotted name, the first time it is asked for. docs/architecture.md shows how to add one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.errors import TunelabError
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task family.
+
+    Attributes:
+        name: what configs and exported models call it (`task: ner`).
+        module: class path of its LightningModule (a `tunelab.models.base.TaskModule`).
+        architectures: endings of the Hugging Face architecture names it exports
+            (`ForTokenClassification`): how a model exported without `tunelab.json` is recognised.
+        write_outputs: `(run_dir, module, datamodule, split) -> report`: the task's prediction
+            files and per-label report in a run directory (metrics.json is written for it).
+        predict: `(module, tokenizer, settings, cfg) -> number of records`: `tunelab-predict`
+            for this task; `settings` is how the model reads input (`tunelab.json`).
+        headline: the test metrics a one-line summary and a sweep table show, main one first.
+        score_file: `(path, scheme, run_dir) -> (metrics, report, note)`: score a file of
+            another system's predictions (`tunelab-eval predictions=FILE`); None if the task
+            has no such format.
+    """
+
+    name: str
+    module: str
+    architectures: tuple[str, ...]
+    write_outputs: Callable[..., str]
+    predict: Callable[..., int]
+    headline: tuple[str, ...]
+    score_file: Callable[..., tuple] | None = None
+
+    def module_class(self) -> type:
+        module_path, _, class_name = self.module.rpartition(".")
+        return getattr(importlib.import_module(module_path), class_name)
+
+
+_TASKS: dict[str, Task] = {}
+BUILT_IN = ("ner", "classification")
+
+
+def register(task: Task) -> Task:
+    """Make `task` known by its name (a later registration of the same name replaces it)."""
+    _TASKS[task.name] = task
+    return task
+
+
+def get(name: str) -> Task:
+    """The task called `name`, importing its package the first time."""
+    if name not in _TASKS:
+        for candidate in (f"tunelab.tasks.{name}", name):
+            try:
+                importlib.import_module(candidate)
+            except ImportError:
+                continue
+            if name in _TASKS:
+                break
+    if name not in _TASKS:
+        raise TunelabError(f"unknown task {name!r}; known: {', '.join(sorted(known()))}")
+    return _TASKS[name]
+
+
+def known() -> list[str]:
+    for name in BUILT_IN:
+        get(name)
+    return sorted(_TASKS)
+
+
+def of_architecture(architecture: str) -> Task:
+    """The task whose exported models have this architecture name."""
+    for name in known():
+        if architecture.endswith(_TASKS[name].architectures):
+            return _TASKS[name]
+    raise TunelabError(f"no tunelab task exports a {architecture or 'model without architecture'}")
+
+
+def summary(task: Task, metrics: dict[str, Any]) -> str:
+    """One line with the task's headline test scores."""
+    shown = [f"{key} {metrics[key]:.4f}" for key in task.headline if key in metrics]
+    return ", ".join(shown) or "no test scores"

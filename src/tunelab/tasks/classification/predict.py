@@ -1,0 +1,87 @@
+"""Classification prediction: texts (or text pairs) in, label and probabilities out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tunelab.data.batching import sorted_batches
+from tunelab.data.lines import read_lines, write_jsonl
+from tunelab.data.tables import FORMATS, read_table
+from tunelab.errors import TunelabError
+from tunelab.tasks.classification.datamodule import encode_texts
+from tunelab.tasks.classification.module import SequenceClassificationModule
+
+
+@torch.inference_mode()
+def classify(
+    module: SequenceClassificationModule,
+    tokenizer,
+    texts: list[str],
+    pairs: list[str] | None = None,
+    batch_size: int = 64,
+    max_length: int = 512,
+    stride: int = 128,
+    long_text: str = "truncate",
+    max_tokens: int | None = 2048,
+) -> list[dict]:
+    """Label and per-label probabilities of each text (multi-label: the labels over the
+    threshold), read as evaluation reads it: same encoding (long-text strategy, windows,
+    pairs), batching and averaging of a text's windows."""
+    module.eval()
+    items, _ = encode_texts(
+        tokenizer, texts, pairs, [0] * len(texts), max_length, stride, long_text
+    )
+    pad_values = {"input_ids": tokenizer.pad_token_id}
+    if pairs is not None:
+        pad_values["token_type_ids"] = 0
+    outputs = {}
+    keep = ("example", "window")
+    for batch in sorted_batches(items, pad_values, keep, batch_size, max_tokens):
+        outputs.update(module.window_logits(batch))
+    probs = module.example_probs(outputs)
+    records = []
+    for i, text in enumerate(texts):
+        record = {"text": text} if pairs is None else {"text": text, "text_pair": pairs[i]}
+        named = dict(zip(module.labels, probs[i].tolist(), strict=True))
+        if module.multi_label:
+            record["labels"] = [name for name, p in named.items() if p >= module.threshold]
+        else:
+            record["label"] = max(named, key=named.get)
+        record["probabilities"] = {name: round(p, 6) for name, p in named.items()}
+        records.append(record)
+    return records
+
+
+def read_inputs(source: Path, settings: dict) -> tuple[list[str], list[str] | None]:
+    """Texts (and second texts) to label: a table (.csv, .tsv, .jsonl; the columns the model was
+    trained on) or, for any other file, one text per line."""
+    pair_column = settings.get("text_pair_column")
+    if any(suffix in FORMATS for suffix in source.suffixes):
+        rows = read_table(source, settings.get("text_column", "text"), None, pair_column)
+        return [row.text for row in rows], [row.text_pair for row in rows] if pair_column else None
+    if pair_column:
+        raise TunelabError(
+            f"{source}: this model labels text pairs; give a table (.csv, .tsv or .jsonl) with "
+            f"columns {settings.get('text_column', 'text')!r} and {pair_column!r}"
+        )
+    return read_lines(source), None
+
+
+def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+    """`tunelab-predict` for classification: one JSON object per input text."""
+    texts, pairs = read_inputs(Path(cfg.input), settings)
+    records = classify(
+        module,
+        tokenizer,
+        texts,
+        pairs,
+        cfg.batch_size,
+        settings["max_length"],
+        settings.get("stride", 128),
+        settings.get("long_text", "truncate"),
+        cfg.max_tokens,
+    )
+    write_jsonl(Path(cfg.output), records)
+    return len(records)

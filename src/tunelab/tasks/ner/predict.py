@@ -1,0 +1,115 @@
+"""NER prediction: word-split text in, tags or entities with character offsets out."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from tunelab.data.alignment import encode_sentences
+from tunelab.data.batching import sorted_batches
+from tunelab.data.conll import read_conll
+from tunelab.data.lines import read_lines, write_jsonl
+from tunelab.errors import TunelabError
+from tunelab.tasks.ner.module import TokenClassificationModule
+from tunelab.tasks.ner.spans import tags_to_spans
+
+# Words as the CoNLL corpora cut them: runs of letters/digits (with inner ' or -), or one symbol.
+WORD = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")
+
+
+def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Words of `text` and their [start, end) character offsets."""
+    matches = list(WORD.finditer(text))
+    return [m.group() for m in matches], [m.span() for m in matches]
+
+
+@torch.inference_mode()
+def predict_tags(
+    module: TokenClassificationModule,
+    tokenizer,
+    sentences: list[list[str]],
+    batch_size: int = 64,
+    max_length: int = 512,
+    stride: int = 128,
+    context: int = 0,
+    documents: list[int] | None = None,
+    max_tokens: int | None = 2048,
+) -> list[tuple[list[str], list[float]]]:
+    """Tags and each tag's probability for word-split sentences: the same encoding, windows,
+    document context, batching, merge rule and decoding as evaluation."""
+    module.eval()
+    dummy = [[0] * len(s) for s in sentences]
+    items = encode_sentences(
+        tokenizer, sentences, dummy, max_length, stride=stride, documents=documents, context=context
+    )
+    pad_values = {"input_ids": tokenizer.pad_token_id, "word_index": -1}
+    outputs = {}
+    keep = ("sentence", "window")
+    for batch in sorted_batches(items, pad_values, keep, batch_size, max_tokens):
+        outputs.update(module.window_scores(batch))
+    merged = module.sentence_scores(outputs)
+    results = []
+    decoded = module.decode_many([(*merged[i], len(s)) for i, s in enumerate(sentences)])
+    for index, (sentence, tags) in enumerate(zip(sentences, decoded, strict=True)):
+        words, log_probs = merged[index]
+        probs = [0.0] * len(sentence)
+        chosen = torch.tensor([module.label2id[tags[word]] for word in words], dtype=torch.long)
+        chosen_probs = log_probs.gather(1, chosen[:, None]).exp().flatten().tolist()
+        for word, prob in zip(words, chosen_probs, strict=True):
+            probs[word] = prob
+        results.append((tags, probs))
+    return results
+
+
+def entities(text: str, offsets, tags: list[str], probs: list[float]) -> list[dict]:
+    """Entity dicts (text, type, start, end, score = mean tag probability of its words)."""
+    found = []
+    for span in tags_to_spans(tags):
+        start, end = offsets[span.start][0], offsets[span.end - 1][1]
+        score = sum(probs[span.start : span.end]) / (span.end - span.start)
+        found.append(
+            {
+                "text": text[start:end],
+                "type": span.type,
+                "start": start,
+                "end": end,
+                "score": round(score, 4),
+            }
+        )
+    return found
+
+
+def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+    """`tunelab-predict` for NER: `format=text` (one text per line; the lines are one document
+    for `context`) writes entities as JSON lines, `format=conll` writes `word tag` lines."""
+    source, target = Path(cfg.input), Path(cfg.output)
+    reading = {
+        "batch_size": cfg.batch_size,
+        "max_length": settings["max_length"],
+        "stride": settings["stride"],
+        "context": settings.get("context", 0),
+        "max_tokens": cfg.max_tokens,
+    }
+    if cfg.format == "conll":
+        sentences = read_conll(source, with_tags=False)
+        words = [s.words for s in sentences]
+        documents = [s.doc for s in sentences]
+        tagged = predict_tags(module, tokenizer, words, documents=documents, **reading)
+        with target.open("w", encoding="utf-8") as out:
+            for sentence, (tags, _) in zip(words, tagged, strict=True):
+                out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
+                out.write("\n")
+        return len(words)
+    if cfg.format != "text":
+        raise TunelabError(f"format={cfg.format!r}; choose text or conll")
+    texts = read_lines(source)
+    split = [split_words(text) for text in texts]
+    tagged = predict_tags(module, tokenizer, [w for w, _ in split], **reading)
+    records = [
+        {"text": text, "entities": entities(text, offsets, tags, probs)}
+        for text, (_, offsets), (tags, probs) in zip(texts, split, tagged, strict=True)
+    ]
+    write_jsonl(target, records)
+    return len(records)

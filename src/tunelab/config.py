@@ -22,8 +22,8 @@ CONFIG_DIR = str(ROOT / "conf")
 
 def default_precision() -> str:
     """`bf16-mixed` where bf16 matrix work is fast (CUDA with bf16, or a CPU with AVX-512 BF16 or
-    AMX), else `32-true`. Measured here: bf16 autocast trains MiniLM ~1.6x faster on such a CPU at
-    the same F1 (README); on CPUs without bf16 units autocast is slower than fp32."""
+    AMX), else `32-true`: autocast is faster than fp32 only where the hardware has bf16 units
+    (docs/benchmarks.md)."""
     import torch
 
     if torch.cuda.is_available():

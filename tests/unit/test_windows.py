@@ -48,3 +48,45 @@ def test_every_word_is_predicted_exactly_once(tiny_tokenizer, words, max_length,
     assert covered == list(range(len(words)))  # no word lost, none twice
     assert scores.flatten().tolist() == [float(w) for w in covered]
     assert all(item["words_truncated"] == 0 for item in items)
+
+
+def test_running_text_joins_neighbours_within_documents_up_to_the_size():
+    from tunelab.data.windows import running_text_groups
+
+    lengths = [4, 4, 4, 9, 3, 3, 3, 3]
+    documents = [0, 0, 0, 0, 0, 1, 1, 1]
+    # Runs of at most 8 sub-tokens: [0,1] [2] [3] [4] | [5,6] [7]; every run joined:
+    assert running_text_groups(lengths, documents, 1.0, 8) == [[0, 1], [5, 6]]
+    # Half the runs, spread evenly (the 2nd, 4th, 6th): [2], [4] and [7], single sentences.
+    assert running_text_groups(lengths, documents, 0.5, 8) == []
+    # One document: runs [0,1] [2] [3] [4,5] [6,7]; half of them: [2] and [4,5].
+    assert running_text_groups(lengths, [0] * 8, 0.5, 8) == [[4, 5]]
+    assert running_text_groups(lengths, documents, 0.0, 8) == []
+
+
+def test_running_text_never_crosses_a_document():
+    from tunelab.data.windows import running_text_groups
+
+    groups = running_text_groups([1] * 6, [0, 0, 0, 1, 1, 1], 1.0, 100)
+    assert groups == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_sentence_pieces_cut_after_sentence_ends_and_window_long_sentences():
+    from tunelab.data.windows import sentence_pieces
+
+    # words 0..5; word 1 has two sub-tokens; words 2 and 5 end sentences
+    word_ids = [0, 1, 1, 2, 3, 4, 4, 4, 4, 5]
+    assert sentence_pieces(word_ids, {2, 5}, size=10, stride=2) == [(0, 4), (4, 10)]
+    # the second sentence (6 sub-tokens) in windows of 4 sharing 2
+    assert sentence_pieces(word_ids, {2, 5}, size=4, stride=2) == [(0, 4), (4, 8), (6, 10)]
+    # a sentence end as the last word adds no empty piece
+    assert sentence_pieces(word_ids, {5}, size=20, stride=2) == [(0, 10)]
+
+
+def test_eval_window_follows_the_training_lengths():
+    from tunelab.tasks.ner.datamodule import eval_window_for
+
+    assert eval_window_for([10] * 99 + [500], 512) == 64  # the 99th percentile, at least 64
+    assert eval_window_for([100] * 98 + [130, 131], 512) == 160  # rounded up to 32
+    assert eval_window_for([400] * 10, 256) == 256  # at most max_length
+    assert eval_window_for([], 512) == 512

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tunelab.data.windows import special_tokens_around, window_starts
+from tunelab.data.windows import (
+    SENTENCE_ENDS,
+    sentence_pieces,
+    special_tokens_around,
+    window_starts,
+)
 from tunelab.errors import TunelabError
 
 IGNORE = -100  # label id the loss ignores (special tokens, non-first sub-tokens)
@@ -49,6 +54,7 @@ def encode_sentences(
     stride: int | None = 128,
     documents: list[int] | None = None,
     context: int = 0,
+    by_sentence: bool = False,
 ) -> list[dict]:
     """Tokenize word-split sentences into model inputs with aligned labels.
 
@@ -66,6 +72,10 @@ def encode_sentences(
     (`documents` gives each sentence's document), as many as fit, split evenly between the two
     sides; context sub-tokens carry no label and no word. Sentences that need several windows get
     none.
+
+    With `by_sentence`, a sequence longer than `max_length` is read sentence by sentence instead:
+    cut after each sentence-final word (`windows.sentence_pieces`), each piece an item of its own,
+    a sentence longer than a window in overlapping windows.
 
     Words that the tokenizer turns into nothing (zero-width or control characters) are replaced by
     the unknown token, so that every word still gets a sub-token and a prediction.
@@ -90,15 +100,21 @@ def encode_sentences(
     for i, words in enumerate(sentences):
         ids = batch["input_ids"][i]
         token_labels, word_index = align_labels(batch.word_ids(i), labels[i], inside_of)
-        starts = [0] if stride is None else window_starts(len(ids), size, stride)
+        if stride is None:
+            pieces = [(0, size)]
+        elif by_sentence and len(ids) > size:
+            ends = {j for j, word in enumerate(words) if word in SENTENCE_ENDS}
+            pieces = sentence_pieces(batch.word_ids(i), ends, size, stride)
+        else:
+            pieces = [(start, start + size) for start in window_starts(len(ids), size, stride)]
         truncated = 0
         if stride is None and len(ids) > size:
             truncated = len(words) - sum(1 for w in word_index[:size] if w >= 0)
         left, right = [], []
-        if context and len(starts) == 1 and len(ids) < size:
+        if context and len(pieces) == 1 and len(ids) < size:
             left, right = _context(batch["input_ids"], documents, i, context, size - len(ids))
-        for window, start in enumerate(starts):
-            cut = slice(start, start + size)
+        for window, (start, end) in enumerate(pieces):
+            cut = slice(start, end)
             around_left, around_right = [IGNORE] * len(left), [IGNORE] * len(right)
             encoded.append(
                 {

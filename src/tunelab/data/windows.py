@@ -84,3 +84,33 @@ def running_text_groups(
     # Run i is joined when the running count of joined runs, share * (i + 1), passes an integer.
     chosen = [run for i, run in enumerate(runs) if int(share * (i + 1)) > int(share * i)]
     return [run for run in chosen if len(run) > 1]
+
+
+SENTENCE_ENDS = frozenset({".", "!", "?", "...", "。", "！", "？"})
+
+
+def sentence_pieces(
+    word_ids: list[int | None], ends: set[int], size: int, stride: int
+) -> list[tuple[int, int]]:
+    """[start, end) sub-token slices that read a long text sentence by sentence: cut after
+    every word in `ends` (a sentence-final word), each sentence on its own, and a sentence longer
+    than `size` sub-tokens in overlapping windows (`window_starts`). A model trained on sentences
+    reads each piece as it read its training data.
+
+    Args:
+        word_ids: the word of each sub-token (no special tokens).
+        ends: indices of the words after which a sentence ends.
+    """
+    cuts, previous = [], None
+    for position, word in enumerate(word_ids):
+        if previous in ends and word != previous:
+            cuts.append(position)
+        previous = word
+    bounds = [0, *cuts, len(word_ids)]
+    pieces = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        pieces += [
+            (start + s, min(start + s + size, end))
+            for s in window_starts(end - start, size, stride)
+        ]
+    return pieces

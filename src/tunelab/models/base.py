@@ -112,10 +112,9 @@ class TaskModule(pl.LightningModule):
 
     def padded_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The model's scores for a padded training batch. On CPU through tunelab's eager attention
-        and its cheap dropout masks (with dropout and a mask, SDPA takes its unfused path there:
-        1.7 times the step time on 512-token texts, 3% more on short ones; docs/benchmarks.md),
-        once the first batch has shown that the model gives the same outputs that way; else, and
-        elsewhere, with its own attention."""
+        and its cheap dropout masks (with dropout and a mask, SDPA takes its slower unfused path
+        there; docs/benchmarks.md), once the first batch has shown that the model gives the
+        same outputs that way; else, and elsewhere, with its own attention."""
         inputs = self.model_inputs(batch)
         if self.device.type == "cpu" and self._cpu_attention is UNCHECKED:
             self._cpu_attention = self._same_outputs_with(ATTENTION, inputs)

@@ -2,8 +2,8 @@
 
 glibc's malloc serves blocks above 32 MiB with a fresh `mmap` and unmaps them on free; touching such
 a block again costs a page fault per 4 KiB. A training step allocates one each time: the dense
-gradient of the word embeddings (30,522 x 384 floats for MiniLM, 47 MB), whose zero-filling
-then takes 13 ms instead of 2 (4% of a CPU step, docs/benchmarks.md). Raising the mmap and trim
+gradient of the word embeddings (30,522 x 384 floats for MiniLM), whose zero-filling then pays
+those faults on every step (docs/benchmarks.md). Raising the mmap and trim
 thresholds lets freed blocks be reused, as jemalloc or tcmalloc would; `release_freed_memory` hands
 them back when training ends, so that what follows (testing) does not stack on them.
 """
@@ -29,7 +29,7 @@ def limit_kernel_cache() -> None:
     """Cap oneDNN's cache of compiled kernels (it runs PyTorch's bf16 matrix products on CPU).
 
     Packed or length-grouped training batches change shape every step, so the default cache fills
-    with kernels that never run again: 450 MB of a quick benchmark run's 2.0 GB peak, for no speed
+    with kernels that never run again, a large share of the peak memory for no speed
     (docs/benchmarks.md). oneDNN reads the setting when it compiles its first kernel, so this must
     come before the first bf16 matrix product; a value the user set wins.
     """

@@ -1,11 +1,11 @@
 """Dropout whose masks are cheap to draw on CPU, and an attention function that uses it.
 
 On CPU `torch.nn.functional.dropout` draws one 32-bit random number per element through a
-single-threaded generator; it was 16% of a MiniLM training step (docs/benchmarks.md). Here each
+single-threaded generator, a large share of a MiniLM training step (docs/benchmarks.md). Here each
 64-bit draw of the same generator gives four 16-bit lanes, one per element, and an element is kept
 when its lane is at or above `p` of the 16-bit range: drop probability `round(p * 65536) / 65536`
-(0.1 -> 0.100006), masks 3x faster forward and backward. Seeded runs stay reproducible (the same
-`torch` generator). Off CPU, PyTorch's own (fused) dropout is used.
+(0.1 -> 0.100006), and masks are much cheaper forward and backward. Seeded runs stay
+reproducible (the same `torch` generator). Off CPU, PyTorch's own (fused) dropout is used.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def eval_window_for(lengths: list[int], max_length: int) -> int:
     if not lengths:
         return max_length
     ordered = sorted(lengths)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    p99 = ordered[int(0.99 * (len(ordered) - 1))]
     return max(64, min(max_length, -(-p99 // 32) * 32))
 
 
@@ -59,6 +59,9 @@ class TokenClassificationDataModule(TaskDataModule):
             sizes it to the training items (`eval_window_for`), so that long documents are
             read in windows like the text the model learnt from; None: `max_length`. Windows
             then overlap by half their length.
+        by_sentence: evaluation and prediction read a sequence longer than a window sentence by
+            sentence (cut after `.`, `!`, `?`; `windows.sentence_pieces`) instead of in windows
+            that cut sentences anywhere.
         batch_size: training batch size; eval_batch_size for validation and test.
         eval_max_tokens: evaluation batches (sorted by length) also stop at this many positions
             once padded, so long items go fewer to a batch (None: eval_batch_size always). On
@@ -92,6 +95,7 @@ class TokenClassificationDataModule(TaskDataModule):
         running_text: float = 0.0,
         running_length: int = 128,
         eval_window: int | str | None = "auto",
+        by_sentence: bool = False,
         batch_size: int = 32,
         eval_batch_size: int = 64,
         eval_max_tokens: int | None = 2048,
@@ -233,6 +237,7 @@ class TokenClassificationDataModule(TaskDataModule):
                     stride,
                     documents=documents,
                     context=self.hparams.context,
+                    by_sentence=h.by_sentence and split != "train",
                 )
                 if split == "train" and self.hparams.running_text:
                     items = self._running_text(items, words, label_ids, documents, inside_of)

@@ -130,8 +130,8 @@ class TokenClassificationModule(TaskModule):
         segments = batch["packed_segments"]
         implementation = self.model.config._attn_implementation
         # On CPU, eager attention with tunelab's dropout: with dropout and a mask SDPA takes its
-        # unfused path there, which trains 7% slower a step (docs/benchmarks.md). Elsewhere the
-        # model's own attention, whose GPU kernels take a boolean mask.
+        # slower unfused path there (docs/benchmarks.md). Elsewhere the model's own attention,
+        # whose GPU kernels take a boolean mask.
         cpu = segments.device.type == "cpu"
         eager = cpu or implementation == "eager"
         mask = block_diagonal_mask(segments, self.model.dtype if eager else None)

@@ -36,13 +36,21 @@ def predict_tags(
     context: int = 0,
     documents: list[int] | None = None,
     max_tokens: int | None = 2048,
+    by_sentence: bool = False,
 ) -> list[tuple[list[str], list[float]]]:
     """Tags and each tag's probability for word-split sentences: the same encoding, windows,
     document context, batching, merge rule and decoding as evaluation."""
     module.eval()
     dummy = [[0] * len(s) for s in sentences]
     items = encode_sentences(
-        tokenizer, sentences, dummy, max_length, stride=stride, documents=documents, context=context
+        tokenizer,
+        sentences,
+        dummy,
+        max_length,
+        stride=stride,
+        documents=documents,
+        context=context,
+        by_sentence=by_sentence,
     )
     pad_values = {"input_ids": tokenizer.pad_token_id, "word_index": -1}
     outputs = {}
@@ -90,6 +98,7 @@ def predict_file(module, tokenizer, settings: dict, cfg) -> int:
         "max_length": settings["max_length"],
         "stride": settings["stride"],
         "context": settings.get("context", 0),
+        "by_sentence": settings.get("by_sentence", False),
         "max_tokens": cfg.max_tokens,
     }
     if cfg.format == "conll":

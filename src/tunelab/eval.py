@@ -23,6 +23,7 @@ from tunelab.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
 WHERE = ("corpus", "dir")  # which data, as opposed to how it is read
+RECORDS = ("datamodule", "train_lengths")  # in tunelab.json's data, but not DataModule arguments
 
 
 def keys_on_command_line(cfg: DictConfig) -> set[str]:
@@ -51,7 +52,7 @@ def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
                 "data, e.g. data=conll2003"
             )
         return cfg.data
-    reading = {k: v for k, v in recorded.items() if k != "datamodule"}
+    reading = {k: v for k, v in recorded.items() if k not in RECORDS}
     if own:
         data = OmegaConf.create({"_target_": recorded["datamodule"], **reading})
         given = {key: value for key, value in cfg.data.items() if value is not None}

@@ -160,3 +160,18 @@ def test_classification_predict_gives_the_labels_eval_scored(tmp_path, tiny_bert
         truncated = run_predict(tmp_path / "truncate", model_dir, source, "long_text=truncate")
         other = [json.loads(line)["probabilities"] for line in truncated.read_text().splitlines()]
         assert other != [record["probabilities"] for record in records]
+
+
+def test_a_setting_given_to_eval_wins_and_is_logged(tmp_path, trained_run, caplog):
+    run_dir, _, _ = trained_run
+    recorded = json.loads((run_dir / "model" / "tunelab.json").read_text())["data"]
+    assert recorded["max_length"] == 64  # windows sized to the short training sentences
+    with caplog.at_level("INFO", logger="tunelab"):
+        eval_own(tmp_path, run_dir / "model", "data.max_length=16", "data.stride=4")
+    assert "data.max_length=16 (the model reads with 64)" in caplog.text
+    lines = (tmp_path / "predictions" / "test.conll").read_text().split("\n")
+    assert len([line for line in lines if line]) == sum(
+        len(s.split("\n"))
+        for s in (Path(recorded["dir"]) / "test.txt").read_text().split("\n\n")
+        if s.strip()
+    )

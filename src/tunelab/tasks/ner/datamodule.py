@@ -95,7 +95,7 @@ class TokenClassificationDataModule(TaskDataModule):
         running_text: float = 0.0,
         running_length: int = 128,
         eval_window: int | str | None = "auto",
-        by_sentence: bool = False,
+        by_sentence: bool = True,
         batch_size: int = 32,
         eval_batch_size: int = 64,
         eval_max_tokens: int | None = 2048,
@@ -177,6 +177,13 @@ class TokenClassificationDataModule(TaskDataModule):
         and the tag scheme as detected on the training split."""
         settings = super().input_settings()
         settings["max_length"], settings["stride"] = self.window
+        lengths = sorted(len(item["input_ids"]) for item in self.encoded("train"))
+        if lengths:  # a record, not a setting: what the windows were sized by
+            settings["train_lengths"] = {
+                "p50": lengths[len(lengths) // 2],
+                "p99": lengths[int(0.99 * (len(lengths) - 1))],
+                "max": lengths[-1],
+            }
         settings["eval_window"] = None
         settings["scheme"] = self.scheme
         return settings

@@ -92,7 +92,7 @@ class TokenClassificationDataModule(TaskDataModule):
         stride: int = 128,
         context: int = 0,
         document_windows: bool = False,
-        running_text: float = 0.0,
+        running_text: float = 0.5,
         running_length: int = 128,
         eval_window: int | str | None = "auto",
         by_sentence: bool = True,

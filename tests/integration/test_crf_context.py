@@ -60,7 +60,12 @@ def test_document_context_trains_and_scores_every_word(tmp_path, tiny_bert, docs
 
 def test_document_windows_add_every_document_as_labelled_windows(tiny_bert, docs_dir):
     datamodule = TokenClassificationDataModule(
-        str(tiny_bert), dir=str(docs_dir), max_length=24, stride=6, document_windows=True
+        str(tiny_bert),
+        dir=str(docs_dir),
+        max_length=24,
+        stride=6,
+        document_windows=True,
+        running_text=0.0,
     )
     sentences = datamodule.sentences("train")
     items = datamodule.encoded("train")

@@ -11,7 +11,7 @@ def datamodule(tiny_bert, folder, **settings) -> TokenClassificationDataModule:
 
 
 def test_running_text_keeps_every_word_and_the_sentences_per_batch(tiny_bert, docs_dir):
-    plain = datamodule(tiny_bert, docs_dir, batch_size=16)
+    plain = datamodule(tiny_bert, docs_dir, batch_size=16, running_text=0.0)
     joined = datamodule(tiny_bert, docs_dir, batch_size=16, running_text=1.0, running_length=40)
     sentences = plain.sentences("train")
     items = joined.encoded("train")
@@ -26,8 +26,10 @@ def test_running_text_keeps_every_word_and_the_sentences_per_batch(tiny_bert, do
     assert len(joined.encoded("test")) == len(joined.sentences("test"))
 
 
-def test_evaluation_windows_follow_the_training_items(tiny_bert, docs_dir):
-    plain = datamodule(tiny_bert, docs_dir)
+def test_evaluation_windows_follow_the_training_items(tiny_bert, docs_dir, conll_dir):
+    plain = datamodule(tiny_bert, docs_dir, running_text=0.0)
+    # one document: runs of up to 96 sub-tokens, half of them joined
+    assert datamodule(tiny_bert, conll_dir, running_length=96).window == (96, 48)
     assert plain.window == (64, 32)  # short training sentences: the smallest window
     assert datamodule(tiny_bert, docs_dir, eval_window=None).window == (512, 128)
     assert datamodule(tiny_bert, docs_dir, eval_window=96).window == (96, 48)

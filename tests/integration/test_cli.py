@@ -35,7 +35,7 @@ def run_train(data_dir, tiny_bert):
         (
             "bad_tag",
             "john B-PER\nwent X-PER\n",
-            "train.txt:2: tag 'X-PER' is not valid in the IOB2",
+            "train.txt:2: tag 'X-PER' is neither 'O' nor PREFIX-TYPE",
         ),
         ("unseen_label", "john B-PER\n", "test.txt:1: label 'B-LOC' (test split) never occurs"),
     ],

@@ -38,6 +38,16 @@ def test_split_words_keeps_offsets():
     assert all(text[a:b] == w for w, (a, b) in zip(words, offsets, strict=False))
 
 
+def test_chinese_and_japanese_are_split_by_character():
+    """As MSRA and the Japanese corpora are labelled: each character a word, so that each
+    entity of a clause can come out."""
+    text = "我在北京见到了李明。 東京タワー, Tokyo-3 OK"
+    words, offsets = split_words(text)
+    assert words[:10] == ["我", "在", "北", "京", "见", "到", "了", "李", "明", "。"]
+    assert words[10:] == ["東", "京", "タ", "ワ", "ー", ",", "Tokyo-3", "OK"]
+    assert all(text[a:b] == w for w, (a, b) in zip(words, offsets, strict=True))
+
+
 def test_predict_text_lines(tmp_path, trained_run):
     run_dir, _, _ = trained_run
     source = tmp_path / "in.txt"

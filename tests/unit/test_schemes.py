@@ -1,7 +1,13 @@
 import pytest
 
 from tunelab.data.conll import Sentence
-from tunelab.data.schemes import detect_scheme, split_tag, to_iob2
+from tunelab.data.schemes import (
+    check_type_spelling,
+    detect_scheme,
+    split_tag,
+    to_iob2,
+    upper_case_prefixes,
+)
 from tunelab.errors import CorpusError
 
 
@@ -69,3 +75,34 @@ def test_malformed_tag_names_line(tag):
 
 def test_split_tag_keeps_dashes_in_type():
     assert split_tag("B-creative-work") == ("B", "creative-work")
+
+
+@pytest.mark.parametrize(
+    "tag, expected",
+    [
+        ("O-LOC", "O takes no type"),
+        ("o-LOC", "O takes no type"),
+        ("X-PER", "prefix of B, I, E, S, L, U, M"),
+        ("B-", "neither 'O' nor PREFIX-TYPE"),
+        ("o", "neither 'O' nor PREFIX-TYPE"),
+    ],
+)
+def test_tags_outside_every_scheme_are_refused(tag, expected):
+    with pytest.raises(ValueError, match=expected):
+        split_tag(tag)
+
+
+def test_lower_case_prefixes_are_upper_cased_and_counted():
+    sentence = Sentence(["a", "b", "c"], ["b-LOC", "i-LOC", "B-PER"], "f.txt", [1, 2, 3])
+    assert upper_case_prefixes([sentence]) == 2
+    assert sentence.tags == ["B-LOC", "I-LOC", "B-PER"]
+
+
+def test_two_spellings_of_one_type_are_refused_at_the_second():
+    first = Sentence(["a"], ["B-ORG"], "f.txt", [1])
+    second = Sentence(["b", "c"], ["O", "B-org"], "f.txt", [3, 4])
+    with pytest.raises(
+        CorpusError, match=r"f.txt:4: entity type 'org' differs only in case from 'ORG' \(f.txt:1\)"
+    ):
+        check_type_spelling([first, second])
+    check_type_spelling([first, Sentence(["b"], ["B-PER"], "f.txt", [3])])  # distinct types pass

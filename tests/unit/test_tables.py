@@ -75,3 +75,40 @@ def test_keep_labels_skips_before_checks(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("text,label\n,plot\nnice,fresh\n")
     assert [r.text for r in read_table(path, "text", "label", keep_labels={"fresh"})] == ["nice"]
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("text,label,label", "train.csv:1: column 'label' appears twice (columns 2, 3)"),
+        ("text,text,label", "train.csv:1: column 'text' appears twice (columns 1, 2)"),
+    ],
+)
+def test_a_repeated_column_is_refused(tmp_path, header, expected):
+    path = tmp_path / "train.csv"
+    path.write_text(f"{header}\nhello,a,b\n")
+    with pytest.raises(CorpusError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        read_table(path, "text", "label")
+
+
+@pytest.mark.parametrize(
+    "record, expected",
+    [
+        ('{"text": ["a", "b"], "label": "x"}', "'text' holds a list, not a string"),
+        ('{"text": 3, "label": "x"}', "'text' holds int, not a string"),
+        ('{"text": {"a": 1}, "label": "x"}', "'text' holds an object, not a string"),
+        ('{"text": "a", "label": ["x", "y"]}', "'label' holds a list, not a string; write"),
+        ('{"text": "a", "label": "x", "label": "y"}', "key 'label' appears twice"),
+    ],
+)
+def test_jsonl_values_that_are_not_texts_are_refused(tmp_path, record, expected):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "fine", "label": "x"}\n' + record + "\n")
+    with pytest.raises(CorpusError, match=f"train.jsonl:2: {expected}"):
+        read_table(path, "text", "label")
+
+
+def test_jsonl_numbers_and_booleans_are_labels(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": true}\n')
+    assert [e.label for e in read_table(path, "text", "label")] == ["1", "True"]

@@ -17,15 +17,53 @@ SCHEMES = ("auto", "iob1", "iob2", "bioes")
 # Prefix sets accepted per scheme; BMES (M) and BILOU (L, U) are read as BIOES.
 PREFIXES = {"iob1": "BI", "iob2": "BI", "bioes": "BIMESLU"}
 INSIDE = {"I", "M", "E", "L"}
+ALL_PREFIXES = "BIESLUM"
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """Split `B-PER` into (`B`, `PER`); `O` gives (`O`, ``). Types may contain dashes."""
+    """Split `B-PER` into (`B`, `PER`); `O` gives (`O`, ``). Types may contain dashes; a prefix
+    may be lower-case (`b-PER`, counted by `upper_case_prefixes`)."""
     if tag == "O":
         return "O", ""
-    if len(tag) < 3 or tag[1] != "-":
-        raise ValueError(f"tag {tag!r} is neither 'O' nor PREFIX-TYPE (e.g. B-PER)")
+    if tag[:2].upper() == "O-":
+        raise ValueError(f"tag {tag!r}: O takes no type (write O, or B-{tag[2:]} / I-{tag[2:]})")
+    if len(tag) < 3 or tag[1] != "-" or tag[0].upper() not in ALL_PREFIXES:
+        raise ValueError(
+            f"tag {tag!r} is neither 'O' nor PREFIX-TYPE with a prefix of "
+            f"{', '.join(ALL_PREFIXES)} (e.g. B-PER)"
+        )
     return tag[0].upper(), tag[2:]
+
+
+def upper_case_prefixes(sentences: Iterable[Sentence]) -> int:
+    """Upper-case lower-case tag prefixes in place (`b-LOC` -> `B-LOC`); returns how many."""
+    changed = 0
+    for sentence in sentences:
+        for i, tag in enumerate(sentence.tags):
+            if tag[:1].islower() and tag[1:2] == "-":
+                sentence.tags[i] = tag[0].upper() + tag[1:]
+                changed += 1
+    return changed
+
+
+def check_type_spelling(sentences: Iterable[Sentence]) -> None:
+    """Refuse entity types that differ only in case (`ORG` and `org`): two spellings of one type
+    would be scored as two types.
+
+    Raises:
+        CorpusError: at the first word whose type is a second spelling, naming the first.
+    """
+    first: dict[str, tuple[str, str, int | None]] = {}
+    for sentence in sentences:
+        for i, (_, kind) in enumerate(_parsed(sentence)):
+            seen = first.setdefault(kind.casefold(), (kind, sentence.path, _line(sentence, i)))
+            if seen[0] != kind:
+                raise CorpusError(
+                    sentence.path,
+                    _line(sentence, i),
+                    f"entity type {kind!r} differs only in case from {seen[0]!r} "
+                    f"({seen[1]}:{seen[2]}); write one spelling",
+                )
 
 
 def _parsed(sentence: Sentence) -> list[tuple[str, str]]:

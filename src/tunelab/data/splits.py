@@ -8,7 +8,13 @@ from pathlib import Path
 
 from tunelab.data import registry
 from tunelab.data.conll import Sentence, read_conll
-from tunelab.data.schemes import SCHEMES, detect_scheme, to_iob2
+from tunelab.data.schemes import (
+    SCHEMES,
+    check_type_spelling,
+    detect_scheme,
+    to_iob2,
+    upper_case_prefixes,
+)
 from tunelab.errors import TunelabError
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,7 @@ class NerSplits:
     sentences: dict[str, list[Sentence]]
     scheme: str  # the scheme the files were written in (all are IOB2 now)
     repairs: dict[str, int] = field(default_factory=dict)  # invalid tags repaired, per split
+    upper_cased: dict[str, int] = field(default_factory=dict)  # `b-X` prefixes made `B-X`
 
 
 def load_ner_splits(
@@ -69,6 +76,16 @@ def load_ner_splits(
         else read_conll(find_split_file(directory, split))
         for split in splits
     }
+    upper_cased = {}
+    for split, sentences in data.items():
+        upper_cased[split] = upper_case_prefixes(sentences)
+        check_type_spelling(sentences)
+        if upper_cased[split]:
+            log.warning(
+                "%s split: upper-cased %d lower-case tag prefix(es), e.g. b-LOC -> B-LOC",
+                split,
+                upper_cased[split],
+            )
     if scheme == "auto":
         scheme = detect_scheme(s for sentences in data.values() for s in sentences)
         log.info("tag scheme detected: %s", scheme.upper())
@@ -82,4 +99,4 @@ def load_ner_splits(
                 split,
                 repairs[split],
             )
-    return NerSplits(data, scheme, repairs)
+    return NerSplits(data, scheme, repairs, upper_cased)

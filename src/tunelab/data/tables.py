@@ -40,6 +40,33 @@ def table_format(path: Path) -> str:
     return kind
 
 
+class DuplicateKey(ValueError):
+    """A JSON object that names one key twice (json keeps the last without a word)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def _cell(path: Path, row: int, column: str, value, text: bool) -> str:
+    """A record's value as a string: JSON numbers and booleans are fine for labels; a text must
+    be a string, and lists or objects are never silently turned into their repr."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if text or isinstance(value, list | dict):
+        kind = {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+        hint = "" if text else "; write several labels as one string joined by label_separator"
+        raise CorpusError(str(path), row, f"{column!r} holds {kind}, not a string{hint}")
+    return str(value)
+
+
 def _records(path: Path, handle):
     """(line number, record dict) pairs."""
     kind = table_format(path)
@@ -47,9 +74,12 @@ def _records(path: Path, handle):
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as err:
                     raise CorpusError(str(path), number, f"invalid JSON ({err.msg})") from None
+                except DuplicateKey as err:
+                    problem = f"key {err.args[0]!r} appears twice"
+                    raise CorpusError(str(path), number, problem) from None
                 if not isinstance(record, dict):
                     raise CorpusError(str(path), number, "expected a JSON object per line")
                 yield number, record
@@ -57,6 +87,13 @@ def _records(path: Path, handle):
     # GLUE-style TSV files are not quoted: a leading " is part of the text.
     options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {}
     reader = csv.DictReader(handle, **options)
+    header = reader.fieldnames or []
+    repeated = [name for i, name in enumerate(header) if name in header[:i]]
+    if repeated:
+        columns = [str(i + 1) for i, name in enumerate(header) if name == repeated[0]]
+        raise CorpusError(
+            str(path), 1, f"column {repeated[0]!r} appears twice (columns {', '.join(columns)})"
+        )
     start = 2
     for record in reader:
         if None in record:
@@ -101,7 +138,8 @@ def read_table(
                         f"no column {', '.join(map(repr, missing))}; "
                         f"columns are {', '.join(map(str, record))}",
                     )
-                values = {c: "" if record[c] is None else str(record[c]) for c in wanted}
+                texts = {text_key, text_pair_column}
+                values = {c: _cell(path, row, c, record[c], c in texts) for c in wanted}
                 for column, value in values.items():
                     if not value.strip():
                         raise CorpusError(str(path), row, f"empty {column!r}")

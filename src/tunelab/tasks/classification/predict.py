@@ -54,7 +54,9 @@ def classify(
     return records
 
 
-def read_inputs(source: Path, settings: dict) -> tuple[list[str], list[str] | None]:
+def read_inputs(
+    source: Path, settings: dict, errors: str = "strict"
+) -> tuple[list[str], list[str] | None]:
     """Texts (and second texts) to label: a table (.csv, .tsv, .jsonl; the columns the model was
     trained on) or, for any other file, one text per line."""
     pair_column = settings.get("text_pair_column")
@@ -66,12 +68,12 @@ def read_inputs(source: Path, settings: dict) -> tuple[list[str], list[str] | No
             f"{source}: this model labels text pairs; give a table (.csv, .tsv or .jsonl) with "
             f"columns {settings.get('text_column', 'text')!r} and {pair_column!r}"
         )
-    return read_lines(source), None
+    return read_lines(source, errors), None
 
 
 def predict_file(module, tokenizer, settings: dict, cfg) -> int:
     """`tunelab-predict` for classification: one JSON object per input text."""
-    texts, pairs = read_inputs(Path(cfg.input), settings)
+    texts, pairs = read_inputs(Path(cfg.input), settings, cfg.get("errors", "strict"))
     records = classify(
         module,
         tokenizer,

@@ -113,6 +113,7 @@ class TokenClassificationDataModule(TaskDataModule):
         self._labels = list(labels) if labels is not None else None
         self._sentences: dict[str, list[Sentence]] = {}
         self.repairs: dict[str, int] = {}
+        self.upper_cased: dict[str, int] = {}
         self.words_truncated: dict[str, int] = {}
         self._encoded: dict[str, list[dict]] = {}
         self._scheme: str | None = None
@@ -126,6 +127,7 @@ class TokenClassificationDataModule(TaskDataModule):
             loaded = load_ner_splits([split], self.hparams.corpus, self.hparams.dir, scheme)
             self._sentences[split] = loaded.sentences[split]
             self.repairs[split] = loaded.repairs[split]
+            self.upper_cased[split] = loaded.upper_cased[split]
             if split == "train":
                 self._scheme = loaded.scheme
         return self._sentences[split]
@@ -193,6 +195,7 @@ class TokenClassificationDataModule(TaskDataModule):
         return {
             "words_truncated": self.words_truncated.get(split, 0),
             "tags_repaired": self.repairs.get(split, 0),
+            "tag_prefixes_upper_cased": self.upper_cased.get(split, 0),
         }
 
     @property

@@ -6,7 +6,12 @@ import logging
 from pathlib import Path
 
 from tunelab.data.conll import Sentence, read_conll
-from tunelab.data.schemes import detect_scheme, to_iob2
+from tunelab.data.schemes import (
+    check_type_spelling,
+    detect_scheme,
+    to_iob2,
+    upper_case_prefixes,
+)
 from tunelab.tasks.ner.metrics import ner_report, ner_scores
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,8 @@ def score_file(path: str, scheme: str, run_dir: Path) -> tuple[dict[str, float],
     """Score a `word gold pred` file (any system's output) as conlleval would, in both modes;
     writes report.txt into `run_dir`; returns the metrics, the report and a note on repairs."""
     gold, pred = read_conll(path, tag_column=-2), read_conll(path, tag_column=-1)
+    upper_cased = upper_case_prefixes(gold) + upper_case_prefixes(pred)
+    check_type_spelling([*gold, *pred])
     if scheme == "auto":
         scheme = detect_scheme(gold)
     repairs = {"gold": sum(to_iob2(s, scheme) for s in gold)}
@@ -55,7 +62,9 @@ def score_file(path: str, scheme: str, run_dir: Path) -> tuple[dict[str, float],
     gold_tags, pred_tags = [s.tags for s in gold], [s.tags for s in pred]
     metrics = {f"test/{key}": value for key, value in ner_scores(gold_tags, pred_tags).items()}
     metrics.update({f"test/tags_repaired_{side}": count for side, count in repairs.items()})
+    metrics["test/tag_prefixes_upper_cased"] = upper_cased
     run_dir.mkdir(parents=True, exist_ok=True)
     report = ner_report(gold_tags, pred_tags)
     (run_dir / "report.txt").write_text(report)
-    return metrics, report, f"tags repaired: gold {repairs['gold']}, pred {repairs['pred']}"
+    note = f"tags repaired: gold {repairs['gold']}, pred {repairs['pred']}"
+    return metrics, report, note + f"; tag prefixes upper-cased: {upper_cased}"

@@ -15,8 +15,12 @@ from tunelab.errors import TunelabError
 from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.tasks.ner.spans import tags_to_spans
 
-# Words as the CoNLL corpora cut them: runs of letters/digits (with inner ' or -), or one symbol.
-WORD = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")
+# Chinese and Japanese characters (Han, kana; as MSRA and the Japanese corpora are labelled).
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+LETTERS = rf"[^\W{CJK}]"  # \w without CJK characters
+# Words as the corpora cut them: each CJK character; a run of letters/digits (with inner ' or -);
+# any other symbol.
+WORD = re.compile(rf"[{CJK}]|{LETTERS}+(?:['’-]{LETTERS}+)*|[^\w\s]")
 
 
 def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -113,7 +117,7 @@ def predict_file(module, tokenizer, settings: dict, cfg) -> int:
         return len(words)
     if cfg.format != "text":
         raise TunelabError(f"format={cfg.format!r}; choose text or conll")
-    texts = read_lines(source)
+    texts = read_lines(source, cfg.get("errors", "strict"))
     split = [split_words(text) for text in texts]
     tagged = predict_tags(module, tokenizer, [w for w, _ in split], **reading)
     records = [

@@ -1,4 +1,5 @@
-"""DDP on CPU (gloo) as the stand-in for several GPUs: one run directory, exact metrics."""
+"""DDP on CPU (gloo) as the stand-in for several GPUs: one run directory, exact metrics, in the
+default precision (bf16-mixed where the CPU has bf16 units)."""
 
 import json
 import shutil
@@ -22,7 +23,6 @@ def run_ddp(run_dir, tiny_bert, data: str, data_dir) -> subprocess.CompletedProc
         "trainer=ddp",
         "trainer.accelerator=cpu",
         "trainer.devices=2",
-        "trainer.precision=32-true",
         "trainer.max_epochs=2",
         "optimizer.lr=5e-3",
         "data.batch_size=8",
@@ -66,7 +66,6 @@ def test_ddp_metrics_equal_one_process_evaluation(tmp_path, tiny_bert, odd_data,
             single_dir,
             odd_data[data],
             f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",
-            "trainer.precision=32-true",
             data=data,
         )
     )
@@ -78,3 +77,27 @@ def test_ddp_metrics_equal_one_process_evaluation(tmp_path, tiny_bert, odd_data,
     assert (run_dir / "predictions" / name).read_text() == (
         single_dir / "predictions" / name
     ).read_text()
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_each_rank_evaluates_whole_batches_of_the_one_process_list(tiny_bert, odd_data, ranks):
+    """Under DDP Lightning deals the evaluation loader's dataset out with a DistributedSampler:
+    each rank must get whole batches of exactly the list one process runs (same items, same
+    padding), so that scores match in any precision."""
+    from pytorch_lightning.utilities.data import _update_dataloader
+    from torch.utils.data import DistributedSampler
+
+    from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
+
+    datamodule = TokenClassificationDataModule(
+        str(tiny_bert), dir=str(odd_data["conll"]), eval_batch_size=4, eval_max_tokens=64
+    )
+    single = [batch["input_ids"].tolist() for batch in datamodule.test_dataloader()]
+    assert len(single) > ranks
+    dealt = []
+    for rank in range(ranks):
+        loader = datamodule.test_dataloader()
+        sampler = DistributedSampler(loader.dataset, ranks, rank, shuffle=False)
+        dealt += [batch["input_ids"].tolist() for batch in _update_dataloader(loader, sampler)]
+    assert all(batch in single for batch in dealt)
+    assert all(batch in dealt for batch in single)

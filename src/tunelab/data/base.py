@@ -147,36 +147,41 @@ class TaskDataModule(pl.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         items = self.encoded(split)
-        sampling = {"batch_size": batch_size}
-        if shuffle:
-            lengths = [len(item["input_ids"]) for item in items]
-            sampling["sampler"] = EpochShuffle(
-                len(items),
-                batch_size,
-                self.shuffle_seed,
-                self._position,
-                lengths,
-                self.hparams.group_by_length,
-            )
-        else:
-            # Evaluation in order of length: less padding; results are put back by index.
+        generator = torch.Generator().manual_seed(self.shuffle_seed % 2**63)
+        if not shuffle:
+            # Evaluation: items in order of length cut into token-limited batches (less padding;
+            # results are put back by index). The loader yields whole batches, so that under DDP
+            # each rank gets whole batches of this same list, and every item is scored in the
+            # batch, with the padding, that one process gives it: equal scores in any precision.
             items = sorted(items, key=lambda item: len(item["input_ids"]))
-            if self._single_process():  # ranks must run as many batches as each other
-                lengths = [len(item["input_ids"]) for item in items]
-                max_tokens = self.hparams.get("eval_max_tokens")
-                sampling = {"batch_sampler": budget_batches(lengths, batch_size, max_tokens)}
+            lengths = [len(item["input_ids"]) for item in items]
+            cuts = budget_batches(lengths, batch_size, self.hparams.get("eval_max_tokens"))
+            return DataLoader(
+                [[items[i] for i in cut] for cut in cuts],
+                batch_size=None,
+                num_workers=self.hparams.num_workers,
+                collate_fn=partial(type(self).collate, self),
+                generator=generator,
+            )
+        lengths = [len(item["input_ids"]) for item in items]
+        sampler = EpochShuffle(
+            len(items),
+            batch_size,
+            self.shuffle_seed,
+            self._position,
+            lengths,
+            self.hparams.group_by_length,
+        )
         return DataLoader(
             items,
-            **sampling,
+            batch_size=batch_size,
+            sampler=sampler,
             num_workers=self.hparams.num_workers,
-            collate_fn=partial(type(self).train_collate if shuffle else type(self).collate, self),
+            collate_fn=partial(type(self).train_collate, self),
             # Worker seeds from a private generator: iterating must not move the global random
             # state, or a resumed run's dropout would differ from the uninterrupted run's.
-            generator=torch.Generator().manual_seed(self.shuffle_seed % 2**63),
+            generator=generator,
         )
-
-    def _single_process(self) -> bool:
-        return self.trainer is None or self.trainer.world_size == 1
 
     def _position(self) -> tuple[int, int]:
         """(epoch, batches of it already trained): nonzero only when resuming in mid-epoch."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -84,7 +87,8 @@ def build_all(section: DictConfig | None) -> list[Any]:
 
 
 def exit_on_user_error(function: Callable) -> Callable:
-    """Turn a TunelabError into a one-line message and exit status 2 instead of a traceback."""
+    """Turn a TunelabError into a one-line message and exit status 2 instead of a traceback; a
+    run directory in which the command wrote nothing but Hydra's files is removed."""
 
     @wraps(function)
     def wrapper(*args, **kwargs):
@@ -92,6 +96,24 @@ def exit_on_user_error(function: Callable) -> Callable:
             return function(*args, **kwargs)
         except TunelabError as err:
             print(f"tunelab: error: {err}", file=sys.stderr)
+            if HydraConfig.initialized():
+                discard_unused_run_dir(Path(HydraConfig.get().runtime.output_dir))
             sys.exit(2)
 
     return wrapper
+
+
+STARTED = time.time()
+HYDRA_FILES = (".hydra",)  # and the job's log file: what Hydra writes before the command runs
+
+
+def discard_unused_run_dir(run_dir: Path) -> None:
+    """Remove a run directory that holds only what Hydra wrote since this process started (its
+    config record and log): a command stopped by a bad value leaves nothing behind."""
+    if not run_dir.is_dir() or not is_rank_zero():
+        return
+    entries = list(run_dir.iterdir())
+    hydra_only = all(e.name in HYDRA_FILES or e.suffix == ".log" for e in entries)
+    fresh = all(e.stat().st_mtime >= STARTED - 1 for e in entries)
+    if hydra_only and fresh:
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from tunelab import tasks
+from tunelab import schema, tasks
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
 from tunelab.errors import TunelabError
 from tunelab.loading import load_module
@@ -92,9 +92,12 @@ def score_file(cfg: DictConfig) -> dict[str, float]:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the model given by `ckpt_path` or `model_dir` on `split`, or score an existing
     `predictions` file; write the run directory."""
+    schema.check(cfg)
     if cfg.get("predictions"):
         return score_file(cfg)
-    module, tokenizer, task = load_module(cfg.ckpt_path, cfg.model_dir, cfg.get("task"))
+    module, tokenizer, task = load_module(
+        cfg.ckpt_path, cfg.model_dir, cfg.get("task"), cfg.get("trust_remote_code", False)
+    )
     if cfg.get("decode"):  # NER: score the same model with another decoder
         module.set_decode(cfg.decode)
     data = data_config(cfg, module.input_settings)

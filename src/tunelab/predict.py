@@ -15,7 +15,9 @@ import torch
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
 
+from tunelab import schema
 from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.loading import load_module
 
@@ -38,11 +40,18 @@ def reading_settings(recorded: dict, cfg: DictConfig) -> dict:
 
 def predict(cfg: DictConfig) -> Path:
     """Label `cfg.input` into `cfg.output` with the model in `cfg.model_dir`."""
+    schema.check(cfg)
     source, target = Path(cfg.input), Path(cfg.output)
     if not source.is_file():
         raise TunelabError(f"input file {source} does not exist")
-    module, tokenizer_name, task = load_module(model_dir=cfg.model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
+    if target.is_dir():
+        raise TunelabError(f"output={target} is a folder; name a file in it, e.g. out.jsonl")
+    module, tokenizer_name, task = load_module(
+        model_dir=cfg.model_dir,
+        task=cfg.get("task"),
+        trust_remote_code=cfg.get("trust_remote_code", False),
+    )
+    tokenizer = from_pretrained(AutoTokenizer, tokenizer_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     settings = reading_settings(module.input_settings, cfg)
     # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that the

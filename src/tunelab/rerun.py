@@ -3,7 +3,9 @@
 Every run writes `run_record.json` (seed, command, git commit, Python and package versions) and,
 when the checkout has uncommitted changes, `git.diff`. `tunelab-rerun` trains again from the run's
 saved composed config (`.hydra/config.yaml`) into a new directory, and warns first where the code
-or the installed packages now differ from the record.
+or the installed packages now differ from the record. A run folder may come from someone else: its
+config builds only classes of tunelab and the libraries it runs on unless the user passes --trust,
+and never turns on `trust_remote_code` by itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+
+from omegaconf import OmegaConf
 
 from tunelab.config import ROOT
 
@@ -90,6 +94,55 @@ def differences(run_dir: Path) -> list[str]:
     return found
 
 
+# What a rerun builds without --trust: tunelab and the libraries it runs on (torch only where its
+# classes are plain building blocks: torch.hub and the loaders can run or unpickle code).
+TRUSTED_TARGETS = (
+    "tunelab.",
+    "hydra_plugins.tunelab_sweeper.",
+    "pytorch_lightning.",
+    "lightning.",
+    "torch.optim.",
+    "torch.nn.",
+    "torch.distributed.fsdp.",
+    "transformers.",
+    "peft.",
+)
+GET_CLASS = "hydra.utils.get_class"  # trusted when the class it names is
+
+
+def untrusted_entries(config: dict | list, where: str = "") -> list[str]:
+    """`key: value` of every entry of a run's config that would build or import something outside
+    `TRUSTED_TARGETS`, or turn on remote code other than `model.trust_remote_code`."""
+    found = []
+    is_get_class = isinstance(config, dict) and config.get("_target_") == GET_CLASS
+    for key, value in config.items() if isinstance(config, dict) else enumerate(config):
+        path = f"{where}.{key}" if where else str(key)
+        names_code = key == "_target_" and value != GET_CLASS or key == "path" and is_get_class
+        if key == "defaults" and not where:
+            found.append("defaults (a defaults list pulls in other files)")
+        elif isinstance(value, dict | list):
+            found += untrusted_entries(value, path)
+        elif names_code and not str(value).startswith(TRUSTED_TARGETS):
+            found.append(f"{path}: {value}")
+        elif key == "trust_remote_code" and value is True and path != "model.trust_remote_code":
+            found.append(f"{path}: true")
+    return found
+
+
+def remote_code_overrides(config: dict, overrides: list[str]) -> list[str]:
+    """`model.trust_remote_code=false` unless the user turns it on for this rerun: a run record
+    never turns it on by itself."""
+    asked = any(o.split("=", 1)[0].lstrip("+~") == "model.trust_remote_code" for o in overrides)
+    if asked or not (config.get("model") or {}).get("trust_remote_code"):
+        return []
+    print(
+        "tunelab: warning: the run had model.trust_remote_code=true; this rerun keeps it off "
+        "unless you pass model.trust_remote_code=true",
+        file=sys.stderr,
+    )
+    return ["model.trust_remote_code=false"]
+
+
 def rerun_command(run_dir: Path, out_dir: Path, overrides: list[str]) -> list[str]:
     """Train from the run's saved composed config into `out_dir`."""
     return [
@@ -114,6 +167,11 @@ def main() -> None:
         action="store_true",
         help="continue the interrupted run in RUN_DIR from its newest checkpoint instead",
     )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="build classes from outside tunelab and its libraries that the run's config names",
+    )
     parser.add_argument("overrides", nargs="*", help="extra overrides, e.g. trainer.devices=2")
     args = parser.parse_intermixed_args()  # overrides may come before or after --out
     run_dir: Path = args.run_dir
@@ -122,9 +180,17 @@ def main() -> None:
             raise SystemExit(
                 f"tunelab: error: {needed} is missing: not a tunelab-train run directory"
             )
+    config = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"))
+    dropped = tuple(o[1:].split("=", 1)[0] for o in args.overrides if o.startswith("~"))
+    foreign = [e for e in untrusted_entries(config) if not e.startswith(dropped or ("\0",))]
+    if foreign and not args.trust:
+        raise SystemExit(
+            f"tunelab: error: {run_dir}/.hydra/config.yaml would run code from outside tunelab "
+            f"and its libraries ({'; '.join(foreign)}); rerun with --trust if you trust it"
+        )
     for line in differences(run_dir):
         print(f"tunelab: warning: {line}", file=sys.stderr)
-    overrides = list(args.overrides)
+    overrides = [*args.overrides, *remote_code_overrides(config, args.overrides)]
     if args.resume:
         out_dir, overrides = run_dir, [*overrides, "ckpt_path=last"]
     else:

@@ -11,9 +11,10 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from tunelab import tasks
+from tunelab import schema, tasks
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
 from tunelab.errors import TunelabError
+from tunelab.loading import read_checkpoint
 from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
 from tunelab.rundir import write_run_outputs
@@ -38,6 +39,21 @@ def refuse_stale_checkpoints(run_dir: Path, ckpt_path: str | None) -> None:
         )
 
 
+def check_resume_checkpoints(run_dir: Path, ckpt_path: str | None) -> None:
+    """Read the checkpoint a resume may load before anything else: a broken one stops with one
+    line naming it. `last` may pick any checkpoint of the run's folder (the newest)."""
+    if ckpt_path is None:
+        return
+    if ckpt_path == "last":
+        candidates = sorted((run_dir / "checkpoints").glob("*.ckpt"))
+        if not candidates:
+            log.warning("ckpt_path=last: %s holds no checkpoint; training from the start", run_dir)
+    else:
+        candidates = [Path(ckpt_path)]
+    for candidate in candidates:
+        read_checkpoint(candidate)
+
+
 def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     """The DataModule, and the module built with what only the data knows (labels, how text is
     read, the task's fit arguments) and handed what it scores against."""
@@ -59,15 +75,19 @@ def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.Li
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
+    schema.check(cfg)
+    schema.check_model_positions(cfg)
     pl.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     refuse_stale_checkpoints(run_dir, cfg.get("ckpt_path"))
+    check_resume_checkpoints(run_dir, cfg.get("ckpt_path"))
     if is_rank_zero():
         write_record(run_dir, cfg.seed)
 
     task = tasks.get(cfg.task)
     datamodule, model = build_data_and_model(cfg)
     split = datamodule.hparams.test_split
+    datamodule.setup("test")  # a bad test file stops the run now, not after training
     trainer: pl.Trainer = build(
         cfg.trainer, callbacks=build_all(cfg.get("callbacks")), logger=build_all(cfg.get("logger"))
     )

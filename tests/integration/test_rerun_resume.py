@@ -1,5 +1,6 @@
 """Reruns equal the original run, and resumed runs equal uninterrupted ones (CPU, deterministic)."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -37,6 +38,11 @@ def original(tmp_path_factory, tiny_bert, conll_dir):
     return run_dir
 
 
+def csv_rows(run_dir) -> list[dict]:
+    with (run_dir / "csv" / "metrics.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def rerun(*args) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "tunelab.rerun", *map(str, args)])
 
@@ -68,6 +74,36 @@ def test_rerun_warns_where_code_or_packages_differ(tmp_path, original):
     assert "package torch: 0.0.1 then" in result.stderr
 
 
+def test_rerun_of_a_sent_folder_builds_nothing_from_outside_without_trust(tmp_path, original):
+    copy = tmp_path / "sent"
+    subprocess.run(["cp", "-r", str(original), str(copy)], check=True)
+    secret, marker = tmp_path / "secret", tmp_path / "copied"
+    secret.write_text("x")
+    config = (copy / ".hydra" / "config.yaml").read_text()
+    planted = (
+        f"  copy:\n    _target_: shutil.copyfile\n    src: {secret}\n    dst: {marker}\n"
+        "  loader:\n    _target_: torch.hub.load\n"
+    )
+    (copy / ".hydra" / "config.yaml").write_text(
+        config.replace("callbacks:\n", "callbacks:\n" + planted)
+    )
+    result = rerun(copy, "--out", tmp_path / "again")
+    assert result.returncode != 0
+    assert "callbacks.copy._target_: shutil.copyfile" in result.stderr
+    assert "callbacks.loader._target_: torch.hub.load" in result.stderr
+    assert "rerun with --trust" in result.stderr and "Traceback" not in result.stderr
+    assert not marker.exists() and not (tmp_path / "again").exists()
+
+
+def test_rerun_keeps_remote_code_off_unless_asked(original):
+    from tunelab.rerun import remote_code_overrides, untrusted_entries
+
+    config = {"model": {"trust_remote_code": True}, "data": {"trust_remote_code": True}}
+    assert untrusted_entries(config) == ["data.trust_remote_code: true"]
+    assert remote_code_overrides(config, []) == ["model.trust_remote_code=false"]
+    assert remote_code_overrides(config, ["model.trust_remote_code=true"]) == []
+
+
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
 def test_resumed_run_ends_like_the_uninterrupted_one(
     tmp_path, tiny_bert, conll_dir, original, signal_name
@@ -88,3 +124,5 @@ def test_resumed_run_ends_like_the_uninterrupted_one(
     resumed = rerun(run_dir, "--resume", "~callbacks.stop")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert metrics(run_dir) == metrics(original)
+    # the log keeps the rows from before the stop: the whole history, as if never stopped
+    assert csv_rows(run_dir) == csv_rows(original)

@@ -3,12 +3,14 @@
 An entry is keyed by a hash of everything the encoding depends on: the tokenizer's full
 definition, the encoding settings, the split's content (words and labels, or texts and targets)
 and the source of the encoding code itself, so that a change to any of them misses the cache
-instead of reusing stale items. Entries are pickles: keep the folder private to its user.
+instead of reusing stale items. Entries are JSON (items are plain lists, numbers and strings): a
+file planted in a shared cache folder can at worst hold wrong items, never run code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -41,18 +43,23 @@ def cache_key(tokenizer, settings: dict, content, code: tuple[Path, ...] = ()) -
 
 
 def cached(directory: str | None, name: str, key: str, compute: Callable):
-    """`compute()`'s result, read from `directory/<name>-<key>.pkl` when present, else computed
+    """`compute()`'s result, read from `directory/<name>-<key>.json` when present, else computed
     and stored there (written to a temporary file and renamed, so that processes running side by
     side never read half a file). No directory: always computed."""
     if not directory:
         return compute()
-    path = Path(directory) / f"{name}-{key}.pkl"
+    path = Path(directory) / f"{name}-{key}.json"
     if path.is_file():
-        log.info("%s: tokenized items read from the cache (%s)", name, path)
-        return pickle.loads(path.read_bytes())
+        try:
+            result = json.loads(path.read_bytes())
+        except (ValueError, OSError) as err:
+            log.warning("%s: unreadable cache entry %s (%s): encoding again", name, path, err)
+        else:
+            log.info("%s: tokenized items read from the cache (%s)", name, path)
+            return result
     result = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    partial.write_text(json.dumps(result, separators=(",", ":")))
     partial.replace(path)
     return result

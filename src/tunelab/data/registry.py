@@ -146,10 +146,11 @@ def resolve_model(name_or_path: str) -> str:
 
 def from_pretrained(auto_class, name_or_path: str, **kwargs):
     """`auto_class.from_pretrained` on a resolved name; a model that cannot be found or fetched
-    (no hub access, a typo) becomes a one-line error instead of a long traceback."""
+    (no hub access, a typo) or that needs its own code while `trust_remote_code` is off becomes a
+    one-line error instead of a long traceback."""
     try:
         return auto_class.from_pretrained(resolve_model(name_or_path), **kwargs)
-    except OSError as err:
+    except (OSError, ValueError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TunelabError(f"cannot load {name_or_path!r}: {first_line}") from None
 

@@ -58,19 +58,37 @@ def register(task: Task) -> Task:
     return task
 
 
-def get(name: str) -> Task:
-    """The task called `name`, importing its package the first time."""
+def get(name: str, named_by: str | None = None) -> Task:
+    """The task called `name`, importing its package the first time.
+
+    `named_by`: the file that names the task (a checkpoint, `tunelab.json`, a run's config). A file
+    may only name a task already registered in this process or one of tunelab's own
+    (`tunelab.tasks.<name>`): importing any other module would run code that a file chose.
+    """
     if name not in _TASKS:
-        for candidate in (f"tunelab.tasks.{name}", name):
+        candidates = [f"tunelab.tasks.{name}"] if named_by else [f"tunelab.tasks.{name}", name]
+        for candidate in candidates:
             try:
                 importlib.import_module(candidate)
             except ImportError:
                 continue
             if name in _TASKS:
                 break
+    if name not in _TASKS and named_by:
+        raise TunelabError(
+            f"{named_by} names task {name!r}, which is not one of tunelab's: importing it would "
+            f"run code a file chose; if you trust it, name it yourself (task={name})"
+        )
     if name not in _TASKS:
         raise TunelabError(f"unknown task {name!r}; known: {', '.join(sorted(known()))}")
     return _TASKS[name]
+
+
+def owns(task: Task, class_path: str) -> bool:
+    """Whether `class_path` (a DataModule a model records) lies in tunelab or in the task's own
+    package: the only classes a model file may have tunelab build."""
+    package = task.module.rpartition(".")[0].rpartition(".")[0] or task.module
+    return class_path.startswith(("tunelab.", f"{package}."))
 
 
 def known() -> list[str]:

@@ -7,6 +7,11 @@ import pytest
 from transformers import pipeline
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
+from tests.recompute import (
+    CLASSIFICATION_COUNTS,
+    assert_test_scores_recomputed,
+    classification_scores_from_file,
+)
 from tunelab.eval import evaluate
 from tunelab.predict import predict
 from tunelab.train import train
@@ -55,6 +60,14 @@ def test_predictions_csv_agrees_with_metrics(classified, table_dir):
     assert all(0.5 <= float(r["prob"]) <= 1.0 for r in rows)
     matrix = list(csv.reader((run_dir / "confusion_matrix.csv").open()))
     assert sum(int(v) for row in matrix[1:] for v in row[1:]) == len(rows)
+
+
+def test_every_test_score_is_recomputed_from_the_predictions_file(classified):
+    run_dir, _ = classified
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    labels = json.loads((run_dir / "model" / "config.json").read_text())["id2label"].values()
+    recomputed = classification_scores_from_file(run_dir / "predictions" / "test.csv", labels)
+    assert_test_scores_recomputed(saved, recomputed, CLASSIFICATION_COUNTS)
 
 
 def test_exported_model_in_pipeline(classified):
@@ -109,3 +122,7 @@ def test_multi_label(tmp_path, tiny_bert):
     assert {"test/f1_micro", "test/f1_macro", "test/f1_person"} <= set(metrics)
     predicted = list(csv.DictReader((tmp_path / "run/predictions/test.csv").open()))
     assert len(predicted) == len(rows)
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    labels = ["person", "travel", "work"]
+    recomputed = classification_scores_from_file(tmp_path / "run/predictions/test.csv", labels, "|")
+    assert_test_scores_recomputed(saved, recomputed, CLASSIFICATION_COUNTS)

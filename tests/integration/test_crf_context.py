@@ -5,6 +5,7 @@ from itertools import groupby
 import pytest
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
+from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.eval import evaluate
 from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
@@ -52,7 +53,8 @@ def test_document_context_trains_and_scores_every_word(tmp_path, tiny_bert, docs
     overrides = tiny_train_overrides(tiny_bert, docs_dir)
     overrides += ["trainer.max_epochs=1", "data.context=2"]
     metrics = train(compose_train(tmp_path / "run", overrides))
-    assert 0.0 <= metrics["test/f1"] <= 1.0
+    recomputed = ner_scores_from_file(tmp_path / "run" / "predictions" / "test.conll")
+    assert_test_scores_recomputed(metrics, recomputed, NER_COUNTS)
     gold = read_conll(docs_dir / "test.txt")
     predicted = read_conll(tmp_path / "run" / "predictions" / "test.conll", tag_column=-1)
     assert [s.words for s in predicted] == [s.words for s in gold]

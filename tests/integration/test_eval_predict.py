@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.conftest import compose_train, eval_config, write_conll
+from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
@@ -90,7 +91,9 @@ def test_predict_conll_words(tmp_path, trained_run):
 def test_eval_with_argmax_decoding(tmp_path, trained_run):
     run_dir, _, conll_dir = trained_run
     cfg = eval_config(tmp_path, conll_dir, f"model_dir={run_dir / 'model'}", "decode=argmax")
-    assert 0.0 <= evaluate(cfg)["test/f1"] <= 1.0
+    recomputed = evaluate(cfg)
+    scores = ner_scores_from_file(tmp_path / "predictions" / "test.conll")
+    assert_test_scores_recomputed(recomputed, scores, NER_COUNTS)
     cfg.decode = "beam"
     with pytest.raises(TunelabError, match="decode='beam'; choose one of viterbi, argmax"):
         evaluate(cfg)

@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForTokenClassification, pipeline
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
+from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
 from tunelab.models.peft_methods import check_prefix_support
@@ -33,10 +34,11 @@ def peft_runs(tmp_path_factory, tiny_bert, conll_dir):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_method_trains_a_small_share_and_reports_it(peft_runs, method):
-    _, metrics = peft_runs[method]
+    run_dir, metrics = peft_runs[method]
     trainable, total = metrics["model/trainable_params"], metrics["model/total_params"]
     assert 0 < trainable < total
-    assert 0.0 <= metrics["test/f1"] <= 1.0
+    recomputed = ner_scores_from_file(run_dir / "predictions" / "test.conll")
+    assert_test_scores_recomputed(metrics, recomputed, NER_COUNTS)
 
 
 @pytest.mark.parametrize("method", ["lora", "adalora", "ia3"])

@@ -6,6 +6,7 @@ import pytest
 from transformers import AutoModelForTokenClassification, pipeline
 
 from tests.conftest import compose_train
+from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.tasks.ner.metrics import ner_scores
 from tunelab.train import train
@@ -63,6 +64,14 @@ def test_predictions_file_matches_input_and_metrics(trained_run):
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["test/f1"] == pytest.approx(recomputed["f1"], abs=1e-9)
     assert saved["test/f1_strict"] == pytest.approx(recomputed["f1_strict"], abs=1e-9)
+
+
+def test_every_test_score_is_recomputed_from_the_predictions_file(trained_run):
+    run_dir, _, _ = trained_run
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    recomputed = ner_scores_from_file(run_dir / "predictions" / "test.conll")
+    assert recomputed["precision"] != recomputed["recall"], "pick a run where they differ"
+    assert_test_scores_recomputed(saved, recomputed, NER_COUNTS)
 
 
 def test_exported_model_loads_in_pipeline(trained_run):

@@ -1,0 +1,103 @@
+"""Scores recomputed from a run's prediction files by plain counting, independently of seqeval and
+torchmetrics, so that a test can check every `test/*` score of metrics.json."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+NER_COUNTS = {
+    "words_truncated",
+    "tags_repaired",
+    "tag_prefixes_upper_cased",
+}  # test/* values that count, not score
+CLASSIFICATION_COUNTS = {"texts_truncated"}
+
+
+def chunks(tags: list[str], strict: bool) -> set[tuple[str, int, int]]:
+    """(type, start, end) entities of IOB2 tags. conlleval's reading: an I-X that does not
+    continue an X entity starts one; strict: only B-X starts one, such an I-X is no entity."""
+    found, kind, start = set(), None, 0
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, tag_kind = tag.partition("-")
+        continues = prefix == "I" and tag_kind == kind
+        if kind is not None and not continues:
+            found.add((kind, start, i))
+            kind = None
+        if prefix == "B" or (prefix == "I" and not continues and not strict):
+            kind, start = tag_kind, i
+    return found
+
+
+def f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    score = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, score
+
+
+def ner_scores_from_file(path: Path) -> dict[str, float]:
+    """Micro precision/recall/F1 in both modes and per-type F1 (default mode) of a
+    `word gold pred` file."""
+    sentences = [block.split("\n") for block in path.read_text().strip().split("\n\n")]
+    scores, per_type = {}, {}
+    for suffix, strict in (("", False), ("_strict", True)):
+        counts = Counter()
+        for lines in sentences:
+            gold = chunks([line.split(" ")[1] for line in lines], strict)
+            pred = chunks([line.split(" ")[2] for line in lines], strict)
+            for kind, *_ in gold & pred:
+                counts["tp", kind] += 1
+            for kind, *_ in pred - gold:
+                counts["fp", kind] += 1
+            for kind, *_ in gold - pred:
+                counts["fn", kind] += 1
+        kinds = {kind for _, kind in counts}
+        totals = [sum(counts[side, kind] for kind in kinds) for side in ("tp", "fp", "fn")]
+        p, r, score = f1(*totals)
+        scores.update({f"precision{suffix}": p, f"recall{suffix}": r, f"f1{suffix}": score})
+        if not strict:
+            per_type = {
+                f"f1_{kind}": f1(*(counts[side, kind] for side in ("tp", "fp", "fn")))[2]
+                for kind in kinds
+            }
+    return {**scores, **per_type}
+
+
+def classification_scores_from_file(
+    path: Path, labels: list[str], separator: str | None = None
+) -> dict[str, float]:
+    """Accuracy (exact match), micro and macro F1 and per-class precision/recall/F1 of a
+    `text,gold,pred,prob` file; `separator` joins the label sets of multi-label rows."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def label_set(value: str) -> set[str]:
+        return set(value.split(separator)) - {""} if separator else {value}
+
+    pairs = [(label_set(row["gold"]), label_set(row["pred"])) for row in rows]
+    scores = {"acc": sum(gold == pred for gold, pred in pairs) / len(pairs)}
+    totals = Counter()
+    per_class_f1 = []
+    for label in labels:
+        tp = sum(label in gold and label in pred for gold, pred in pairs)
+        fp = sum(label not in gold and label in pred for gold, pred in pairs)
+        fn = sum(label in gold and label not in pred for gold, pred in pairs)
+        totals.update({"tp": tp, "fp": fp, "fn": fn})
+        p, r, score = f1(tp, fp, fn)
+        scores.update({f"precision_{label}": p, f"recall_{label}": r, f"f1_{label}": score})
+        per_class_f1.append(score)
+    scores["f1_micro"] = f1(totals["tp"], totals["fp"], totals["fn"])[2]
+    scores["f1_macro"] = sum(per_class_f1) / len(per_class_f1)
+    return scores
+
+
+def assert_test_scores_recomputed(saved: dict, recomputed: dict, counts: set[str]) -> None:
+    """Every `test/*` key of metrics.json is either recomputed (and equal) or a known count."""
+    import pytest
+
+    test_keys = {key.removeprefix("test/") for key in saved if key.startswith("test/")}
+    assert test_keys - counts == set(recomputed), "a test/* score that no test recomputes"
+    for key, value in recomputed.items():
+        assert saved[f"test/{key}"] == pytest.approx(value, abs=1e-6), key

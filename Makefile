@@ -2,7 +2,7 @@
 # Both create .venv/ with the pinned stack the first time (scripts/setup.sh).
 PY := .venv/bin/python
 
-.PHONY: setup train test test-slow lint lock
+.PHONY: setup train test test-slow lint lock mutate
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,13 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(ARGS)
+
+# Mutation testing of the pure data functions, span decoding and NER metrics against the unit
+# tests (pyproject.toml [tool.mutmut]; docs/testing.md). Not part of `make test`: it takes a while.
+mutate: setup
+	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install --quiet "mutmut==3.8.1"
+	.venv/bin/mutmut run --max-children 2 || true
+	$(PY) scripts/mutation_score.py
 
 lint: setup
 	$(PY) -m ruff check src tests scripts

@@ -4,6 +4,10 @@ from hypothesis import strategies as st
 from tunelab.data.alignment import IGNORE, align_labels, encode_sentences
 
 
+def unk_free(token_id, tokenizer) -> bool:
+    return token_id != tokenizer.unk_token_id
+
+
 def test_first_subtoken_carries_label():
     word_ids = [None, 0, 0, 1, 2, 2, 2, None]
     labels, index = align_labels(word_ids, [1, 0, 3])
@@ -32,6 +36,7 @@ def test_words_the_tokenizer_drops_become_unknown(tiny_tokenizer):
     )
     assert [i for i in item["word_index"] if i >= 0] == [0, 1, 2]
     assert item["input_ids"][2] == tiny_tokenizer.unk_token_id
+    assert unk_free(item["input_ids"][1], tiny_tokenizer)  # other words keep their pieces
     assert item["words_truncated"] == 0
 
 
@@ -69,3 +74,67 @@ def test_context_is_cut_to_the_room_left(tiny_tokenizer):
     # 6 sub-tokens fit between [CLS] and [SEP]: paris, 2 before (half of 5), 3 after
     ids = tiny_tokenizer.convert_tokens_to_ids
     assert middle["input_ids"][1:7] == [ids("john")] * 2 + [ids("paris")] + [ids("mary")] * 3
+
+
+def test_stride_must_stay_below_the_room_between_special_tokens(tiny_tokenizer):
+    import pytest
+
+    from tunelab.errors import TunelabError
+
+    message = "data.stride=6 must be at least 0 and below data.max_length=8 minus 2 special tokens"
+    with pytest.raises(TunelabError, match=message):
+        encode_sentences(tiny_tokenizer, [["john"]], [[0]], max_length=8, stride=6)
+    assert encode_sentences(tiny_tokenizer, [["john"]], [[0]], max_length=8, stride=5)
+
+
+def test_special_and_context_tokens_belong_to_no_word(tiny_tokenizer):
+    sentences = [["john"], ["paris"], ["mary"]]
+    items = encode_sentences(
+        tiny_tokenizer, sentences, [[1], [2], [1]], 32, stride=8, documents=[0, 0, 0], context=1
+    )
+    middle = items[1]
+    assert middle["word_index"] == [-1, -1, 0, -1, -1]  # [CLS] john | paris | mary [SEP]
+    assert middle["labels"] == [IGNORE, IGNORE, 2, IGNORE, IGNORE]
+
+
+def test_context_takes_k_sentences_each_side_and_no_more(tiny_tokenizer):
+    sentences = [["john"], ["went"], ["paris"], ["to"], ["mary"]]
+    items = encode_sentences(
+        tiny_tokenizer, sentences, [[0]] * 5, 32, stride=8, documents=[0] * 5, context=1
+    )
+    tokens = tiny_tokenizer.convert_ids_to_tokens(items[2]["input_ids"])
+    assert tokens == ["[CLS]", "went", "paris", "to", "[SEP]"]
+
+
+def test_later_sub_tokens_take_the_inside_label_when_asked(tiny_tokenizer):
+    # "johns" is john ##s in the tiny vocabulary; labels O, B-X, I-X with I-X the inside of B-X
+    (item,) = encode_sentences(tiny_tokenizer, [["johns"]], [[1]], 32, [0, 2, 2], stride=8)
+    assert tiny_tokenizer.convert_ids_to_tokens(item["input_ids"]) == [
+        "[CLS]",
+        "john",
+        "##s",
+        "[SEP]",
+    ]
+    assert item["labels"] == [IGNORE, 1, 2, IGNORE]
+
+
+def test_long_text_is_read_sentence_by_sentence_in_numbered_windows(tiny_tokenizer):
+    words = ["john", "went", ".", "mary", "met", "acme", "to", "."]
+    items = encode_sentences(
+        tiny_tokenizer, [words], [[0] * 8], max_length=6, stride=2, by_sentence=True
+    )
+    kept = [[words[w] for w in item["word_index"] if w >= 0] for item in items]
+    # the first sentence alone; the second (5 words) in windows of 4, the last one ending at its end
+    assert kept == [
+        ["john", "went", "."],
+        ["mary", "met", "acme", "to"],
+        ["met", "acme", "to", "."],
+    ]
+    assert [item["window"] for item in items] == [0, 1, 2]
+    plain = encode_sentences(tiny_tokenizer, [words], [[0] * 8], max_length=6, stride=2)
+    assert [w for w in plain[0]["word_index"] if w >= 0] == [0, 1, 2, 3]  # not by sentence
+
+
+def test_an_exact_fit_loses_no_word(tiny_tokenizer):
+    (item,) = encode_sentences(tiny_tokenizer, [["john"] * 6], [[0] * 6], 8, stride=None)
+    assert item["words_truncated"] == 0 and len(item["input_ids"]) == 8

@@ -37,3 +37,33 @@ def test_settings_and_content_change_the_key(tiny_bert, conll_dir, tmp_path):
     train.write_text(train.read_text().replace("john", "jon"))
     encoded(tiny_bert, data, cache)
     assert len(list(cache.iterdir())) == 3
+
+
+def test_the_key_follows_the_tokenizer_and_every_setting_value(tiny_tokenizer):
+    from transformers import BertTokenizerFast
+
+    from tunelab.data.cache import cache_key
+
+    key = cache_key(tiny_tokenizer, {"max_length": 32}, ["a"])
+    assert len(key) == 32
+    assert key == cache_key(tiny_tokenizer, {"max_length": 32}, ["a"])
+    assert key != cache_key(tiny_tokenizer, {"max_length": 33}, ["a"])
+    assert key != cache_key(tiny_tokenizer, {"max_length": 32}, ["b"])
+    other = BertTokenizerFast(vocab={"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3, "a": 4})
+    assert key != cache_key(other, {"max_length": 32}, ["a"])
+
+
+def test_entries_land_in_a_new_nested_folder_and_say_so(tmp_path, caplog):
+    from tunelab.data.cache import cached
+
+    folder = tmp_path / "a" / "b"
+    with caplog.at_level(logging.INFO, logger="tunelab.data.cache"):
+        assert cached(str(folder), "train", "k", lambda: [{"x": [1, 2]}]) == [{"x": [1, 2]}]
+        assert cached(str(folder), "train", "k", lambda: None) == [{"x": [1, 2]}]
+        (folder / "train-k.json").write_text("{")
+        assert cached(str(folder), "train", "k", lambda: [3]) == [3]
+    path = folder / "train-k.json"
+    assert caplog.messages[0] == f"train: tokenized items read from the cache ({path})"
+    assert caplog.messages[1].startswith(f"train: unreadable cache entry {path} (")
+    assert caplog.messages[1].endswith("): encoding again")
+    assert path.read_text() == "[3]"

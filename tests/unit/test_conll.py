@@ -67,3 +67,26 @@ def test_stray_byte_order_marks_are_blank(tmp_path):
 def test_by_document_groups_sentence_indices_in_order():
     assert by_document([1, 1, 2, 2, 2, 3]) == [[0, 1], [2, 3, 4], [5]]
     assert by_document([0, 0, 0]) == [[0, 1, 2]]
+
+
+def test_each_sentence_knows_its_file_and_words_only_mode_says_o(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("john B-PER\n\nparis B-LOC\n")
+    assert {s.path for s in read_conll(path)} == {str(path)}
+    assert [s.tags for s in read_conll(path, with_tags=False)] == [["O"], ["O"]]
+
+
+def test_a_gold_pred_file_needs_three_columns(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("john B-PER\n")
+    with pytest.raises(CorpusError) as caught:
+        read_conll(path, tag_column=-2)
+    assert str(caught.value) == (
+        f"{path}:1: expected 'word ... GOLD PRED', found 2 column(s) 'john B-PER'"
+    )
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(CorpusError) as caught:
+        read_conll(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: cannot read file (Is a directory)"

@@ -2,9 +2,16 @@
 
 import random
 
+import pytest
 import torch
 
-from tunelab.data.batching import block_diagonal_mask, first_fit_decreasing, pack_batch
+from tunelab.data.batching import (
+    block_diagonal_mask,
+    first_fit_decreasing,
+    pack_batch,
+    pad_batch,
+    sorted_batches,
+)
 
 
 def _items(lengths):
@@ -54,3 +61,38 @@ def test_block_diagonal_mask_keeps_items_apart():
     assert additive.dtype == torch.bfloat16
     assert torch.equal(additive == 0, mask)
     assert bool((additive[~mask] < -1e8).all())
+
+
+def test_first_fit_decreasing_places_longest_first_and_fills_exact_fits():
+    # longest first: 3 opens a row, the 2s share the next, the 1 fills the first row's gap
+    assert first_fit_decreasing([1, 3, 2, 2], 4) == [[1, 0], [2, 3]]
+    assert first_fit_decreasing([2, 2], 4) == [[0, 1]]  # an exact fit shares a row
+
+
+def test_pack_batch_numbers_items_from_one_as_long_integers():
+    batch = pack_batch(_items([2, 2, 3]), {"input_ids": 0, "labels": -100}, pad_to_multiple_of=4)
+    assert batch["input_ids"].shape == (3, 4)  # rounded up like the padded batch
+    assert batch["packed_segments"].tolist() == [[1, 1, 1, 0], [1, 1, 2, 2]]
+    assert batch["packed_position_ids"].tolist() == [[0, 1, 2, 0], [0, 1, 0, 1]]
+    for name in ("packed_input_ids", "packed_position_ids", "packed_segments"):
+        assert batch[name].dtype == torch.long, name
+
+
+@pytest.mark.parametrize("longest, multiple, padded", [(5, 8, 8), (8, 8, 8), (9, 8, 16), (3, 1, 3)])
+def test_pad_to_multiple_of_rounds_up_to_the_next_multiple_only(longest, multiple, padded):
+    batch = pad_batch(_items([2, longest]), {"input_ids": 0}, pad_to_multiple_of=multiple)
+    assert batch["input_ids"].shape == (2, padded)
+    assert batch["attention_mask"].tolist() == [
+        [1] * 2 + [0] * (padded - 2),
+        [1] * longest + [0] * (padded - longest),
+    ]
+
+
+def test_sorted_batches_run_in_length_order_cut_as_evaluation_cuts():
+    items = _items([5, 1, 3, 4, 2])
+    batches = list(sorted_batches(items, {"input_ids": 7, "labels": -100}, ("sentence",), 2, 8))
+    # lengths 1, 2 | 3, 4 (2 x 4 = 8 positions) | 5
+    assert [b["sentence"].tolist() for b in batches] == [[1, 4], [2, 3], [0]]
+    assert batches[0]["input_ids"].tolist() == [[100, 7], [400, 401]]
+    assert batches[0]["labels"].tolist() == [[0, -100], [0, 1]]
+    assert batches[0]["attention_mask"].tolist() == [[1, 0], [1, 1]]

@@ -106,3 +106,14 @@ def test_two_spellings_of_one_type_are_refused_at_the_second():
     ):
         check_type_spelling([first, second])
     check_type_spelling([first, Sentence(["b"], ["B-PER"], "f.txt", [3])])  # distinct types pass
+
+
+def test_one_letter_types_and_the_o_message():
+    assert split_tag("B-X") == ("B", "X")
+    with pytest.raises(ValueError) as caught:
+        split_tag("O-LOC")
+    assert str(caught.value) == "tag 'O-LOC': O takes no type (write O, or B-LOC / I-LOC)"
+
+
+def test_a_corpus_without_entities_is_iob2():
+    assert detect_scheme([Sentence(["a", "b"], ["O", "O"])]) == "iob2"

@@ -78,3 +78,31 @@ def test_viterbi_many_equals_one_at_a_time():
         together = viterbi_many(sequences, allowed, starts, scores, chunk=3)
         assert together == alone
         assert [len(p) for p in together] == lengths
+
+
+def path_score(ids, log_probs, learned) -> float:
+    transition, start, end = learned
+    score = float(start[ids[0]]) + float(end[ids[-1]])
+    score += sum(float(log_probs[t, j]) for t, j in enumerate(ids))
+    return score + sum(float(transition[a, b]) for a, b in zip(ids, ids[1:], strict=False))
+
+
+def test_viterbi_many_finds_the_best_legal_path_under_learned_scores():
+    """Brute force over every legal path, with learned transition, start and end scores of very
+    different sizes, several sentences of mixed lengths decoded together in chunks."""
+    torch.manual_seed(1)
+    labels = len(LABELS)
+    learned = (torch.randn(labels, labels) * 3, torch.randn(labels) * 5, torch.randn(labels) * 2)
+    lengths = [3, 1, 0, 4, 2, 3]
+    sequences = [torch.randn(n, labels).log_softmax(-1) for n in lengths]
+    decoded = viterbi_many(
+        sequences, allowed_transitions(LABELS), allowed_starts(LABELS), learned, 2
+    )
+    for log_probs, path in zip(sequences, decoded, strict=True):
+        legal = [
+            ids
+            for ids in itertools.product(range(labels), repeat=len(log_probs))
+            if is_legal(list(ids))
+        ]
+        best = max(legal, key=lambda ids: path_score(ids, log_probs, learned)) if legal[0] else ()
+        assert tuple(path) == best

@@ -112,3 +112,72 @@ def test_jsonl_numbers_and_booleans_are_labels(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": true}\n')
     assert [e.label for e in read_table(path, "text", "label")] == ["1", "True"]
+
+
+def table_error(path, content: bytes, text_column="text", label_column="label") -> str:
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CorpusError) as caught:
+        read_table(path, text_column, label_column)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name, content, columns, problem",
+    [
+        (
+            "t.xml",
+            b"",
+            ("text", "label"),
+            "unknown table format; use one of .csv, .tsv, .jsonl, .json, .ndjson",
+        ),
+        ("t.jsonl", b"[1, 2]\n", ("text", "label"), "1: expected a JSON object per line"),
+        ("t.csv", b"text,label\na,b,c\n", ("text", "label"), "2: more fields than header columns"),
+        (
+            "t.csv",
+            b"x,label\na,b\n",
+            (["text", "sentence"], "label"),
+            "2: no column 'text or sentence'; columns are x, label",
+        ),
+        ("t.csv", b"text,label\n\xff,b\n", ("text", "label"), "not valid UTF-8"),
+        (
+            "t.csv",
+            b"text,label\n" + b"a" * 200_000 + b",b\n",
+            ("text", "label"),
+            "malformed CSV (field larger than field limit (131072))",
+        ),
+        (
+            "t.jsonl",
+            b'{"text": ["a"], "label": "b"}\n',
+            ("text", "label"),
+            "1: 'text' holds a list, not a string",
+        ),
+    ],
+)
+def test_every_table_error_is_exact(tmp_path, name, content, columns, problem):
+    path = tmp_path / name
+    message = table_error(path, content, *columns)
+    assert (
+        message == f"{path}:{problem}" if problem[0].isdigit() else message == f"{path}: {problem}"
+    )
+
+
+def test_an_unreadable_path_names_itself(tmp_path):
+    (tmp_path / "t.csv").mkdir()
+    assert (
+        table_error(tmp_path / "t.csv", None)
+        == f"{tmp_path / 't.csv'}: cannot read file (Is a directory)"
+    )
+
+
+def test_gzip_tables_and_where_each_row_came_from(tmp_path):
+    import gzip
+
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(b"text,label\nhi, a \nho,b\n"))
+    rows = read_table(path, "text", "label")
+    assert [(r.text, r.label, r.path, r.row) for r in rows] == [
+        ("hi", "a", str(path), 2),
+        ("ho", "b", str(path), 3),
+    ]
+    assert [r.label for r in read_table(path, "text", None)] == ["", ""]

@@ -90,3 +90,35 @@ def test_eval_window_follows_the_training_lengths():
     assert eval_window_for([100] * 98 + [130, 131], 512) == 160  # rounded up to 32
     assert eval_window_for([400] * 10, 256) == 256  # at most max_length
     assert eval_window_for([], 512) == 512
+
+
+def test_merge_keeps_the_earlier_window_on_a_tie_and_compares_distances():
+    first = ([0, 1], [1, 3], torch.tensor([[1.0], [1.0]]))
+    tie = ([1, 2], [3, 1], torch.tensor([[5.0], [5.0]]))
+    nearer_edge = ([1], [2], torch.tensor([[7.0]]))
+    words, scores = merge_windows([first, tie, nearer_edge])
+    assert words == [0, 1, 2]
+    assert scores.flatten().tolist() == [1.0, 1.0, 5.0]
+
+
+def test_merge_of_nothing_keeps_the_label_dimension():
+    assert merge_windows([([], [], torch.zeros(0, 3))])[1].shape == (0, 3)
+    assert merge_windows([])[1].shape == (0, 0)
+
+
+def test_inputs_of_unequal_length_are_refused():
+    import pytest
+
+    from tunelab.data.windows import running_text_groups
+
+    with pytest.raises(ValueError):
+        merge_windows([([0, 1], [1], torch.zeros(2, 3))])
+    with pytest.raises(ValueError):
+        running_text_groups([1, 2, 3], [0, 0], 1.0, 8)
+
+
+def test_a_run_after_a_cut_starts_from_zero_sub_tokens():
+    from tunelab.data.windows import running_text_groups
+
+    # the long first sentence is a run of its own; 4 + 4 then fit exactly in 8
+    assert running_text_groups([9, 4, 4], [0, 0, 0], 1.0, 8) == [[1, 2]]

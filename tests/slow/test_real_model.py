@@ -5,11 +5,15 @@ import json
 import pytest
 
 from tests.conftest import compose_train
+from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.data.splits import load_ner_splits
 from tunelab.train import train
 
 pytestmark = pytest.mark.slow
+# test/f1 of this test's run, measured on an AMD EPYC (AVX-512 BF16) at commit 9791b39; the
+# bf16 numerics of another CPU kind move it a little, an untrained head scores 0.
+MEASURED_F1 = 0.1307
 
 
 def test_minilm_learns_wnut16(tmp_path):
@@ -17,9 +21,11 @@ def test_minilm_learns_wnut16(tmp_path):
         tmp_path, ["trainer.accelerator=cpu", "trainer.max_epochs=2", "~callbacks.progress_bar"]
     )
     metrics = train(cfg)
-    assert metrics["test/f1"] > 0.05  # an untrained head scores 0 (measured: 0.128 after 2 epochs)
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert saved["test/f1"] == metrics["test/f1"]
+    recomputed = ner_scores_from_file(tmp_path / "predictions" / "test.conll")
+    assert_test_scores_recomputed(saved, recomputed, NER_COUNTS)
+    print(f"WNUT-16, 2 epochs: test/f1 {metrics['test/f1']:.4f}")
+    assert metrics["test/f1"] > MEASURED_F1 - 0.03, "well below the measured score"
     predicted = read_conll(tmp_path / "predictions" / "test.conll")
     gold = load_ner_splits(["test"], corpus="wnut16").sentences["test"]
     assert [s.words for s in predicted] == [s.words for s in gold]

@@ -85,6 +85,9 @@ def load_module(
             and the only task outside tunelab that a file may name.
         trust_remote_code: the user's own setting for this command; never taken from the file.
     """
+    for key, value in (("ckpt_path", ckpt_path), ("model_dir", model_dir)):
+        if value is not None and not str(value).strip():
+            raise TunelabError(f"{key}= is empty: give a path, or leave {key} out")
     if (ckpt_path is None) == (model_dir is None):
         raise TunelabError("give exactly one of ckpt_path=... or model_dir=...")
     path = Path(ckpt_path or model_dir)

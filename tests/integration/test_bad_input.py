@@ -136,6 +136,12 @@ def test_every_checkpoint_problem_is_one_line_naming_the_file(
     assert not (folder / "ran").exists()
 
 
+@pytest.mark.parametrize("key", ["ckpt_path", "model_dir"])
+def test_an_empty_path_on_the_command_line_is_named(tmp_path, trained_run, key):
+    cfg = eval_config(tmp_path, trained_run[2], f"{key}=")
+    expect_error(lambda: evaluate(cfg), f"{key}= is empty: give a path, or leave {key} out")
+
+
 @pytest.mark.parametrize("name", ["truncated", "empty", "unsafe"])
 def test_a_broken_last_checkpoint_stops_a_resume(tmp_path, tiny_bert, conll_dir, name):
     good = tmp_path / "good.ckpt"

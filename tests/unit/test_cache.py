@@ -67,3 +67,14 @@ def test_entries_land_in_a_new_nested_folder_and_say_so(tmp_path, caplog):
     assert caplog.messages[1].startswith(f"train: unreadable cache entry {path} (")
     assert caplog.messages[1].endswith("): encoding again")
     assert path.read_text() == "[3]"
+
+
+def test_the_key_follows_the_whole_tokenizer_definition_not_only_its_vocabulary():
+    from transformers import BertTokenizerFast
+
+    from tunelab.data.cache import cache_key
+
+    vocab = {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3, "a": 4}
+    lower = BertTokenizerFast(vocab=vocab, do_lower_case=True)
+    cased = BertTokenizerFast(vocab=vocab, do_lower_case=False)
+    assert cache_key(lower, {}, ["A"]) != cache_key(cased, {}, ["A"])

@@ -1,5 +1,6 @@
 import itertools
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -87,17 +88,17 @@ def path_score(ids, log_probs, learned) -> float:
     return score + sum(float(transition[a, b]) for a, b in zip(ids, ids[1:], strict=False))
 
 
-def test_viterbi_many_finds_the_best_legal_path_under_learned_scores():
-    """Brute force over every legal path, with learned transition, start and end scores of very
-    different sizes, several sentences of mixed lengths decoded together in chunks."""
-    torch.manual_seed(1)
+@pytest.mark.parametrize("seed", range(6))
+def test_viterbi_many_finds_the_best_legal_path_under_learned_scores(seed):
+    """Brute force over every legal path, with learned transition, start and end scores of the
+    size of the emissions, several sentences of mixed lengths decoded together in chunks."""
+    torch.manual_seed(seed)
     labels = len(LABELS)
-    learned = (torch.randn(labels, labels) * 3, torch.randn(labels) * 5, torch.randn(labels) * 2)
-    lengths = [3, 1, 0, 4, 2, 3]
+    learned = (torch.randn(labels, labels), torch.randn(labels) * 2, torch.randn(labels) * 2)
+    lengths = [3, 1, 0, 4, 2, 3, 1, 2]
     sequences = [torch.randn(n, labels).log_softmax(-1) for n in lengths]
-    decoded = viterbi_many(
-        sequences, allowed_transitions(LABELS), allowed_starts(LABELS), learned, 2
-    )
+    allowed, starts = allowed_transitions(LABELS), allowed_starts(LABELS)
+    decoded = viterbi_many(sequences, allowed, starts, learned, chunk=2)
     for log_probs, path in zip(sequences, decoded, strict=True):
         legal = [
             ids

@@ -54,3 +54,10 @@ def test_jsonl_keeps_text_readable_and_escapes_what_breaks_lines(tmp_path):
     path = tmp_path / "out.jsonl"
     write_jsonl(path, [{"text": "é\u2028x\u2029y\x85z\r"}, {"n": 1}])
     assert path.read_bytes() == ('{"text": "é\\u2028x\\u2029y\\u0085z\\r"}\n{"n": 1}\n'.encode())
+
+
+def test_a_leading_byte_order_mark_is_not_text(tmp_path):
+    assert read_lines(written(tmp_path, b"\xef\xbb\xbfparis\n\xef\xbb\xbfrome\n")) == [
+        "paris",
+        "\ufeffrome",  # only the file's first bytes are a mark; later ones are text
+    ]

@@ -98,7 +98,7 @@ def test_viterbi_many_finds_the_best_legal_path_under_learned_scores(seed):
     lengths = [3, 1, 0, 4, 2, 3, 1, 2]
     sequences = [torch.randn(n, labels).log_softmax(-1) for n in lengths]
     allowed, starts = allowed_transitions(LABELS), allowed_starts(LABELS)
-    decoded = viterbi_many(sequences, allowed, starts, learned, chunk=2)
+    decoded = viterbi_many(sequences, allowed, starts, learned, chunk=3)  # mixed lengths
     for log_probs, path in zip(sequences, decoded, strict=True):
         legal = [
             ids

@@ -1,0 +1,71 @@
+"""Classification splits: the packaged corpora (read from their installed packages) and folders."""
+
+from collections import Counter
+
+import pytest
+
+from tunelab.data.text_splits import _bbc_news, _rotten_tomatoes, load_examples
+from tunelab.errors import TunelabError
+
+
+def test_rotten_tomatoes_keeps_the_reviews_and_leaves_out_the_plots():
+    examples = _rotten_tomatoes()
+    assert Counter(e.label for e in examples) == {"fresh": 7403, "rotten": 5405}
+    first = examples[0]
+    assert (first.text, first.row, first.text_pair) == (
+        "A three-hour cinema master class.",
+        1449,
+        None,
+    )
+
+
+def test_bbc_news_is_one_article_per_file_labelled_by_folder():
+    examples = _bbc_news()
+    assert Counter(e.label for e in examples) == {
+        "sports": 511,
+        "business": 510,
+        "politics": 417,
+        "tech": 401,
+        "entertainment": 386,
+    }
+    first = examples[0]
+    assert first.path.endswith("business/001.txt") and (first.row, first.text_pair) == (1, None)
+    assert (
+        first.text.startswith("Ad sales boost Time Warner profit\n\nQuarterly")
+        and first.text == first.text.strip()
+    )
+    cp1252 = next(e for e in examples if e.path.endswith("sports/199.txt"))
+    assert "£" in cp1252.text and "\ufffd" not in cp1252.text
+
+
+def test_packaged_splits_are_a_fixed_80_10_10_cut():
+    sizes = {s: len(load_examples(s, corpus="bbc_news")) for s in ("train", "dev", "test")}
+    assert sizes == {"train": 1780, "dev": 222, "test": 223}
+    assert load_examples("test", corpus="bbc_news")[0].text.startswith("Ethiopia's crop production")
+    assert len(load_examples("dev", corpus="rotten_tomatoes")) == 1281
+
+
+def test_a_folder_split_is_a_table_with_the_columns_asked(tmp_path):
+    (tmp_path / "train.csv").write_text("q,a,y\nhow,so,1\n")
+    (example,) = load_examples(
+        "train", directory=str(tmp_path), text_column="q", label_column="y", text_pair_column="a"
+    )
+    assert (example.text, example.text_pair, example.label) == ("how", "so", "1")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, "set exactly one of data.corpus (packaged) or data.dir (a folder)"),
+        ({"corpus": "imdb"}, "unknown packaged corpus 'imdb'; known: bbc_news, rotten_tomatoes"),
+        (
+            {"corpus": "bbc_news", "split": "test_long"},
+            "packaged corpus 'bbc_news' has splits train, dev, test",
+        ),
+    ],
+)
+def test_split_errors_are_exact(kwargs, message):
+    split = kwargs.pop("split", "train")
+    with pytest.raises(TunelabError) as caught:
+        load_examples(split, **kwargs)
+    assert str(caught.value) == message

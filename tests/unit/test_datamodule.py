@@ -32,7 +32,9 @@ class FixedData(TaskDataModule):
 
     def encoded(self, split):
         self.asked.append(split)
-        items = [{"input_ids": [5] * n, "index": i} for i, n in enumerate(self.lengths)]
+        # each split its own items: the test split one item shorter, dev one item more
+        lengths = {"train": self.lengths, "dev": [*self.lengths, 7], "test": self.lengths[:-1]}
+        items = [{"input_ids": [5] * n, "index": i} for i, n in enumerate(lengths[split])]
         for item, weight in zip(items, self.weights or [], strict=False):
             item["weight"] = weight
         return items
@@ -61,11 +63,13 @@ def test_setup_encodes_the_splits_of_each_stage(data, stage, splits):
 def test_evaluation_batches_are_length_sorted_within_both_limits(data):
     batches = list(data.val_dataloader())
     lengths = [batch["attention_mask"].sum(1).tolist() for batch in batches]
-    # sorted 1 1 2 | 3 4 (3 x 4 > 12) | 5 6 | 9
-    assert lengths == [[1, 1, 2], [3, 4], [5, 6], [9]]
-    assert sorted(i for b in batches for i in b["index"].tolist()) == list(range(8))
+    # sorted 1 1 2 | 3 4 (3 x 4 > 12) | 5 6 | 7 | 9
+    assert lengths == [[1, 1, 2], [3, 4], [5, 6], [7], [9]]
+    assert sorted(i for b in batches for i in b["index"].tolist()) == list(range(9))
     assert batches[0]["input_ids"].tolist() == [[5, 0], [5, 0], [5, 5]]  # [PAD] is 0
-    assert [len(b["index"]) for b in data.test_dataloader()] == [3, 2, 2, 1]
+    test = [b["attention_mask"].sum(1).tolist() for b in data.test_dataloader()]
+    assert test == [[1, 1, 2], [3, 4], [5], [9]]
+    assert data.asked == ["dev", "test"]
 
 
 def test_training_order_is_the_epoch_shuffle_of_the_seed(data):
@@ -74,6 +78,7 @@ def test_training_order_is_the_epoch_shuffle_of_the_seed(data):
     order = [i for batch in loader for i in batch["index"].tolist()]
     assert order == list(EpochShuffle(8, 2, data.shuffle_seed, lambda: (0, 0)))
     assert order == [i for batch in data.train_dataloader() for i in batch["index"].tolist()]
+    assert set(data.asked) == {"train"}
 
 
 def test_joined_items_count_as_the_texts_they_hold(tiny_bert):
@@ -81,6 +86,7 @@ def test_joined_items_count_as_the_texts_they_hold(tiny_bert):
     joined = FixedData(str(tiny_bert), batch_size=4, weights=[2] * 8)
     assert joined.train_batch_size() == 2  # 16 texts in 8 items: 2 items hold 4 texts
     assert FixedData(str(tiny_bert), batch_size=1, weights=[3] * 8).train_batch_size() == 1
+    assert FixedData(str(tiny_bert), lengths=[], batch_size=4).train_batch_size() == 1
 
 
 def test_the_position_skips_only_a_single_process_restart(data):
@@ -109,3 +115,17 @@ def test_a_task_must_say_what_it_scores_against(data):
         data.references("test")
     with pytest.raises(NotImplementedError):
         TaskDataModule.encoded(data, "train")
+
+
+def test_the_training_order_of_a_seed_and_epoch_never_changes():
+    """Pinned: reruns and resumes of runs made by earlier versions see the same order."""
+    lengths = [5, 1, 4, 2, 8, 3, 7, 6]
+    assert list(EpochShuffle(8, 2, 7, lambda: (3, 0))) == [6, 1, 5, 4, 3, 2, 0, 7]
+    assert list(EpochShuffle(8, 2, 7, lambda: (3, 0), lengths)) == [6, 1, 5, 4, 3, 2, 0, 7]
+    # pools of one batch: each batch sorted by length, batches shuffled
+    assert list(EpochShuffle(8, 2, 7, lambda: (3, 0), lengths, 1)) == [1, 6, 0, 7, 3, 2, 5, 4]
+    # a short last batch stays last
+    assert list(EpochShuffle(7, 2, 7, lambda: (3, 0), lengths[:7], 4))[-1] == 4
+    assert list(EpochShuffle(8, 2, 7, lambda: (4, 0))) != list(
+        EpochShuffle(8, 2, 7, lambda: (3, 0))
+    )

@@ -16,7 +16,7 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(ARGS)
 
-# Mutation testing of the pure data functions, span decoding and NER metrics against the unit
+# Mutation testing of the data functions, span decoding and NER metrics against the unit
 # tests (pyproject.toml [tool.mutmut]; docs/testing.md). Not part of `make test`: it takes a while.
 mutate: setup
 	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install --quiet "mutmut==3.8.1"

@@ -104,7 +104,6 @@ def exit_on_user_error(function: Callable) -> Callable:
 
 
 STARTED = time.time()
-HYDRA_FILES = (".hydra",)  # and the job's log file: what Hydra writes before the command runs
 
 
 def discard_unused_run_dir(run_dir: Path) -> None:
@@ -113,7 +112,8 @@ def discard_unused_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir() or not is_rank_zero():
         return
     entries = list(run_dir.iterdir())
-    hydra_only = all(e.name in HYDRA_FILES or e.suffix == ".log" for e in entries)
+    # what Hydra writes before the command runs: its config record and the job's log
+    hydra_only = all(e.name == ".hydra" or e.suffix == ".log" for e in entries)
     fresh = all(e.stat().st_mtime >= STARTED - 1 for e in entries)
     if hydra_only and fresh:
         shutil.rmtree(run_dir, ignore_errors=True)

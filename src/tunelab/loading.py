@@ -91,9 +91,9 @@ def load_module(
     if (ckpt_path is None) == (model_dir is None):
         raise TunelabError("give exactly one of ckpt_path=... or model_dir=...")
     path = Path(ckpt_path or model_dir)
-    if model_dir and not path.exists():
-        raise TunelabError(f"model_dir={path} does not exist")
     if model_dir:
+        if not path.exists():
+            raise TunelabError(f"model_dir={path} does not exist")
         settings = exported_settings(model_dir)
         found = file_task(settings.get("task"), task, path / SETTINGS_FILE)
         module = found.module_class().from_exported(

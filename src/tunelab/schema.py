@@ -45,7 +45,7 @@ class Setting:
     def fits(self, value: Any) -> bool:
         if value is None:
             return self.nullable
-        if value in self.also and type(value) is type(self.also[0]):
+        if any(type(value) is type(other) and value == other for other in self.also):
             return True
         if isinstance(value, bool) or not isinstance(value, self.kind | int):
             return False

@@ -64,6 +64,10 @@ OmegaConf.register_new_resolver(
     "tunelab_rank_zero_subdir", lambda name: name if is_rank_zero() else None, replace=True
 )
 OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
+# Optuna's direction from the task's monitor_mode (max | min)
+OmegaConf.register_new_resolver(
+    "tunelab_direction", lambda mode: {"min": "minimize"}.get(mode, "maximize"), replace=True
+)
 
 log = logging.getLogger("tunelab")
 
@@ -117,3 +121,30 @@ def discard_unused_run_dir(run_dir: Path) -> None:
     fresh = all(e.stat().st_mtime >= STARTED - 1 for e in entries)
     if hydra_only and fresh:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def preset_config(name: str) -> DictConfig:
+    """The config that `tunelab-train data=NAME` composes, for its `data` section (whose
+    interpolations, such as the datasets folder, resolve against the rest of it).
+
+    Raises:
+        TunelabError: no data preset of that name, listing those that exist.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    presets = sorted(p.stem for p in (Path(CONFIG_DIR) / "data").glob("*.yaml"))
+    if name not in presets:
+        raise TunelabError(
+            f"data.from={name!r} is not a data preset; presets: {', '.join(presets)}"
+        )
+
+    def composed() -> DictConfig:
+        return compose(config_name="train", overrides=[f"data={name}"])
+
+    if GlobalHydra.instance().is_initialized():
+        cfg = composed()
+    else:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            cfg = composed()
+    return cfg

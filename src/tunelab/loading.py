@@ -105,7 +105,7 @@ def load_module(
         module = found.module_class().load_from_checkpoint(
             str(path), map_location="cpu", weights_only=True, trust_remote_code=trust_remote_code
         )
-        tokenizer = module.hparams.model_name_or_path
+        tokenizer = module.tokenizer_source
     datamodule = module.input_settings.get("datamodule")
     if datamodule and not tasks.owns(found, datamodule):
         raise TunelabError(

@@ -87,6 +87,10 @@ SETTINGS = (
     Setting("data.running_length", int, 4),
     Setting("data.pad_to_multiple_of", int, 1, nullable=True),
     Setting("data.num_workers", int, 0),
+    Setting("data.mlm_probability", float, 0, 1, above=True),
+    Setting("data.dev_fraction", float, 0, 1, above=True),
+    Setting("data.vocab_size", int, 6),  # beyond the five special tokens
+    Setting("model.head_warmup_steps", int, 0),
 )
 
 

@@ -109,6 +109,11 @@ class TaskDataModule(pl.LightningDataModule):
         """What a module scores its predictions on `split` against, one entry per item."""
         raise NotImplementedError
 
+    def raw_texts(self, split: str) -> list[str]:
+        """The split's texts without labels (masked-LM training on a labelled preset's text,
+        `data=text data.from=PRESET`)."""
+        raise NotImplementedError
+
     def fit_arguments(self) -> dict:
         """Extra module arguments known only from the training data (e.g. label counts)."""
         return {}

@@ -6,7 +6,9 @@ inside its line's text; a leading byte-order mark is not text.
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
 import json
 import logging
 from pathlib import Path
@@ -18,8 +20,21 @@ log = logging.getLogger(__name__)
 LINE_BREAKING = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 
 
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, decompressed when it ends in .gz or .bz2."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower())
+    if opener is None:
+        return path.read_bytes()
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read()
+    except (OSError, EOFError) as err:
+        raise CorpusError(str(path), None, f"cannot decompress ({err})") from None
+
+
 def read_lines(path: Path, errors: str = "strict") -> list[str]:
-    """Lines of a UTF-8 text file without line ends; the final newline adds no empty line.
+    """Lines of a UTF-8 text file (optionally .gz or .bz2) without line ends; the final newline
+    adds no empty line.
 
     `errors="replace"` puts U+FFFD for undecodable bytes, and counts and logs the lines so read.
 
@@ -28,7 +43,7 @@ def read_lines(path: Path, errors: str = "strict") -> list[str]:
     """
     if errors not in ("strict", "replace"):
         raise CorpusError(str(path), None, f"errors={errors!r}; choose strict or replace")
-    data = path.read_bytes()
+    data = read_bytes(path)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     raw = data.split(b"\n")

@@ -108,11 +108,13 @@ def read_table(
     label_column: str | None,
     text_pair_column: str | None = None,
     keep_labels: set[str] | None = None,
+    skip_empty: bool = False,
 ) -> list[Example]:
     """Read labelled texts; `text_column` may list alternatives (the first one present is used).
     `label_column=None` reads texts without labels (for prediction; `label` is then empty).
 
-    `keep_labels` skips, before any check, the rows whose label is not in it.
+    `keep_labels` skips, before any check, the rows whose label is not in it; `skip_empty` skips
+    rows whose text is empty (raw text for pre-training) instead of stopping at them.
 
     Raises:
         CorpusError: unreadable file, a missing column (the message lists those present), an empty
@@ -140,6 +142,8 @@ def read_table(
                     )
                 texts = {text_key, text_pair_column}
                 values = {c: _cell(path, row, c, record[c], c in texts) for c in wanted}
+                if skip_empty and not values[text_key].strip():
+                    continue
                 for column, value in values.items():
                     if not value.strip():
                         raise CorpusError(str(path), row, f"empty {column!r}")

@@ -82,6 +82,11 @@ class TaskModule(pl.LightningModule):
         checkpoint["tunelab_task"] = self.task  # what tunelab-eval ckpt_path=... loads it as
 
     @property
+    def tokenizer_source(self) -> str:
+        """Where the model's tokenizer is (a hub id or folder)."""
+        return self.hparams.model_name_or_path
+
+    @property
     def input_settings(self) -> dict:
         return dict(self.hparams.get("input_settings") or {})
 
@@ -115,13 +120,18 @@ class TaskModule(pl.LightningModule):
         and its cheap dropout masks (with dropout and a mask, SDPA takes its slower unfused path
         there; docs/benchmarks.md), once the first batch has shown that the model gives the
         same outputs that way; else, and elsewhere, with its own attention."""
-        inputs = self.model_inputs(batch)
+        return self.fast_forward(self.model_inputs(batch)).logits
+
+    def fast_forward(self, inputs: dict[str, torch.Tensor], part: torch.nn.Module | None = None):
+        """`part(**inputs)` (`self.model` or a piece of it, e.g. its encoder), on CPU through
+        tunelab's eager attention once the model has been seen to give the same outputs so."""
+        part = self.model if part is None else part
         if self.device.type == "cpu" and self._cpu_attention is UNCHECKED:
             self._cpu_attention = self._same_outputs_with(ATTENTION, inputs)
         if self.device.type != "cpu" or not self._cpu_attention:
-            return self.model(**inputs).logits
+            return part(**inputs)
         with attention_implementation(self.model, ATTENTION):
-            return self.model(**inputs).logits
+            return part(**inputs)
 
     @contextmanager
     def reference_mode(self) -> Iterator[None]:

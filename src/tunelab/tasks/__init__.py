@@ -49,7 +49,7 @@ class Task:
 
 
 _TASKS: dict[str, Task] = {}
-BUILT_IN = ("ner", "classification")
+BUILT_IN = ("ner", "classification", "mlm")
 
 
 def register(task: Task) -> Task:

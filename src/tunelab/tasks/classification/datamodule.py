@@ -193,6 +193,10 @@ class SequenceClassificationDataModule(TaskDataModule):
     def references(self, split: str) -> list:
         return self.targets(split)
 
+    def raw_texts(self, split: str) -> list[str]:
+        """Each example's text (and its second text, for pair tasks), in file order."""
+        return [t for e in self.examples(split) for t in (e.text, e.text_pair) if t]
+
     def fit_arguments(self) -> dict:
         return {"label_counts": self.label_counts()}
 

@@ -151,6 +151,10 @@ class TokenClassificationDataModule(TaskDataModule):
             self._labels = labels_from_types(types)
         return self._labels
 
+    def raw_texts(self, split: str) -> list[str]:
+        """Each sentence's words joined by spaces, in file order."""
+        return [" ".join(sentence.words) for sentence in self.sentences(split)]
+
     def references(self, split: str) -> list[list[str]]:
         """Gold IOB2 tags of each sentence of the split."""
         return [sentence.tags for sentence in self.sentences(split)]

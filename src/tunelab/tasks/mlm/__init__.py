@@ -1,0 +1,16 @@
+"""Masked-language-model training: domain- or task-adaptive pre-training, or a new encoder."""
+
+from tunelab.tasks import Task, register
+from tunelab.tasks.mlm.outputs import write_outputs
+from tunelab.tasks.mlm.predict import predict_file
+
+TASK = register(
+    Task(
+        name="mlm",
+        module="tunelab.tasks.mlm.module.MaskedLMModule",
+        architectures=("ForMaskedLM",),
+        write_outputs=write_outputs,
+        predict=predict_file,
+        headline=("test/perplexity", "test/accuracy"),
+    )
+)

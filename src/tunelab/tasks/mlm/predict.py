@@ -1,0 +1,41 @@
+"""Masked-LM prediction: the most likely fillers of each [MASK] of each input line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import pipeline
+
+from tunelab.data.lines import read_lines, write_jsonl
+
+TOP_K = 5
+
+
+def fill_masks(module, tokenizer, texts: list[str], top_k: int = TOP_K) -> list[dict]:
+    """Per text, per mask token in it, the `top_k` fillers and their probabilities
+    (transformers' fill-mask pipeline on the module's model)."""
+    module.eval()
+    fill = pipeline("fill-mask", model=module.model, tokenizer=tokenizer, top_k=top_k)
+    records = []
+    for text in texts:
+        masks = text.count(tokenizer.mask_token)
+        found = fill(text) if masks else []
+        per_mask = [found] if masks == 1 else found
+        records.append(
+            {
+                "text": text,
+                "masks": [
+                    [{"token": f["token_str"], "score": round(f["score"], 6)} for f in fillers]
+                    for fillers in per_mask
+                ],
+            }
+        )
+    return records
+
+
+def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+    """`tunelab-predict` for a masked-LM model: one JSON object per input line."""
+    texts = read_lines(Path(cfg.input), cfg.get("errors", "strict"))
+    records = fill_masks(module, tokenizer, texts)
+    write_jsonl(Path(cfg.output), records)
+    return len(records)

@@ -1,0 +1,93 @@
+"""Raw-text reading for masked-LM training: files, formats, splits and blocks."""
+
+import bz2
+import gzip
+import json
+
+import pytest
+import torch
+
+from tunelab.data.raw_text import folder_texts, read_texts
+from tunelab.errors import CorpusError, TunelabError
+from tunelab.tasks.mlm.datamodule import cut_blocks
+
+LINES = ["first text", "", "  second text  ", "   ", "third"]
+
+
+def test_txt_keeps_non_blank_lines_in_order(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("\n".join(LINES) + "\n")
+    assert read_texts(path) == ["first text", "second text", "third"]
+
+
+@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])
+def test_compressed_txt_reads_as_plain(tmp_path, opener, suffix):
+    path = tmp_path / f"train.txt{suffix}"
+    with opener(path, "wt", encoding="utf-8") as out:
+        out.write("\n".join(LINES))
+    assert read_texts(path) == ["first text", "second text", "third"]
+
+
+def test_jsonl_and_csv_read_their_text_column(tmp_path):
+    jsonl = tmp_path / "train.jsonl"
+    rows = [{"body": "one", "id": 1}, {"body": "", "id": 2}, {"body": "two", "id": 3}]
+    jsonl.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert read_texts(jsonl, "body") == ["one", "two"]
+    table = tmp_path / "train.csv"
+    table.write_text('id,body\n1,"a, quoted"\n2,\n3,b\n')
+    assert read_texts(table, "body") == ["a, quoted", "b"]
+    with pytest.raises(CorpusError, match="no column 'text'"):
+        read_texts(table)
+
+
+def test_empty_corpus_names_the_file(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("\n  \n\n")
+    with pytest.raises(CorpusError, match=r"train\.txt.*holds no text"):
+        read_texts(path)
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"fine\nbad \xff byte\n")
+    with pytest.raises(CorpusError, match=r"train\.txt:2: not valid UTF-8"):
+        read_texts(path)
+    assert read_texts(path, errors="replace")[1] == "bad \ufffd byte"
+
+
+def test_held_out_dev_is_a_seeded_share_disjoint_from_train(tmp_path):
+    texts = [f"text {i}" for i in range(300)]
+    (tmp_path / "train.txt").write_text("\n".join(texts))
+    train = folder_texts(tmp_path, "train", dev_fraction=0.01)
+    dev = folder_texts(tmp_path, "dev", dev_fraction=0.01)
+    assert len(dev) == 3 and len(train) == 297
+    assert set(train).isdisjoint(dev) and sorted(train + dev) == sorted(texts)
+    assert folder_texts(tmp_path, "dev", dev_fraction=0.01) == dev  # the same every time
+    assert folder_texts(tmp_path, "test", dev_fraction=0.01) == dev  # no test file: dev
+    assert len(folder_texts(tmp_path, "dev", dev_fraction=0.001)) == 1  # at least one
+
+
+def test_dev_and_test_files_win(tmp_path):
+    (tmp_path / "train.txt").write_text("a\nb\nc\n")
+    (tmp_path / "valid.txt").write_text("d\n")
+    (tmp_path / "test.jsonl").write_text('{"text": "e"}\n')
+    assert folder_texts(tmp_path, "train") == ["a", "b", "c"]
+    assert folder_texts(tmp_path, "dev") == ["d"]
+    assert folder_texts(tmp_path, "test") == ["e"]
+
+
+def test_one_text_cannot_be_split(tmp_path):
+    (tmp_path / "train.txt").write_text("only one\n")
+    with pytest.raises(CorpusError, match="one text"):
+        folder_texts(tmp_path, "dev")
+    with pytest.raises(TunelabError, match="missing does not exist"):
+        folder_texts(tmp_path / "missing", "train")
+
+
+def test_blocks_cut_the_concatenated_stream():
+    lists = [[1, 2, 3], [4, 5], [6, 7, 8, 9]]
+    assert cut_blocks(lists, 4, keep_remainder=False) == ([[1, 2, 3, 4], [5, 6, 7, 8]], 1)
+    assert cut_blocks(lists, 4, keep_remainder=True) == ([[1, 2, 3, 4], [5, 6, 7, 8], [9]], 0)
+    assert cut_blocks(lists, 3, keep_remainder=False) == ([[1, 2, 3], [4, 5, 6], [7, 8, 9]], 0)
+    assert cut_blocks([[1, 2]], 3, keep_remainder=False) == ([], 2)
+    assert torch.tensor(cut_blocks(lists, 9, False)[0]).shape == (1, 9)

@@ -70,8 +70,10 @@ def dev_loss(model_dir: str, folder: str) -> dict:
     total, count, correct = 0.0, 0, 0
     items = datamodule.encoded("dev")
     with torch.no_grad():
-        for start in range(0, len(items), 32):
-            rows = items[start : start + 32]
+        # batches of full blocks; the last block, which may be shorter, alone
+        full = [item for item in items if len(item["input_ids"]) == len(items[0]["input_ids"])]
+        rest = [[item] for item in items if len(item["input_ids"]) != len(items[0]["input_ids"])]
+        for rows in [full[i : i + 32] for i in range(0, len(full), 32)] + rest:
             ids = torch.tensor([row["input_ids"] for row in rows])
             labels = torch.tensor([row["labels"] for row in rows])
             logits = model(input_ids=ids).logits

@@ -22,7 +22,7 @@ from tunelab.loading import load_module
 from tunelab.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
-WHERE = ("corpus", "dir")  # which data, as opposed to how it is read
+WHERE = ("corpus", "dir", "from_presets")  # which data, as opposed to how it is read
 RECORDS = ("datamodule", "train_lengths")  # in tunelab.json's data, but not DataModule arguments
 
 
@@ -57,7 +57,9 @@ def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
         data = OmegaConf.create({"_target_": recorded["datamodule"], **reading})
         given = {key: value for key, value in cfg.data.items() if value is not None}
         if given.keys() & set(WHERE):  # other files: drop the model's corpus and folder
-            data.corpus = data.dir = None
+            for key in WHERE:
+                if key in data:
+                    data[key] = None
         for key, value in given.items():
             if key in recorded and recorded[key] != value:
                 log.info("data.%s=%s (the model reads with %s)", key, value, recorded[key])

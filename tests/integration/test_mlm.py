@@ -5,13 +5,23 @@ import json
 import math
 import random
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
 from transformers import AutoModelForMaskedLM, AutoTokenizer, pipeline
 
-from tests.conftest import FILLER, ORGS, PEOPLE, PLACES, compose_train, tiny_train_overrides
+from tests.conftest import (
+    FILLER,
+    ORGS,
+    PEOPLE,
+    PLACES,
+    compose_train,
+    eval_config,
+    tiny_train_overrides,
+)
 from tests.integration.test_bad_input import expect_error
 from tunelab.config import build
 from tunelab.eval import evaluate
@@ -122,15 +132,21 @@ def test_fine_tuning_starts_from_the_mlm_model(mlm_run, tmp_path, conll_dir, tin
     assert "test/f1" in metrics
 
 
-def test_head_warmup_trains_only_the_new_head(tiny_bert):
+def test_head_warmup_trains_only_the_new_head(tiny_bert, text_dir, tmp_path):
     module = MaskedLMModule(str(tiny_bert), head_warmup_steps=2)
     assert module.new_parameters and all(n.startswith("cls.") for n in module.new_parameters)
-    module.on_train_batch_start(None, 0)  # global step 0, no trainer: 0
-    trainable = {n for n, p in module.model.named_parameters() if p.requires_grad}
-    assert trainable == module.new_parameters
+    datamodule = build(compose_train(tmp_path, mlm_overrides(tiny_bert, text_dir)).data)
+    batch = datamodule.train_collate(datamodule.encoded("train")[:4])
+
+    def trained() -> set[str]:
+        module.zero_grad(set_to_none=True)
+        module.training_step(batch, 0).backward()
+        module.on_after_backward()  # global step 0 (no trainer)
+        return {n for n, p in module.model.named_parameters() if p.grad is not None}
+
+    assert trained() == module.new_parameters
     module.hparams.head_warmup_steps = 0
-    module.on_train_batch_start(None, 0)
-    assert all(p.requires_grad for p in module.model.parameters())
+    assert trained() == {n for n, _ in module.model.named_parameters()}
 
 
 def test_masks_are_dynamic_but_repeatable(tiny_bert, text_dir, tmp_path):
@@ -204,3 +220,47 @@ def test_unknown_preset_is_named(tmp_path, tiny_bert, text_dir):
     cfg = compose_train(tmp_path, mlm_overrides(tiny_bert, text_dir, "data.dir=null"))
     cfg.data["from"] = "wnut71"
     expect_error(lambda: train(cfg), "data.from='wnut71' is not a data preset", "wnut17")
+
+
+def mlm_command(tiny_bert, text_dir, run_dir, *extra: str) -> list[str]:
+    overrides = [o for o in mlm_overrides(tiny_bert, text_dir) if o != "trainer.precision=32-true"]
+    return [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={run_dir}", *extra]
+
+
+def run(command) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def test_ddp_scores_equal_one_process_evaluation(tmp_path, tiny_bert, text_dir):
+    run_dir = tmp_path / "ddp"
+    ddp = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=2"]
+    result = run(mlm_command(tiny_bert, text_dir, run_dir, *ddp, "data.eval_batch_size=3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    single = evaluate(
+        eval_config(
+            tmp_path / "single",
+            text_dir,
+            f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",
+            data="text",
+        )
+    )
+    keys = ["test/loss", "test/perplexity", "test/accuracy", "test/masked_tokens"]
+    assert {k: saved[k] for k in keys} == {k: single[k] for k in keys}
+
+
+def test_resumed_mlm_run_ends_like_the_uninterrupted_one(tmp_path, tiny_bert, text_dir):
+    exact = ["trainer.deterministic=true", "trainer.precision=32-true", "trainer.max_epochs=2"]
+    exact += ["~callbacks.early_stopping", "callbacks.last_checkpoint.every_n_train_steps=3"]
+    original = tmp_path / "original"
+    assert run(mlm_command(tiny_bert, text_dir, original, *exact)).returncode == 0
+    stopped_dir = tmp_path / "stopped"
+    killer = ["+callbacks.stop._target_=tests.helpers.SignalAtStep", "+callbacks.stop.step=5"]
+    assert run(mlm_command(tiny_bert, text_dir, stopped_dir, *exact, *killer)).returncode != 0
+    resumed = run(
+        [sys.executable, "-m", "tunelab.rerun", str(stopped_dir), "--resume", "~callbacks.stop"]
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads((stopped_dir / "metrics.json").read_text()) == json.loads(
+        (original / "metrics.json").read_text()
+    )

@@ -91,3 +91,13 @@ def test_blocks_cut_the_concatenated_stream():
     assert cut_blocks(lists, 3, keep_remainder=False) == ([[1, 2, 3], [4, 5, 6], [7, 8, 9]], 0)
     assert cut_blocks([[1, 2]], 3, keep_remainder=False) == ([], 2)
     assert torch.tensor(cut_blocks(lists, 9, False)[0]).shape == (1, 9)
+
+
+def test_learnt_vocabulary_keeps_every_chinese_character(tmp_path):
+    from tunelab.tasks.mlm.datamodule import train_wordpiece
+
+    characters = [chr(0x4E00 + i) for i in range(1500)]  # more than the library's default 1,000
+    texts = ["".join(characters[i : i + 30]) for i in range(0, 1500, 10)] * 2
+    tokenizer = train_wordpiece(texts, 3000, True, tmp_path / "vocab")
+    assert set(characters) <= set(tokenizer.get_vocab())
+    assert tokenizer.tokenize(characters[7] + characters[1200]) == [characters[7], characters[1200]]

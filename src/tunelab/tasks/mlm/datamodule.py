@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import tempfile
 from pathlib import Path
@@ -46,7 +47,12 @@ def train_wordpiece(texts: list[str], vocab_size: int, lowercase: bool, folder: 
     if not (folder / "tokenizer.json").is_file():
         learner = BertWordPieceTokenizer(lowercase=lowercase, handle_chinese_chars=True)
         learner.train_from_iterator(
-            texts, vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False
+            texts,
+            vocab_size=vocab_size,
+            special_tokens=SPECIAL_TOKENS,
+            # the library keeps only 1,000 distinct characters by default: too few for Chinese
+            limit_alphabet=vocab_size - len(SPECIAL_TOKENS),
+            show_progress=False,
         )
         tokenizer = BertTokenizerFast(
             vocab=learner.get_vocab(), do_lower_case=lowercase, model_max_length=512
@@ -140,8 +146,9 @@ class TextDataModule(TaskDataModule):
     def tokenizer(self):
         if self._tokenizer is None and self.hparams.tokenizer == TRAIN_TOKENIZER:
             texts = self.raw_texts("train")
+            # the folder's name: the settings, the texts and how the vocabulary is learnt
             settings = f"{self.hparams.vocab_size} {self.hparams.lowercase}\n"
-            digest = hashlib.sha256(settings.encode())
+            digest = hashlib.sha256((settings + inspect.getsource(train_wordpiece)).encode())
             for text in texts:
                 digest.update(text.encode() + b"\n")
             root = self.hparams.cache_dir or tempfile.mkdtemp(prefix="tunelab-")

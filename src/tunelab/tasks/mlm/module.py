@@ -70,7 +70,7 @@ class MaskedLMModule(TaskModule):
             )
         self.model, self.new_parameters = self.masked_lm()
         self.head = next((getattr(self.model, n) for n in HEADS if hasattr(self.model, n)), None)
-        self._body_frozen = False
+        self._warming = False
         self._outputs: dict[int, tuple[float, int, int]] = {}
         self.scores: dict[str, dict[str, float]] = {}
 
@@ -116,14 +116,18 @@ class MaskedLMModule(TaskModule):
     def tokenizer_source(self) -> str:
         return self.hparams.model_name_or_path or self.hparams.tokenizer_dir
 
-    def on_train_batch_start(self, batch, batch_idx) -> None:
-        """Only the new parameters train during the first `head_warmup_steps` steps."""
-        frozen = bool(self.new_parameters) and self.global_step < self.hparams.head_warmup_steps
-        if frozen != self._body_frozen:
+    def on_after_backward(self) -> None:
+        """Only the new parameters train during the first `head_warmup_steps` steps: the others'
+        gradients are dropped, so the optimizer leaves them as they are (weight decay included).
+        Dropping gradients, not freezing parameters, keeps DDP's gradient buckets unchanged."""
+        warming = bool(self.new_parameters) and self.global_step < self.hparams.head_warmup_steps
+        if warming:
             for name, parameter in self.model.named_parameters():
-                parameter.requires_grad = not frozen or name in self.new_parameters
-            self._body_frozen = frozen
-            log.info("step %d: %s", self.global_step, "head only" if frozen else "all parameters")
+                if name not in self.new_parameters:
+                    parameter.grad = None
+        if warming != self._warming:
+            log.info("step %d: %s", self.global_step, "new head only" if warming else "all")
+            self._warming = warming
 
     def masked_scores(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Vocabulary scores at the masked positions only, and their targets. The head runs on
@@ -167,10 +171,11 @@ class MaskedLMModule(TaskModule):
     def _score(self, prefix: str) -> None:
         """Loss (mean over masked tokens), perplexity and masked-token accuracy, per block merged
         over all processes, so that every masked token counts once."""
-        outputs = self._gathered()
-        loss_sum = sum(value[0] for value in outputs.values())
-        count = sum(value[1] for value in outputs.values())
-        correct = sum(value[2] for value in outputs.values())
+        gathered = self._gathered()
+        outputs = [gathered[block] for block in sorted(gathered)]  # one order: one sum
+        loss_sum = sum(value[0] for value in outputs)
+        count = sum(value[1] for value in outputs)
+        correct = sum(value[2] for value in outputs)
         loss = loss_sum / max(count, 1)
         scores = {
             f"{prefix}/loss": loss,

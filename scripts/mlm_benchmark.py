@@ -4,7 +4,11 @@ task-adaptive and from-scratch pre-training bring to fine-tuning.
     .venv/bin/python scripts/mlm_benchmark.py speed --json outputs/mlm_speed.json
     .venv/bin/python scripts/mlm_benchmark.py tapt --corpus wnut17 --mlm-epochs 30 \
         --seeds 42 43 44 45 46 --json outputs/tapt_wnut17.json
-    .venv/bin/python scripts/mlm_benchmark.py scratch --json outputs/scratch_msra.json
+    .venv/bin/python scripts/mlm_benchmark.py tapt --name tapt_wnut17_lr3e-4 \
+        --mlm-overrides optimizer.lr=3e-4 --reuse-baseline outputs/tapt_wnut17.json \
+        --seeds 42 43 44 45 46 --json outputs/tapt_wnut17_lr3e-4.json   # a variant
+    .venv/bin/python scripts/mlm_benchmark.py scratch --mlm-epochs 10 \
+        --json outputs/scratch_msra.json
 
 speed: the same text blocks (CoNLL-2003 training text unless --corpus), model, batch of 32 blocks
 of 128 sub-tokens, learning rate, warm-up and precision on both sides, each in its own process:
@@ -258,13 +262,16 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def compare(base: list[str], pretrained: Path, seeds: list[int], root: Path, label: str) -> dict:
-    """Fine-tune from the packaged encoder and from `pretrained`, once per seed each."""
-    sides = {"without": [], "with": []}
+def compare(
+    base: list[str], pretrained: Path, seeds: list[int], root: Path, baseline: list | None
+) -> dict:
+    """Fine-tune from the packaged encoder and from `pretrained`, once per seed each (`baseline`:
+    the packaged encoder's runs of an earlier comparison, reused)."""
+    sides = {"without": list(baseline or []), "with": []}
     for seed in seeds:
-        for side in sides:
+        for side in [side for side in sides if not (side == "without" and baseline)]:
             model = [f"model.model_name_or_path={pretrained}"] if side == "with" else []
-            metrics = run_train([*base, *model, f"seed={seed}"], root / f"{label}-{side}-{seed}")
+            metrics = run_train([*base, *model, f"seed={seed}"], root / f"ner-{side}-{seed}")
             sides[side].append(
                 {
                     "seed": seed,
@@ -277,14 +284,19 @@ def compare(base: list[str], pretrained: Path, seeds: list[int], root: Path, lab
 
 
 def tapt(args) -> dict:
-    root = ROOT / "outputs" / "mlm_benchmark" / f"tapt_{args.corpus}"
+    root = ROOT / "outputs" / "mlm_benchmark" / (args.name or f"tapt_{args.corpus}")
     mlm_dir = root / "mlm"
     mlm = ["data=text", f"data.from={args.corpus}", f"trainer.max_epochs={args.mlm_epochs}"]
     mlm += args.mlm_overrides
     if not (mlm_dir / "metrics.json").is_file():
         run_train(mlm, mlm_dir)
     pretraining = json.loads((mlm_dir / "metrics.json").read_text())
-    sides = compare([f"data={args.corpus}"], mlm_dir / "model", args.seeds, root, "ner")
+    baseline = None
+    if args.reuse_baseline:  # the same fine-tuning runs from the packaged encoder
+        baseline = json.loads(Path(args.reuse_baseline).read_text())["without"]["runs"]
+        if sorted(run["seed"] for run in baseline) != sorted(args.seeds):
+            raise SystemExit(f"{args.reuse_baseline} holds other seeds than {args.seeds}")
+    sides = compare([f"data={args.corpus}"], mlm_dir / "model", args.seeds, root, baseline)
     results = {"corpus": args.corpus, "mlm_overrides": mlm, "mlm": pretraining}
     for side, runs in sides.items():
         mean, std = mean_std([r["test_f1"] for r in runs])
@@ -369,6 +381,10 @@ def main() -> None:
     parser.add_argument("--mlm-overrides", nargs="*", default=[])
     parser.add_argument("--ner-overrides", nargs="*", default=[])
     parser.add_argument("--json", help="write all results here")
+    parser.add_argument("--name", help="tapt: folder under outputs/mlm_benchmark (a variant)")
+    parser.add_argument(
+        "--reuse-baseline", help="tapt: an earlier JSON whose runs without MLM to reuse"
+    )
     parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)

@@ -85,6 +85,10 @@ def test_text_preset_picks_the_mlm_task(tmp_path, text_dir):
     assert cfg.callbacks.model_checkpoint.mode == "min"
     assert cfg.callbacks.early_stopping.mode == "min"
     assert compose_train(tmp_path, ["data=wnut17"]).callbacks.model_checkpoint.mode == "max"
+    text = ["data=text", f"data.dir={text_dir}"]
+    for data, direction in ((text, "minimize"), (["data=wnut17"], "maximize")):
+        swept = compose_train(tmp_path, [*data, "hparams_search=optuna"], return_hydra_config=True)
+        assert swept.hydra.sweeper.direction == direction
 
 
 def test_metrics_are_the_exported_models_scores(mlm_run, tiny_bert, text_dir):
@@ -264,3 +268,32 @@ def test_resumed_mlm_run_ends_like_the_uninterrupted_one(tmp_path, tiny_bert, te
     assert json.loads((stopped_dir / "metrics.json").read_text()) == json.loads(
         (original / "metrics.json").read_text()
     )
+
+
+def test_whole_word_masking_chooses_every_piece_of_a_word(tmp_path, tiny_bert):
+    folder = tmp_path / "words"
+    folder.mkdir()
+    rng = random.Random(5)
+    lines = [" ".join(rng.choices(["going", "goes", "paris", "sofias", "."], k=8)) for _ in range(80)]
+    (folder / "train.txt").write_text("\n".join(lines) + "\n")
+    cfg = compose_train(tmp_path, mlm_overrides(tiny_bert, folder, "data.whole_word_mask=true"))
+    datamodule = build(cfg.data)
+    assert datamodule.tokenizer.tokenize("going") == ["g", "##o", "##ing"]
+    items = datamodule.encoded("train")[:16]
+    chosen = (datamodule.train_collate(items)["labels"] != -100).tolist()
+    pieces_seen = 0
+    for item, row in zip(items, chosen, strict=True):
+        words, previous_end = [], None
+        for position, (start, end) in enumerate(item["offsets"]):
+            if end == 0:  # [CLS], [SEP]
+                previous_end = None
+                continue
+            if start != previous_end:
+                words.append([])
+            words[-1].append(position)
+            previous_end = end
+        for word in words:
+            picked = {row[p] for p in word}
+            assert len(picked) == 1, (word, [row[p] for p in word])  # all or none of a word
+            pieces_seen += len(word) > 1 and picked == {True}
+    assert pieces_seen > 0  # some multi-piece words were chosen whole

@@ -47,3 +47,20 @@ def test_msra_bmes_is_converted():
     assert len(loaded.sentences["test"]) == 5000
     tags = {t for s in loaded.sentences["train"] for t in s.tags}
     assert tags == {"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"}
+
+
+def test_task_adaptive_pretraining_hands_over_to_fine_tuning(tmp_path):
+    """The README's two commands: MLM on WNUT-17's text, then NER from the result."""
+    mlm_dir, ner_dir = tmp_path / "mlm", tmp_path / "ner"
+    quiet = ["trainer.accelerator=cpu", "~callbacks.progress_bar"]
+    mlm = train(
+        compose_train(mlm_dir, ["data=text", "data.from=wnut17", "trainer.max_epochs=1", *quiet])
+    )
+    assert mlm["test/masked_tokens"] > 1000 and mlm["test/perplexity"] < 30522  # beats uniform
+    from transformers import pipeline
+
+    filled = pipeline("fill-mask", model=str(mlm_dir / "model"))("i love [MASK] !")
+    assert len(filled) == 5
+    overrides = ["data=wnut17", f"model.model_name_or_path={mlm_dir / 'model'}", *quiet]
+    ner = train(compose_train(ner_dir, [*overrides, "trainer.max_epochs=1"]))
+    assert "test/f1" in ner and (ner_dir / "model" / "model.safetensors").is_file()

@@ -75,7 +75,8 @@ class MaskedLMModule(TaskModule):
         self.scores: dict[str, dict[str, float]] = {}
 
     def masked_lm(self) -> tuple[torch.nn.Module, set[str]]:
-        """The model and the names of the parameters it did not load (all, from scratch)."""
+        """The model and the names of the parameters a checkpoint lacked (none from scratch:
+        no pre-trained part to protect during head warm-up)."""
         h = self.hparams
         if h.architecture:
             settings = dict(h.architecture)
@@ -83,8 +84,7 @@ class MaskedLMModule(TaskModule):
             config = AutoConfig.for_model(
                 kind, vocab_size=h.tokenizer_size, pad_token_id=h.pad_token_id or 0, **settings
             )
-            model = AutoModelForMaskedLM.from_config(config)
-            new = {name for name, _ in model.named_parameters()}
+            model, new = AutoModelForMaskedLM.from_config(config), set()
         elif not h.model_name_or_path:
             raise TunelabError(
                 "set model.model_name_or_path, or model.architecture for a new model"

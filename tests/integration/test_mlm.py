@@ -274,7 +274,8 @@ def test_whole_word_masking_chooses_every_piece_of_a_word(tmp_path, tiny_bert):
     folder = tmp_path / "words"
     folder.mkdir()
     rng = random.Random(5)
-    lines = [" ".join(rng.choices(["going", "goes", "paris", "sofias", "."], k=8)) for _ in range(80)]
+    words = ["going", "goes", "paris", "sofias", "."]
+    lines = [" ".join(rng.choices(words, k=8)) for _ in range(80)]
     (folder / "train.txt").write_text("\n".join(lines) + "\n")
     cfg = compose_train(tmp_path, mlm_overrides(tiny_bert, folder, "data.whole_word_mask=true"))
     datamodule = build(cfg.data)

@@ -258,6 +258,12 @@ def run_train(overrides: list[str], run_dir: Path) -> dict:
     return metrics
 
 
+def run_seconds(run_dir: Path) -> float:
+    """From the run's first file (its record) to its last (metrics.json)."""
+    first = (run_dir / "run_record.json").stat().st_mtime
+    return (run_dir / "metrics.json").stat().st_mtime - first
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -291,6 +297,7 @@ def tapt(args) -> dict:
     if not (mlm_dir / "metrics.json").is_file():
         run_train(mlm, mlm_dir)
     pretraining = json.loads((mlm_dir / "metrics.json").read_text())
+    pretraining["wall_seconds"] = run_seconds(mlm_dir)
     baseline = None
     if args.reuse_baseline:  # the same fine-tuning runs from the packaged encoder
         baseline = json.loads(Path(args.reuse_baseline).read_text())["without"]["runs"]
@@ -339,6 +346,7 @@ def scratch(args) -> dict:
     if not (mlm_dir / "metrics.json").is_file():
         run_train(mlm, mlm_dir)
     pretraining = json.loads((mlm_dir / "metrics.json").read_text())
+    pretraining["wall_seconds"] = run_seconds(mlm_dir)
     random_dir = root / "random_init"
     if not (random_dir / "config.json").is_file():
         torch.manual_seed(0)

@@ -212,10 +212,11 @@ class TextDataModule(TaskDataModule):
         )
         return [{"input_ids": i, "offsets": o} for i, o in zip(ids, offsets, strict=True)]
 
-    def _masked(self, items: list[dict], generator: torch.Generator) -> list[dict]:
-        """Items with their tokens chosen for prediction masked (`labels`: the original id
-        there, -100 elsewhere)."""
-        batch = pad_batch(items, {"input_ids": self.tokenizer.pad_token_id}, ())
+    def _masked_batch(self, items: list[dict], generator: torch.Generator) -> dict:
+        """A padded batch of `items` with the tokens chosen for prediction masked (`labels`: the
+        original id there, -100 elsewhere, padding included)."""
+        pad = {"input_ids": self.tokenizer.pad_token_id}
+        batch = pad_batch(items, pad, self.keep, self.hparams.pad_to_multiple_of)
         collator = self.collator
         collator.generator = generator
         special = torch.isin(batch["input_ids"], torch.tensor(self.tokenizer.all_special_ids))
@@ -223,27 +224,29 @@ class TextDataModule(TaskDataModule):
         if self.hparams.whole_word_mask:
             length = batch["input_ids"].shape[1]
             offsets = torch.tensor([o + [[0, 0]] * (length - len(o)) for o in _offsets(items)])
-        inputs, labels = collator.torch_mask_tokens(
-            batch["input_ids"].clone(), special_tokens_mask=special, offset_mapping=offsets
+        batch["input_ids"], batch["labels"] = collator.torch_mask_tokens(
+            batch["input_ids"], special_tokens_mask=special, offset_mapping=offsets
         )
-        masked = []
-        for row, item in enumerate(items):
-            size = len(item["input_ids"])
-            masked.append(
-                {
-                    "input_ids": inputs[row, :size].tolist(),
-                    "labels": labels[row, :size].tolist(),
-                    "block": item["block"],
-                }
-            )
-        return masked
+        return batch
+
+    def _masked(self, items: list[dict], generator: torch.Generator) -> list[dict]:
+        """Items masked once (dev and test), kept as lists like the other splits' items."""
+        batch = self._masked_batch(items, generator)
+        return [
+            {
+                "input_ids": batch["input_ids"][row, : len(item["input_ids"])].tolist(),
+                "labels": batch["labels"][row, : len(item["input_ids"])].tolist(),
+                "block": item["block"],
+            }
+            for row, item in enumerate(items)
+        ]
 
     def train_collate(self, items: list[dict]):
         """A training batch masked anew: the mask depends on the seed, the epoch and the block,
         never on the global random state, so a resumed run masks as the uninterrupted run did."""
         epoch = self.trainer.current_epoch if self.trainer is not None else 0
         seed = (self.shuffle_seed * 1_000_003 + epoch * 10_007 + items[0]["block"]) % 2**63
-        return self.collate(self._masked(items, torch.Generator().manual_seed(seed)))
+        return self._masked_batch(items, torch.Generator().manual_seed(seed))
 
     def references(self, split: str) -> list:
         return []

@@ -334,7 +334,7 @@ def scratch(args) -> dict:
     import torch
     from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
 
-    root = ROOT / "outputs" / "mlm_benchmark" / "scratch_msra"
+    root = ROOT / "outputs" / "mlm_benchmark" / (args.name or "scratch_msra")
     mlm_dir = root / "mlm"
     mlm = [
         "data=text",
@@ -355,9 +355,17 @@ def scratch(args) -> dict:
         AutoTokenizer.from_pretrained(mlm_dir / "model").save_pretrained(random_dir)
     base = ["data=msra", f"trainer.max_epochs={args.ner_epochs}", *args.ner_overrides]
     results = {"mlm_overrides": mlm, "mlm": pretraining, "ner_overrides": base}
+    reused = {}
+    if args.reuse_baseline:  # the random twin's fine-tuning runs of an earlier comparison
+        earlier = json.loads(Path(args.reuse_baseline).read_text())
+        if earlier["ner_overrides"] != base:
+            raise SystemExit(f"{args.reuse_baseline} fine-tuned with {earlier['ner_overrides']}")
+        reused["random"] = earlier["random"]["runs"]
+        if sorted(run["seed"] for run in reused["random"]) != sorted(args.seeds):
+            raise SystemExit(f"{args.reuse_baseline} holds other seeds than {args.seeds}")
     for side, model in (("pretrained", mlm_dir / "model"), ("random", random_dir)):
-        runs = []
-        for seed in args.seeds:
+        runs = list(reused.get(side, []))
+        for seed in [] if side in reused else args.seeds:
             metrics = run_train(
                 [*base, f"model.model_name_or_path={model}", f"seed={seed}"],
                 root / f"ner-{side}-{seed}",
@@ -389,9 +397,12 @@ def main() -> None:
     parser.add_argument("--mlm-overrides", nargs="*", default=[])
     parser.add_argument("--ner-overrides", nargs="*", default=[])
     parser.add_argument("--json", help="write all results here")
-    parser.add_argument("--name", help="tapt: folder under outputs/mlm_benchmark (a variant)")
     parser.add_argument(
-        "--reuse-baseline", help="tapt: an earlier JSON whose runs without MLM to reuse"
+        "--name", help="tapt, scratch: folder under outputs/mlm_benchmark (a variant)"
+    )
+    parser.add_argument(
+        "--reuse-baseline",
+        help="an earlier JSON: its runs without MLM (tapt) or from random weights (scratch)",
     )
     parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)

@@ -188,6 +188,7 @@ def test_task_adaptive_text_from_a_preset(tmp_path, monkeypatch, tiny_bert, conl
 
 def test_from_scratch_learns_a_vocabulary(tmp_path, text_dir, tiny_bert):
     overrides = mlm_overrides(tiny_bert, text_dir, "model=bert_small_scratch")
+    overrides = [o for o in overrides if not o.startswith("optimizer.lr=")]
     overrides += [
         "model.architecture.hidden_size=32",
         "model.architecture.num_hidden_layers=1",
@@ -196,7 +197,9 @@ def test_from_scratch_learns_a_vocabulary(tmp_path, text_dir, tiny_bert):
         "data.vocab_size=120",
         "+trainer.fast_dev_run=true",
     ]
-    train(compose_train(tmp_path, overrides))
+    cfg = compose_train(tmp_path, overrides)
+    assert cfg.optimizer.lr == 5e-4  # the preset's rate, not adamw.yaml's fine-tuning rate
+    train(cfg)
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "model")
     assert "paris" in tokenizer.get_vocab() and len(tokenizer) <= 120
     model = AutoModelForMaskedLM.from_pretrained(tmp_path / "model")

@@ -90,6 +90,8 @@ SETTINGS = (
     Setting("data.mlm_probability", float, 0, 1, above=True),
     Setting("data.dev_fraction", float, 0, 1, above=True),
     Setting("data.vocab_size", int, 6),  # beyond the five special tokens
+    Setting("data.k_shot", int, 1, nullable=True),
+    Setting("data.k_shot_seed", int, 0),
     Setting("model.head_warmup_steps", int, 0),
 )
 

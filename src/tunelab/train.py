@@ -107,6 +107,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = {**model.scores["val"], **model.scores["test"]}
     metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
     metrics.update(parameter_counts(model))
+    metrics.update(datamodule.sample_stats())
 
     if trainer.is_global_zero:
         report = write_run_outputs(run_dir, task, model, datamodule, split, metrics)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import logging
+from collections import Counter
 from functools import partial
 from pathlib import Path
 
@@ -13,7 +15,10 @@ from transformers import AutoTokenizer
 
 from tunelab.data.batching import budget_batches, pad_batch
 from tunelab.data.cache import cache_key, cached
+from tunelab.data.k_shot import greedy_sample, per_class_sample, sample_rng
 from tunelab.data.registry import from_pretrained
+
+log = logging.getLogger(__name__)
 
 
 class EpochShuffle(Sampler[int]):
@@ -74,6 +79,8 @@ LOADER_SETTINGS = {
     "num_workers",
     "cache_dir",
 }
+# Settings of what a run trained on, not of how a model reads text: not carried by the model.
+SAMPLE_SETTINGS = {"k_shot", "k_shot_seed"}
 
 
 class TaskDataModule(pl.LightningDataModule):
@@ -89,6 +96,7 @@ class TaskDataModule(pl.LightningDataModule):
     def __init__(self):
         super().__init__()
         self._tokenizer = None
+        self.k_shot_samples: dict[str, dict] = {}
         # tunelab-train seeds everything just before building the DataModule.
         self.shuffle_seed = torch.initial_seed()
 
@@ -124,9 +132,51 @@ class TaskDataModule(pl.LightningDataModule):
         the cache is. `tunelab-eval model_dir=...` and `tunelab-predict` start from them."""
         cls = type(self)
         settings = {"datamodule": f"{cls.__module__}.{cls.__qualname__}"}
-        skipped = LOADER_SETTINGS | {"tokenizer"}
+        skipped = LOADER_SETTINGS | SAMPLE_SETTINGS | {"tokenizer"}
         settings.update({k: v for k, v in self.hparams.items() if k not in skipped})
         return settings
+
+    def k_shot_sample(
+        self, split: str, mentions: list[list[str]], places: list[str], per_class: bool
+    ) -> list[int] | None:
+        """Which of a split's examples a K-shot run keeps (`data.k_shot`, train and dev only;
+        None: all), drawn from `data.k_shot_seed` alone, logged and kept in `k_shot_samples`.
+
+        `mentions`: each example's classes or entity types, once per occurrence; `places`:
+        where each example was read (`file:line`). `per_class`: exactly K per class (one label
+        per example); otherwise the greedy sampler (every type at least K times).
+        """
+        k, seed = self.hparams.get("k_shot"), self.hparams.get("k_shot_seed", 0)
+        if not k or split not in ("train", "dev"):
+            return None
+        where = f"the {split} split ({places[0].rpartition(':')[0] if places else 'empty'})"
+        rng = sample_rng(seed, split)
+        if per_class:
+            chosen = per_class_sample([m[0] for m in mentions], k, rng, where)
+        else:
+            chosen = greedy_sample(mentions, k, rng, where)
+        counts = Counter(kind for i in chosen for kind in mentions[i])
+        self.k_shot_samples[split] = {
+            "examples": len(chosen),
+            "of": len(mentions),
+            "counts": dict(sorted(counts.items())),
+            "indices": chosen,
+            "places": [places[i] for i in chosen],
+        }
+        log.info(
+            "k-shot sample (data.k_shot=%d, data.k_shot_seed=%d): %s split %d of %d examples (%s)",
+            k,
+            seed,
+            split,
+            len(chosen),
+            len(mentions),
+            ", ".join(f"{name} {n}" for name, n in sorted(counts.items())),
+        )
+        return chosen
+
+    def sample_stats(self) -> dict[str, int]:
+        """`data/train_examples` and `data/dev_examples` of a K-shot run (metrics.json)."""
+        return {f"data/{s}_examples": v["examples"] for s, v in self.k_shot_samples.items()}
 
     def cached_encoding(self, split: str, content, encode):
         """`encode()`'s result for a split whose words/texts and labels are `content`, from the

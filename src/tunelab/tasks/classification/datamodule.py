@@ -98,8 +98,9 @@ class SequenceClassificationDataModule(TaskDataModule):
             (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
             logits are averaged per text).
         max_length, stride, batch_size, eval_batch_size, eval_max_tokens, group_by_length,
-        pad_to_multiple_of, labels, test_split, num_workers, cache_dir: as for the NER
-        DataModule.
+        pad_to_multiple_of, labels, test_split, num_workers, cache_dir, k_shot, k_shot_seed:
+        as for the NER DataModule (k_shot: exactly K texts per class; multi-label: every
+        label at least K times).
     """
 
     keep = ("label", "example", "window")
@@ -127,6 +128,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         test_split: str = "test",
         num_workers: int = 0,
         cache_dir: str | None = None,
+        k_shot: int | None = None,
+        k_shot_seed: int = 0,
     ):
         super().__init__()
         if long_text not in LONG_TEXT:
@@ -149,7 +152,13 @@ class SequenceClassificationDataModule(TaskDataModule):
             names = {str(k): str(v) for k, v in (h.label_names or {}).items()}
             for example in examples:
                 example.label = names.get(example.label, example.label)
-            self._examples[split] = examples
+            chosen = self.k_shot_sample(
+                split,
+                [self.label_set(e) for e in examples],
+                [f"{e.path}:{e.row}" for e in examples],
+                per_class=not h.multi_label,
+            )
+            self._examples[split] = examples if chosen is None else [examples[i] for i in chosen]
         return self._examples[split]
 
     def label_set(self, example: Example) -> list[str]:

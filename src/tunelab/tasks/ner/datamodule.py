@@ -12,6 +12,7 @@ from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
 from tunelab.data.windows import running_text_groups
 from tunelab.errors import CorpusError, TunelabError
+from tunelab.tasks.ner.spans import tags_to_spans
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class TokenClassificationDataModule(TaskDataModule):
         test_split: split (file stem) that `test` reads, e.g. `test_long`.
         num_workers: DataLoader workers.
         cache_dir: keep tokenized splits here (`tunelab.data.cache`); None: tokenize every run.
+        k_shot: train and dev on K-shot samples of their splits (`tunelab.data.k_shot`): the
+            sentences in which every entity type occurs at least K times; test untouched.
+        k_shot_seed: the seed the samples are drawn with (`${seed}` by default).
     """
 
     keep = ("sentence", "window")
@@ -107,6 +111,8 @@ class TokenClassificationDataModule(TaskDataModule):
         test_split: str = "test",
         num_workers: int = 0,
         cache_dir: str | None = None,
+        k_shot: int | None = None,
+        k_shot_seed: int = 0,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["labels"])
@@ -125,7 +131,14 @@ class TokenClassificationDataModule(TaskDataModule):
         if split not in self._sentences:
             scheme = self.hparams.scheme if split == "train" else self.scheme
             loaded = load_ner_splits([split], self.hparams.corpus, self.hparams.dir, scheme)
-            self._sentences[split] = loaded.sentences[split]
+            sentences = loaded.sentences[split]
+            chosen = self.k_shot_sample(
+                split,
+                [[span.type for span in tags_to_spans(s.tags)] for s in sentences],
+                [f"{s.path}:{s.lines[0] if s.lines else 0}" for s in sentences],
+                per_class=False,
+            )
+            self._sentences[split] = sentences if chosen is None else [sentences[i] for i in chosen]
             self.repairs[split] = loaded.repairs[split]
             self.upper_cased[split] = loaded.upper_cased[split]
             if split == "train":

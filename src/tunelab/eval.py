@@ -92,18 +92,24 @@ def score_file(cfg: DictConfig) -> dict[str, float]:
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Test the model given by `ckpt_path` or `model_dir` on `split`, or score an existing
-    `predictions` file; write the run directory."""
+    """Test the model given by `ckpt_path` or `model_dir` on `split` (or, with `zero_shot=true`,
+    a sentence encoder against label descriptions), or score an existing `predictions` file;
+    write the run directory."""
     schema.check(cfg)
     if cfg.get("predictions"):
         return score_file(cfg)
-    module, tokenizer, task = load_module(
-        cfg.ckpt_path, cfg.model_dir, cfg.get("task"), cfg.get("trust_remote_code", False)
-    )
-    if cfg.get("decode"):  # NER: score the same model with another decoder
-        module.set_decode(cfg.decode)
-    data = data_config(cfg, module.input_settings)
-    datamodule = build(data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
+    if cfg.get("zero_shot"):
+        from tunelab.tasks.zero_shot.setup import zero_shot_setup
+
+        module, datamodule, task = zero_shot_setup(cfg, keys_on_command_line(cfg))
+    else:
+        module, tokenizer, task = load_module(
+            cfg.ckpt_path, cfg.model_dir, cfg.get("task"), cfg.get("trust_remote_code", False)
+        )
+        if cfg.get("decode"):  # NER: score the same model with another decoder
+            module.set_decode(cfg.decode)
+        data = data_config(cfg, module.input_settings)
+        datamodule = build(data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
     module.set_references({"test": datamodule.references(cfg.split)})
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
     trainer.test(module, datamodule=datamodule)
@@ -112,6 +118,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     metrics.update({f"test/{key}": value for key, value in stats.items()})
     run_dir = Path(cfg.paths.output_dir)
     report = write_run_outputs(run_dir, task, module, datamodule, cfg.split, metrics)
+    if cfg.get("zero_shot") and cfg.get("export"):
+        module.export(str(run_dir / "model"))
     print(report)
     print(f"split {cfg.split}: {tasks.summary(task, metrics)}")
     print(f"run directory: {run_dir}")

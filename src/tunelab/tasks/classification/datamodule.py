@@ -93,6 +93,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         label_column: the label column.
         text_pair_column: an optional second text (pair tasks, e.g. question/answer).
         label_names: maps raw labels to names (e.g. {0: negative, 1: positive}).
+        label_descriptions: what each label means, in words (zero-shot classification reads
+            them; `tunelab.tasks.zero_shot`).
         multi_label: labels are sets, written joined by `label_separator`.
         long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`
             (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
@@ -114,6 +116,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         label_column: str = "label",
         text_pair_column: str | None = None,
         label_names: dict | None = None,
+        label_descriptions: dict | None = None,
         multi_label: bool = False,
         label_separator: str = "|",
         long_text: str = "truncate",

@@ -1,0 +1,100 @@
+"""Zero-shot classification: labels picked by cosine similarity to their descriptions."""
+
+import csv
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from sentence_transformers import SentenceTransformer
+
+from tests.conftest import compose_train, eval_config
+from tests.recompute import (
+    CLASSIFICATION_COUNTS,
+    assert_test_scores_recomputed,
+    classification_scores_from_file,
+)
+from tunelab.errors import TunelabError
+from tunelab.eval import evaluate
+from tunelab.predict import predict
+from tunelab.tasks.zero_shot.module import label_descriptions
+
+TEMPLATES = '["a story of {label} .","{label} said today ."]'
+
+
+@pytest.fixture(scope="module")
+def zero_shot_run(tmp_path_factory, tiny_bert, table_dir):
+    run_dir = tmp_path_factory.mktemp("zero-shot")
+    cfg = eval_config(
+        run_dir,
+        table_dir,
+        "zero_shot=true",
+        f"model_dir={tiny_bert}",
+        f"templates={TEMPLATES}",
+        "+data.label_descriptions={work: [acme works with hooli .]}",
+        "export=true",
+        "trainer.precision=32-true",
+        data="csv",
+    )
+    return run_dir, evaluate(cfg)
+
+
+def test_scores_recomputed_from_the_predictions(zero_shot_run):
+    run_dir, metrics = zero_shot_run
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    recomputed = classification_scores_from_file(
+        run_dir / "predictions" / "test.csv", ["travel", "work"]
+    )
+    assert_test_scores_recomputed(saved, recomputed, CLASSIFICATION_COUNTS)
+    assert saved == pytest.approx(metrics)
+
+
+def test_each_text_gets_the_label_whose_descriptions_embed_closest(zero_shot_run, tiny_bert):
+    run_dir, _ = zero_shot_run
+    encoder = SentenceTransformer(str(tiny_bert), device="cpu")  # mean pooling, as tunelab's
+
+    def embed(texts):
+        return encoder.encode(texts, convert_to_tensor=True, normalize_embeddings=True)
+
+    labels = {
+        "travel": embed(["a story of travel .", "travel said today ."]).mean(0),
+        "work": embed(["acme works with hooli ."])[0],  # the given description, no template
+    }
+    names = sorted(labels)
+    centres = F.normalize(torch.stack([labels[n] for n in names]), dim=-1)
+    with (run_dir / "predictions" / "test.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = [names[i] for i in (embed([r["text"] for r in rows]) @ centres.T).argmax(-1)]
+    assert [r["pred"] for r in rows] == expected
+    assert len(set(expected)) == 2  # a test where the two labels are both picked
+
+
+def test_exported_zero_shot_model_predicts_the_same_labels(zero_shot_run, tmp_path):
+    run_dir, _ = zero_shot_run
+    with (run_dir / "predictions" / "test.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    source = tmp_path / "in.txt"
+    source.write_text("".join(r["text"] + "\n" for r in rows))
+    output = tmp_path / "out.jsonl"
+    overrides = [f"model_dir={run_dir / 'model'}", f"input={source}", f"output={output}"]
+    overrides.append("precision=32-true")  # as the evaluation above
+    predict(compose_train(tmp_path, overrides, config_name="predict"))
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["label"] for r in records] == [r["pred"] for r in rows]
+
+
+def test_descriptions_default_to_templates_and_bad_ones_stop():
+    assert label_descriptions(["a", "b"], ["about {label}", "{label}!"], {"b": "bee"}) == [
+        ["about a", "a!"],
+        ["bee"],
+    ]
+    with pytest.raises(TunelabError, match="'c', not among the labels"):
+        label_descriptions(["a", "b"], ["{label}"], {"c": "sea"})
+    with pytest.raises(TunelabError, match="no \\{label\\}"):
+        label_descriptions(["a"], ["no placeholder"])
+
+
+def test_zero_shot_needs_classification_data(tmp_path, conll_dir):
+    cfg = eval_config(tmp_path, conll_dir, "zero_shot=true")
+    with pytest.raises(TunelabError, match="needs classification data"):
+        evaluate(cfg)

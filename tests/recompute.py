@@ -4,6 +4,7 @@ torchmetrics, so that a test can check every `test/*` score of metrics.json."""
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -101,3 +102,27 @@ def assert_test_scores_recomputed(saved: dict, recomputed: dict, counts: set[str
     assert test_keys - counts == set(recomputed), "a test/* score that no test recomputes"
     for key, value in recomputed.items():
         assert saved[f"test/{key}"] == pytest.approx(value, abs=1e-6), key
+
+
+def assert_classification_run_recomputed(run_dir: Path, labels: list[str]) -> dict:
+    """metrics.json of a classification run (or evaluation) against its predictions file;
+    returns the saved metrics."""
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    recomputed = classification_scores_from_file(run_dir / "predictions" / "test.csv", labels)
+    assert_test_scores_recomputed(saved, recomputed, CLASSIFICATION_COUNTS)
+    return saved
+
+
+def predictions_agree_with_predict(run_dir: Path, tmp_path: Path) -> None:
+    """`tunelab-predict` (fp32) with RUN/model labels the test texts as predictions/test.csv."""
+    from tests.conftest import compose_train
+    from tunelab.predict import predict
+
+    with (run_dir / "predictions" / "test.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    source, output = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text("".join(r["text"] + "\n" for r in rows))
+    overrides = [f"model_dir={run_dir / 'model'}", f"input={source}", f"output={output}"]
+    predict(compose_train(tmp_path, [*overrides, "precision=32-true"], config_name="predict"))
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["label"] for r in records] == [r["pred"] for r in rows]

@@ -1,22 +1,16 @@
 """Zero-shot classification: labels picked by cosine similarity to their descriptions."""
 
 import csv
-import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 
-from tests.conftest import compose_train, eval_config
-from tests.recompute import (
-    CLASSIFICATION_COUNTS,
-    assert_test_scores_recomputed,
-    classification_scores_from_file,
-)
+from tests.conftest import eval_config
+from tests.recompute import assert_classification_run_recomputed, predictions_agree_with_predict
 from tunelab.errors import TunelabError
 from tunelab.eval import evaluate
-from tunelab.predict import predict
 from tunelab.tasks.zero_shot.module import label_descriptions
 
 TEMPLATES = '["a story of {label} .","{label} said today ."]'
@@ -41,11 +35,7 @@ def zero_shot_run(tmp_path_factory, tiny_bert, table_dir):
 
 def test_scores_recomputed_from_the_predictions(zero_shot_run):
     run_dir, metrics = zero_shot_run
-    saved = json.loads((run_dir / "metrics.json").read_text())
-    recomputed = classification_scores_from_file(
-        run_dir / "predictions" / "test.csv", ["travel", "work"]
-    )
-    assert_test_scores_recomputed(saved, recomputed, CLASSIFICATION_COUNTS)
+    saved = assert_classification_run_recomputed(run_dir, ["travel", "work"])
     assert saved == pytest.approx(metrics)
 
 
@@ -70,17 +60,7 @@ def test_each_text_gets_the_label_whose_descriptions_embed_closest(zero_shot_run
 
 
 def test_exported_zero_shot_model_predicts_the_same_labels(zero_shot_run, tmp_path):
-    run_dir, _ = zero_shot_run
-    with (run_dir / "predictions" / "test.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    source = tmp_path / "in.txt"
-    source.write_text("".join(r["text"] + "\n" for r in rows))
-    output = tmp_path / "out.jsonl"
-    overrides = [f"model_dir={run_dir / 'model'}", f"input={source}", f"output={output}"]
-    overrides.append("precision=32-true")  # as the evaluation above
-    predict(compose_train(tmp_path, overrides, config_name="predict"))
-    records = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [r["label"] for r in records] == [r["pred"] for r in rows]
+    predictions_agree_with_predict(zero_shot_run[0], tmp_path)
 
 
 def test_descriptions_default_to_templates_and_bad_ones_stop():

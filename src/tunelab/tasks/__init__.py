@@ -49,7 +49,7 @@ class Task:
 
 
 _TASKS: dict[str, Task] = {}
-BUILT_IN = ("ner", "classification", "mlm", "zero_shot")
+BUILT_IN = ("ner", "classification", "mlm", "zero_shot", "setfit")
 
 
 def register(task: Task) -> Task:

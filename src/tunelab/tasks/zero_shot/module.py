@@ -3,16 +3,11 @@ embeds closest to it (cosine similarity), with no labelled example."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
-from tunelab.data.registry import resolve_model
 from tunelab.errors import TunelabError
-from tunelab.models.base import SETTINGS_FILE, TaskModule
-from tunelab.tasks.classification.module import SequenceClassificationModule
+from tunelab.models.sentence_encoder import EmbeddingClassifier
 
 DEFAULT_TEMPLATES = ("This text is about {label}.",)
 
@@ -42,16 +37,7 @@ def label_descriptions(
     return described
 
 
-def encoder_max_length(name_or_path: str) -> int | None:
-    """The longest input a sentence-transformers encoder embeds (`max_seq_length` in its
-    `sentence_bert_config.json`); None for a plain encoder."""
-    config = Path(resolve_model(name_or_path)) / "sentence_bert_config.json"
-    if not config.is_file():
-        return None
-    return json.loads(config.read_text()).get("max_seq_length")
-
-
-class ZeroShotModule(SequenceClassificationModule):
+class ZeroShotModule(EmbeddingClassifier):
     """Scores texts against label embeddings: the mean of each label's normalised description
     embeddings, normalised again. It is scored, exported and predicts as a classifier.
 
@@ -77,16 +63,8 @@ class ZeroShotModule(SequenceClassificationModule):
         input_settings: dict | None = None,
         trust_remote_code: bool = False,
     ):
-        TaskModule.__init__(self, model_name_or_path, labels, input_settings=input_settings)
-        from sentence_transformers import SentenceTransformer
-
-        self.multi_label, self.threshold, self.class_weights = False, 0.5, None
+        self.start(model_name_or_path, labels, False, 0.5, input_settings, trust_remote_code)
         self.scale, self.descriptions = scale, [list(texts) for texts in descriptions]
-        self.model = SentenceTransformer(
-            resolve_model(model_name_or_path),
-            device="cpu",
-            trust_remote_code=trust_remote_code,
-        )
         self.model.eval()
         with torch.inference_mode():
             flat = [text for texts in descriptions for text in texts]
@@ -96,10 +74,6 @@ class ZeroShotModule(SequenceClassificationModule):
             means.append(embedded[start : start + len(texts)].mean(0))
             start += len(texts)
         self.register_buffer("label_embeddings", F.normalize(torch.stack(means), dim=-1).clone())
-        self._outputs = {}
-        self.test_probs = {}
-        self.scores = {}
-        self.confusion = {}
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
@@ -115,24 +89,10 @@ class ZeroShotModule(SequenceClassificationModule):
 
     def exported_settings(self) -> dict:
         return {
-            "task": self.task,
-            "labels": self.labels,
+            **super().exported_settings(),
             "descriptions": self.descriptions,
             "scale": self.scale,
-            "data": self.input_settings,
         }
 
-    def export(self, directory: str, tokenizer=None) -> None:
-        """The encoder in sentence-transformers format (its pooling kept) and `tunelab.json`
-        with the labels and their descriptions: `tunelab-predict model_dir=...` reads it."""
-        self.model.save(directory)
-        settings = json.dumps(self.exported_settings(), indent=2)
-        (Path(directory) / SETTINGS_FILE).write_text(settings + "\n")
-
-    def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
-        features = self.model_inputs(batch)
-        embedded = self.model(features)["sentence_embedding"].float()
-        scores = F.normalize(embedded, dim=-1) @ self.label_embeddings.T * self.scale
-        logits = scores.cpu()
-        keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
-        return {key: logits[row] for row, key in enumerate(keys)}
+    def head_logits(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return F.normalize(embeddings, dim=-1) @ self.label_embeddings.T * self.scale

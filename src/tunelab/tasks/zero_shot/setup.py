@@ -9,7 +9,8 @@ from omegaconf import DictConfig, open_dict
 from tunelab import tasks
 from tunelab.config import build
 from tunelab.errors import TunelabError
-from tunelab.tasks.zero_shot.module import ZeroShotModule, encoder_max_length, label_descriptions
+from tunelab.models.sentence_encoder import encoder_max_length
+from tunelab.tasks.zero_shot.module import ZeroShotModule, label_descriptions
 
 log = logging.getLogger("tunelab")
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"  # the packaged MiniLM

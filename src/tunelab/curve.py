@@ -1,0 +1,157 @@
+"""`tunelab-curve`: a learning curve over K (examples per class) and seeds, for several methods.
+
+Each point is an ordinary `tunelab-train` run directory, `OUT/METHOD/k{K}-seed{S}`; a point whose
+`metrics.json` exists is read, not rerun, so an interrupted curve continues where it stopped and
+a curve can be filled over several sittings. Writes `curve.csv` (one row a point), `curve.md`
+(mean and standard deviation per method and K) and `curve.png` into OUT.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.errors import TunelabError
+from tunelab.rundir import markdown_table
+
+log = logging.getLogger("tunelab")
+
+
+def preset_name(cfg: DictConfig) -> str:
+    """The data preset chosen (`data=NAME`), inside a running app or in a composed config."""
+    if HydraConfig.initialized():
+        return HydraConfig.get().runtime.choices["data"]
+    return cfg.hydra.runtime.choices["data"]
+
+
+def point_overrides(cfg: DictConfig, method: str, k: int, seed: int) -> list[str]:
+    """The `tunelab-train` overrides of one point."""
+    own = list(cfg.methods[method] or [])
+    preset = preset_name(cfg)
+    return [f"data={preset}", f"data.k_shot={k}", f"seed={seed}", *own, *cfg.overrides]
+
+
+def run_point(cfg: DictConfig, method: str, k: int, seed: int, out: Path) -> dict:
+    """One point's metrics, training it first unless its run directory holds them."""
+    run_dir = out / method / f"k{k}-seed{seed}"
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file():
+        log.info("curve point %s K=%d seed=%d -> %s", method, k, seed, run_dir)
+        command = [sys.executable, "-m", "tunelab.train", *point_overrides(cfg, method, k, seed)]
+        done = subprocess.run([*command, f"hydra.run.dir={run_dir}"], check=False)
+        if done.returncode != 0:
+            raise TunelabError(f"curve point {method} K={k} seed={seed} failed: see {run_dir}")
+    return {"run_dir": str(run_dir), **json.loads(metrics_file.read_text())}
+
+
+def metric_of(cfg: DictConfig, metrics: dict) -> str:
+    if cfg.metric:
+        return cfg.metric
+    for key in ("test/acc", "test/f1"):
+        if key in metrics:
+            return key
+    raise TunelabError("set metric=... (the metrics.json key the curve plots)")
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean, standard deviation and count per (method, K), in the order first met."""
+    groups: dict[tuple[str, int], list[float]] = {}
+    for row in rows:
+        groups.setdefault((row["method"], row["k"]), []).append(row["value"])
+    return [
+        {
+            "method": method,
+            "k": k,
+            "mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values),
+        }
+        for (method, k), values in groups.items()
+    ]
+
+
+def plot(summary: list[dict], metric: str, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for method in dict.fromkeys(s["method"] for s in summary):
+        points = sorted((s for s in summary if s["method"] == method), key=lambda s: s["k"])
+        axes.errorbar(
+            [s["k"] for s in points],
+            [s["mean"] for s in points],
+            yerr=[s["std"] for s in points],
+            marker="o",
+            capsize=3,
+            label=method,
+        )
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel("K (labelled examples per class)")
+    axes.set_ylabel(f"{metric} (mean ± sd over seeds)")
+    axes.set_title(title)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def curve(cfg: DictConfig) -> list[dict]:
+    """Run (or read) every point and write curve.csv, curve.md and curve.png."""
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for method in cfg.methods:
+        for k in cfg.k:
+            for seed in cfg.seeds:
+                metrics = run_point(cfg, method, int(k), int(seed), out)
+                metric = metric_of(cfg, metrics)
+                rows.append(
+                    {
+                        "method": method,
+                        "k": int(k),
+                        "seed": int(seed),
+                        "metric": metric,
+                        "value": metrics[metric],
+                        "train_examples": metrics.get("data/train_examples"),
+                        "run_dir": metrics["run_dir"],
+                    }
+                )
+    with (out / "curve.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summarise(rows)
+    metric = rows[0]["metric"]
+    table = markdown_table(
+        ["method", "K", f"{metric} mean", "sd", "seeds"],
+        [[s["method"], s["k"], f"{s['mean']:.4f}", f"{s['std']:.4f}", s["n"]] for s in summary],
+    )
+    title = f"data={preset_name(cfg)}"
+    (out / "curve.md").write_text(f"# Learning curve: {title}\n\n{table}")
+    plot(summary, metric, title, out / "curve.png")
+    print(table)
+    print(f"curve: {out}")
+    return summary
+
+
+@hydra.main(config_path=CONFIG_DIR, config_name="curve", version_base="1.3")
+@exit_on_user_error
+def main(cfg: DictConfig) -> None:
+    log.debug(OmegaConf.to_yaml(cfg))
+    curve(cfg)
+
+
+if __name__ == "__main__":
+    main()

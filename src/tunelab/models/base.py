@@ -12,7 +12,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 import torch.distributed as dist
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from transformers import AutoConfig
 
 from tunelab.data.registry import from_pretrained
@@ -72,6 +72,18 @@ class TaskModule(pl.LightningModule):
         self.scheduler_factory = scheduler
         self._cpu_attention: bool | object = UNCHECKED
         self.references: dict[str, list] = {}
+
+    def remember(self, **arguments) -> None:
+        """Add a subclass's own constructor arguments to the hyperparameters (as plain values),
+        so that `load_from_checkpoint` rebuilds it: for subclasses that call a base class's
+        constructor directly, which Lightning's `save_hyperparameters` does not see through."""
+        plain = {
+            key: OmegaConf.to_container(value, resolve=True)
+            if isinstance(value, DictConfig | ListConfig)
+            else value
+            for key, value in arguments.items()
+        }
+        self.hparams.update(plain)
 
     def set_references(self, references: dict[str, list]) -> None:
         """What each evaluation prefix (`val`, `test`) is scored against: one entry per item of

@@ -49,7 +49,7 @@ class Task:
 
 
 _TASKS: dict[str, Task] = {}
-BUILT_IN = ("ner", "classification", "mlm", "zero_shot", "setfit")
+BUILT_IN = ("ner", "classification", "mlm", "zero_shot", "setfit", "prompt")
 
 
 def register(task: Task) -> Task:

@@ -95,6 +95,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         label_names: maps raw labels to names (e.g. {0: negative, 1: positive}).
         label_descriptions: what each label means, in words (zero-shot classification reads
             them; `tunelab.tasks.zero_shot`).
+        label_words: a word (or words) per label, which prompt-based classification scores at
+            the template's mask (`tunelab.tasks.prompt`).
         multi_label: labels are sets, written joined by `label_separator`.
         long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`
             (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
@@ -117,6 +119,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         text_pair_column: str | None = None,
         label_names: dict | None = None,
         label_descriptions: dict | None = None,
+        label_words: dict | None = None,
         multi_label: bool = False,
         label_separator: str = "|",
         long_text: str = "truncate",

@@ -55,6 +55,22 @@ def classification_scores(
     return flat, matrix
 
 
+def loss_weights(
+    labels: list[str], class_weights: str | list[float] | None, label_counts: list[int] | None
+) -> torch.Tensor:
+    """Per-label weights of the cross-entropy: given in label order, `auto` (inverse class
+    frequency of the training split), or ones."""
+    weights = torch.ones(len(labels))
+    if isinstance(class_weights, list | tuple):
+        if len(class_weights) != len(labels):
+            raise ValueError(f"class_weights has {len(class_weights)} values for labels {labels}")
+        weights = torch.tensor(class_weights, dtype=torch.float)
+    elif class_weights == "auto" and label_counts is not None:
+        counts = torch.tensor(label_counts, dtype=torch.float)
+        weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+    return weights
+
+
 class SequenceClassificationModule(TaskModule):
     """Fine-tunes `AutoModelForSequenceClassification`.
 
@@ -94,17 +110,8 @@ class SequenceClassificationModule(TaskModule):
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
         problem = "multi_label_classification" if multi_label else "single_label_classification"
         self.model = self.pretrained(AutoModelForSequenceClassification, problem_type=problem)
-        weights = torch.ones(len(self.labels))
-        if isinstance(class_weights, list | tuple):
-            if len(class_weights) != len(self.labels):
-                raise ValueError(
-                    f"class_weights has {len(class_weights)} values for labels {labels}"
-                )
-            weights = torch.tensor(class_weights, dtype=torch.float)
-        elif class_weights == "auto" and label_counts is not None:
-            counts = torch.tensor(label_counts, dtype=torch.float)
-            weights = counts.sum() / (len(counts) * counts.clamp(min=1))
         # Not persistent: recomputed from the data each run, never needed to load a checkpoint.
+        weights = loss_weights(self.labels, class_weights, label_counts)
         self.register_buffer("loss_weights", weights, persistent=False)
         self._outputs: dict[tuple[int, int], torch.Tensor] = {}
         self.test_probs: dict[int, torch.Tensor] = {}

@@ -82,7 +82,7 @@ class SetFitModule(EmbeddingClassifier):
         self.start(
             model_name_or_path, labels, multi_label, threshold, input_settings, trust_remote_code
         )
-        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.remember(multi_label=multi_label, threshold=threshold)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         dim = self.model.get_sentence_embedding_dimension()
         self.register_buffer("head_weight", torch.zeros(len(self.labels), dim))

@@ -65,6 +65,7 @@ class ZeroShotModule(EmbeddingClassifier):
     ):
         self.start(model_name_or_path, labels, False, 0.5, input_settings, trust_remote_code)
         self.scale, self.descriptions = scale, [list(texts) for texts in descriptions]
+        self.remember(descriptions=self.descriptions, scale=scale)
         self.model.eval()
         with torch.inference_mode():
             flat = [text for texts in descriptions for text in texts]

@@ -1,0 +1,144 @@
+"""Prompt-based classification: each text is put into a template with one mask, and the
+masked-LM scores of each label's words at the mask are that label's score (PET, Schick and
+Schütze, 2021; LM-BFF, Gao et al., 2021). It trains the whole masked LM with cross-entropy
+over those scores."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+from tunelab.data.registry import from_pretrained
+from tunelab.errors import TunelabError
+from tunelab.models.base import SETTINGS_FILE, TaskModule
+from tunelab.speed.dropout import use_fast_dropout
+from tunelab.tasks.classification.module import SequenceClassificationModule, loss_weights
+from tunelab.tasks.mlm.module import HEADS
+from tunelab.tasks.prompt.template import Template, label_word_ids
+
+log = logging.getLogger(__name__)
+
+
+class PromptModule(SequenceClassificationModule):
+    """Args (beyond the classification module's):
+    template: the text around `{text}`, with one `[MASK]`.
+    verbalizer: each label's word, or words (their scores averaged), one sub-token each.
+    class_weights, label_counts: accepted for the shared config; class weights apply as in
+        fine-tuning with a head.
+    """
+
+    task = "prompt"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        labels: list[str],
+        optimizer: Callable | None = None,
+        scheduler: Callable | None = None,
+        template: str = "{text} It was [MASK].",
+        verbalizer: dict | None = None,
+        multi_label: bool = False,
+        threshold: float = 0.5,
+        trust_remote_code: bool = False,
+        peft: dict | None = None,
+        input_settings: dict | None = None,
+        class_weights: str | list[float] | None = None,
+        label_counts: list[int] | None = None,
+    ):
+        TaskModule.__init__(
+            self,
+            model_name_or_path,
+            labels,
+            optimizer,
+            scheduler,
+            trust_remote_code,
+            peft,
+            input_settings,
+        )
+        self.remember(
+            template=template,
+            verbalizer=verbalizer,
+            multi_label=multi_label,
+            threshold=threshold,
+            class_weights=class_weights,
+            label_counts=label_counts,
+        )
+        verbalizer = self.hparams.verbalizer or {}
+        if multi_label:
+            raise TunelabError("model=prompt picks one label per text: multi-label is not offered")
+        if self.peft_method != "none":
+            raise TunelabError(f"peft={self.peft_method} is not offered for model=prompt")
+        self.multi_label, self.threshold, self.class_weights = False, threshold, class_weights
+        self.register_buffer(
+            "loss_weights", loss_weights(self.labels, class_weights, label_counts), persistent=False
+        )
+        tokenizer = from_pretrained(AutoTokenizer, model_name_or_path)
+        self.template = Template.parse(template, tokenizer)
+        self.word_ids = label_word_ids(verbalizer, self.labels, tokenizer)
+        self.pad_id = tokenizer.pad_token_id or 0
+        model, info = from_pretrained(
+            AutoModelForMaskedLM,
+            model_name_or_path,
+            trust_remote_code=trust_remote_code,
+            output_loading_info=True,
+        )
+        if info["missing_keys"]:
+            log.warning(
+                "%s has no masked-LM head: the label words' scores start from a random head; "
+                "train one on the task's texts first (tunelab-train data=text data.from=PRESET) "
+                "and start from its model/",
+                model_name_or_path,
+            )
+        self.model = use_fast_dropout(model).train()
+        self.head = next(getattr(model, n) for n in HEADS if hasattr(model, n))
+        self.limit = model.config.max_position_embeddings
+        self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
+
+    @classmethod
+    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
+        settings = settings or {}
+        return cls(
+            model_dir,
+            settings["labels"],
+            template=settings["template"],
+            verbalizer=settings["verbalizer"],
+            input_settings=settings.get("data"),
+            **kwargs,
+        )
+
+    def exported_settings(self) -> dict:
+        return {
+            "task": self.task,
+            "labels": self.labels,
+            "template": self.hparams.template,
+            "verbalizer": dict(self.hparams.verbalizer),
+            "data": self.input_settings,
+        }
+
+    def export(self, directory: str, tokenizer) -> None:
+        """The masked LM (it loads with `pipeline("fill-mask")`), its tokenizer, and
+        `tunelab.json` with the template and label words."""
+        self.model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+        settings = json.dumps(self.exported_settings(), indent=2)
+        (Path(directory) / SETTINGS_FILE).write_text(settings + "\n")
+
+    def padded_logits(self, batch) -> torch.Tensor:
+        """[batch, labels]: each label's mean word score at the mask of the templated text."""
+        ids, mask, positions = self.template.splice(
+            batch["input_ids"], batch["attention_mask"], self.limit, self.pad_id
+        )
+        inputs = {"input_ids": ids, "attention_mask": mask}
+        states = self.fast_forward(inputs, self.model.base_model).last_hidden_state
+        scores = self.head(states[torch.arange(len(positions)), positions]).float()
+        return torch.stack([scores[:, words].mean(-1) for words in self.word_ids], dim=-1)
+
+    def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
+        logits = self.padded_logits(batch).cpu()
+        keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
+        return {key: logits[row] for row, key in enumerate(keys)}

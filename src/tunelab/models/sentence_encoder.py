@@ -53,10 +53,8 @@ class EmbeddingClassifier(SequenceClassificationModule):
     def head_logits(self, embeddings: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
-        logits = self.head_logits(self.embed(batch)).float().cpu()
-        keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
-        return {key: logits[row] for row, key in enumerate(keys)}
+    def eval_logits(self, batch) -> torch.Tensor:
+        return self.head_logits(self.embed(batch))
 
     def exported_settings(self) -> dict:
         return {

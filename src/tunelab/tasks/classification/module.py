@@ -142,9 +142,13 @@ class SequenceClassificationModule(TaskModule):
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         return logits.sigmoid() if self.multi_label else logits.softmax(-1)
 
+    def eval_logits(self, batch) -> torch.Tensor:
+        """[rows, labels] scores of an evaluation batch."""
+        return self.model(**self.model_inputs(batch)).logits
+
     def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
         """(example, window) -> logits, for every row of the batch."""
-        logits = self.model(**self.model_inputs(batch)).logits.float().cpu()
+        logits = self.eval_logits(batch).float().cpu()
         keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
         return {key: logits[row] for row, key in enumerate(keys)}
 

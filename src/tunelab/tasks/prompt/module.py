@@ -138,7 +138,4 @@ class PromptModule(SequenceClassificationModule):
         scores = self.head(states[torch.arange(len(positions)), positions]).float()
         return torch.stack([scores[:, words].mean(-1) for words in self.word_ids], dim=-1)
 
-    def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
-        logits = self.padded_logits(batch).cpu()
-        keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
-        return {key: logits[row] for row, key in enumerate(keys)}
+    eval_logits = padded_logits

@@ -7,9 +7,11 @@ library, and against plain head fine-tuning, on the same K-shot samples.
 Each run is its own process, timed from start to exit (imports, reading the corpus, training,
 predicting the test split): `tunelab` is `tunelab-train data=D data.k_shot=K model=setfit
 seed=S`; `head` the same without `model=setfit` (fine-tuning with a classification head, the
-defaults a user gets); `peer` the setfit library with its defaults (`TrainingArguments()`:
-batch 16, one epoch of oversampled pairs, body lr 2e-5, logistic-regression head, fp32) on the
-same encoder and the same K-shot sample, drawn by tunelab's sampler from the same seed.
+defaults a user gets); `prompt` with `model=prompt` from `--prompt-model` (a masked LM warmed
+on the task's texts: `tunelab-train data=text data.from=sst2 trainer.max_epochs=1`); `peer`
+the setfit library with its defaults (`TrainingArguments()`: batch 16, one epoch of
+oversampled pairs, body lr 2e-5, logistic-regression head, fp32) on the same encoder and
+the same K-shot sample, drawn by tunelab's sampler from the same seed.
 Finished runs are kept under outputs/few_shot_benchmark/ and reused when the script is run again.
 """
 
@@ -26,13 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "tunelab.train"]
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
-SIDES = {"tunelab": ["model=setfit"], "head": []}
+PROMPT_MODEL: list[str] = []
+SIDES = {"tunelab": ["model=setfit"], "head": [], "prompt": ["model=prompt"]}
 
 
 def run_tunelab(side: str, data: str, k: int, seed: int, folder: Path, extra: list[str]) -> dict:
     run_dir = folder / f"{side}-{seed}"
     if not (run_dir / "metrics.json").is_file():
         command = [*TRAIN, f"data={data}", f"data.k_shot={k}", f"seed={seed}", *SIDES[side]]
+        if side == "prompt":  # a masked LM warmed on the task's texts (--prompt-model)
+            command.append(f"model.model_name_or_path={PROMPT_MODEL[0]}")
         command += [*extra, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
         subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
@@ -107,12 +112,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--sides", nargs="+", default=["tunelab", "peer", "head"])
     parser.add_argument("--overrides", nargs="*", default=[], help="tunelab sides: more overrides")
+    parser.add_argument("--prompt-model", help="prompt side: the masked LM to start from")
     parser.add_argument("--name", help="folder under outputs/few_shot_benchmark (a variant)")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    PROMPT_MODEL.append(args.prompt_model)
     name = args.name or f"{args.data}-k{args.k}"
     folder = ROOT / "outputs" / "few_shot_benchmark" / name
     folder.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -81,9 +82,10 @@ def worker(args) -> None:
     from tunelab.data.registry import resolve_model
 
     model = SetFitModel.from_pretrained(resolve_model(ENCODER))
+    scratch = tempfile.mkdtemp(prefix="setfit-peer-")  # its checkpoints, never in the checkout
     trainer = Trainer(
         model=model,
-        args=TrainingArguments(seed=seed, report_to="none"),
+        args=TrainingArguments(output_dir=scratch, seed=seed, report_to="none"),
         train_dataset=Dataset.from_dict(
             {"text": [e.text for e in train], "label": [e.label for e in train]}
         ),

@@ -147,13 +147,17 @@ def check_model_positions(cfg: DictConfig) -> None:
     from transformers import AutoConfig
 
     from tunelab.data.registry import from_pretrained
+    from tunelab.models.peft_methods import virtual_tokens
 
     config = from_pretrained(AutoConfig, name)
     positions = getattr(config, "max_position_embeddings", None)
     if positions and "roberta" in getattr(config, "model_type", ""):
         positions -= 2  # RoBERTa's position ids start after the padding index
-    if positions and length > positions:
+    peft = OmegaConf.select(cfg, "model.peft") or {}
+    prompt = virtual_tokens(dict(peft))
+    if positions and length + prompt > positions:
+        soft = f", {prompt} of them for the soft prompt" if prompt else ""
         raise TunelabError(
-            f"data.max_length={length} is not allowed: {name} has {positions} positions, use "
-            f"at most {positions} (longer texts are read in windows)"
+            f"data.max_length={length} is not allowed: {name} has {positions} positions{soft}; "
+            f"use at most {positions - prompt} (longer texts are read in windows)"
         )

@@ -15,7 +15,7 @@ from tunelab.eval import evaluate
 from tunelab.models.peft_methods import check_prefix_support
 from tunelab.train import train
 
-METHODS = ["lora", "adalora", "ia3", "prefix", "head_only"]
+METHODS = ["lora", "adalora", "ia3", "prefix", "prompt_tuning", "p_tuning", "head_only"]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_merged_export_is_a_plain_model_that_reproduces_test_scores(
     assert scores["test/f1"] == pytest.approx(metrics["test/f1"], abs=1e-9)
 
 
-@pytest.mark.parametrize("method", ["lora", "adalora", "ia3", "prefix"])
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "head_only"])
 def test_adapter_keeps_the_trained_head(peft_runs, method):
     run_dir, _ = peft_runs[method]
     folder = str(run_dir / "adapter")
@@ -85,6 +85,36 @@ def test_head_only_leaves_the_encoder_as_it_was(peft_runs, tiny_bert):
         trained.bert.named_parameters(), base.bert.named_parameters(), strict=True
     ):
         assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("method", ["prefix", "prompt_tuning", "p_tuning"])
+def test_unmergeable_adapter_evaluates_from_its_checkpoint(tmp_path, peft_runs, conll_dir, method):
+    run_dir, metrics = peft_runs[method]
+    checkpoint = run_dir / "checkpoints" / "best.ckpt"
+    scores = evaluate(eval_config(tmp_path, conll_dir, f"ckpt_path={checkpoint}"))
+    assert scores["test/f1"] == pytest.approx(metrics["test/f1"], abs=1e-9)
+
+
+def test_soft_prompt_on_classification_keeps_the_encoder(tmp_path, tiny_bert, table_dir):
+    overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv") + [
+        "peft=prompt_tuning",
+        "model.peft.num_virtual_tokens=4",
+        "trainer.max_epochs=1",
+    ]
+    metrics = train(compose_train(tmp_path, overrides))
+    prompt_and_head = 4 * 32 + (32 * 2 + 2)
+    assert metrics["model/trainable_params"] <= prompt_and_head + 32 * 32 + 32  # and pooler
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert config["peft_type"] == "PROMPT_TUNING" and config["num_virtual_tokens"] == 4
+
+
+def test_soft_prompt_counts_against_the_model_positions(tmp_path, tiny_bert, conll_dir):
+    overrides = tiny_train_overrides(tiny_bert, conll_dir) + ["peft=p_tuning"]
+    cfg = compose_train(tmp_path, overrides)
+    positions = AutoConfig.from_pretrained(tiny_bert).max_position_embeddings
+    cfg.data.max_length = positions
+    with pytest.raises(TunelabError, match="20 of them for the soft prompt; use at most"):
+        train(cfg)
 
 
 def test_prefix_check_names_the_model_that_cannot_take_a_prefix():

@@ -17,7 +17,7 @@ from transformers import AutoConfig
 
 from tunelab.data.registry import from_pretrained
 from tunelab.models.optim import parameter_groups
-from tunelab.models.peft_methods import AdaLoraRanks, apply_peft
+from tunelab.models.peft_methods import MERGEABLE, AdaLoraRanks, apply_peft, virtual_tokens
 from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
 from tunelab.speed.dropout import ATTENTION, attention_implementation, use_fast_dropout
 
@@ -132,7 +132,11 @@ class TaskModule(pl.LightningModule):
         and its cheap dropout masks (with dropout and a mask, SDPA takes its slower unfused path
         there; docs/benchmarks.md), once the first batch has shown that the model gives the
         same outputs that way; else, and elsewhere, with its own attention."""
-        return self.fast_forward(self.model_inputs(batch)).logits
+        logits = self.fast_forward(self.model_inputs(batch)).logits
+        if self.prompt_length and logits.dim() == 3:
+            # peft returns scores for the soft prompt's positions too; only the text's are kept.
+            logits = logits[:, self.prompt_length :]
+        return logits
 
     def fast_forward(self, inputs: dict[str, torch.Tensor], part: torch.nn.Module | None = None):
         """`part(**inputs)` (`self.model` or a piece of it, e.g. its encoder), on CPU through
@@ -193,6 +197,11 @@ class TaskModule(pl.LightningModule):
     @property
     def peft_method(self) -> str:
         return self.peft_settings.get("method", "none")
+
+    @property
+    def prompt_length(self) -> int:
+        """The positions a soft prompt (`peft=prompt_tuning`/`p_tuning`) puts before the text."""
+        return virtual_tokens(self.peft_settings)
 
     def configure_callbacks(self):
         if self.peft_method != "adalora":
@@ -271,9 +280,9 @@ class TaskModule(pl.LightningModule):
     def export(self, directory: str, tokenizer) -> None:
         """Save the model in Hugging Face format (safetensors) with its tokenizer. Adapters
         (LoRA, AdaLoRA, IA3) are merged into a copy of the weights, so that `directory` holds a
-        plain model; prefix tuning cannot be merged and exports only its adapter."""
+        plain model; prefix tuning and soft prompts cannot be merged and export only the adapter."""
         model = self.model
-        if self.peft_method in ("lora", "adalora", "ia3"):
+        if self.peft_method in MERGEABLE:
             model = copy.deepcopy(model).merge_and_unload()
         model.save_pretrained(directory)
         tokenizer.save_pretrained(directory)

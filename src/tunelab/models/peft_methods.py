@@ -1,7 +1,8 @@
 """Parameter-efficient fine-tuning on top of any task module, built on the `peft` library.
 
-Methods: `none` (full fine-tuning), `lora`, `adalora`, `ia3`, `prefix` (prefix tuning), and
-`head_only` (the encoder frozen, only the classifier trained). The classifier head is always
+Methods: `none` (full fine-tuning), `lora`, `adalora`, `ia3`, `prefix` (prefix tuning), the
+soft prompts `prompt_tuning` and `p_tuning` (trained vectors before the text), and `head_only`
+(the encoder frozen, only the classifier trained). The classifier head is always
 trained and saved: peft's token/sequence-classification task types keep it in `modules_to_save`.
 """
 
@@ -15,19 +16,26 @@ from peft import (
     LoraConfig,
     PeftModel,
     PrefixTuningConfig,
+    PromptEncoderConfig,
+    PromptTuningConfig,
     TaskType,
     get_peft_model,
 )
 
 from tunelab.errors import TunelabError
 
-METHODS = ("none", "lora", "adalora", "ia3", "prefix", "head_only")
+METHODS = ("none", "lora", "adalora", "ia3", "prefix", "prompt_tuning", "p_tuning", "head_only")
 CONFIGS = {
     "lora": LoraConfig,
     "adalora": AdaLoraConfig,
     "ia3": IA3Config,
     "prefix": PrefixTuningConfig,
+    "prompt_tuning": PromptTuningConfig,
+    "p_tuning": PromptEncoderConfig,
 }
+MERGEABLE = ("lora", "adalora", "ia3")
+# Soft prompts: trained input vectors put before the text, which lengthen every sequence.
+SOFT_PROMPTS = ("prompt_tuning", "p_tuning")
 # AdaLoRA needs the run's length before the trainer knows it; `AdaLoraRanks` sets the real one.
 PLACEHOLDER_STEPS = 1_000_000
 
@@ -53,6 +61,13 @@ def apply_peft(model: torch.nn.Module, settings: dict | None, task_type: str) ->
     if method == "prefix":
         check_prefix_support(wrapped)
     return wrapped
+
+
+def virtual_tokens(settings: dict) -> int:
+    """How many positions a soft prompt puts before the text (0 for the other methods)."""
+    if settings.get("method") not in SOFT_PROMPTS:
+        return 0
+    return int(settings.get("num_virtual_tokens") or 0)
 
 
 def check_prefix_support(model: PeftModel) -> None:

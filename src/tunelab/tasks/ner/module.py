@@ -119,7 +119,7 @@ class TokenClassificationModule(TaskModule):
     def training_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """[items, length, labels] scores of a training batch: from its packed form
         (`tunelab.data.batching.pack_batch`) when this model gives the same scores that way."""
-        if "unpack" in batch:
+        if "unpack" in batch and not self.prompt_length:  # a soft prompt leads each row
             if self._position_offset is UNCHECKED:
                 self._position_offset = self._packing_offset(batch)
             if self._position_offset is not None:

@@ -1,4 +1,5 @@
-"""Zero-shot classification: labels picked by cosine similarity to their descriptions."""
+"""Zero-shot classification: labels picked by cosine similarity to their descriptions, or by
+an NLI model's entailment of them."""
 
 import csv
 
@@ -78,3 +79,64 @@ def test_zero_shot_needs_classification_data(tmp_path, conll_dir):
     cfg = eval_config(tmp_path, conll_dir, "zero_shot=true")
     with pytest.raises(TunelabError, match="needs classification data"):
         evaluate(cfg)
+
+
+HYPOTHESES = ["they went to paris .", "acme works with hooli ."]  # words in the tiny vocab
+
+
+@pytest.fixture(scope="module")
+def tiny_nli(tmp_path_factory, tiny_bert):
+    """The tiny BERT with a random three-way NLI head (entailment last, as MNLI models)."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny-nli")
+    names = ["contradiction", "neutral", "entailment"]
+    config = BertConfig.from_pretrained(
+        tiny_bert,
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
+        initializer_range=0.5,  # entailment logits far enough apart to pick a label
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        BertForSequenceClassification(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def nli_run(tmp_path_factory, tiny_nli, table_dir):
+    run_dir = tmp_path_factory.mktemp("zero-shot-nli")
+    cfg = eval_config(
+        run_dir,
+        table_dir,
+        "zero_shot=true",
+        f"model_dir={tiny_nli}",
+        f"+data.label_descriptions={{travel: [{HYPOTHESES[0]}], work: [{HYPOTHESES[1]}]}}",
+        "export=true",
+        "trainer.precision=32-true",
+        data="csv",
+    )
+    return run_dir, evaluate(cfg)
+
+
+def test_nli_zero_shot_picks_what_the_transformers_pipeline_picks(nli_run, tiny_nli):
+    from transformers import pipeline
+
+    run_dir, _ = nli_run
+    assert_classification_run_recomputed(run_dir, ["travel", "work"])
+    with (run_dir / "predictions" / "test.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    classify = pipeline("zero-shot-classification", model=str(tiny_nli), device="cpu")
+    texts = [r["text"] for r in rows]
+    results = classify(texts, candidate_labels=HYPOTHESES, hypothesis_template="{}")
+    names = dict(zip(HYPOTHESES, ["travel", "work"], strict=True))
+    assert [r["pred"] for r in rows] == [names[result["labels"][0]] for result in results]
+    assert [float(r["prob"]) for r in rows] == pytest.approx(
+        [result["scores"][0] for result in results], abs=1e-5
+    )
+    assert len({r["pred"] for r in rows}) == 2  # both labels picked somewhere
+
+
+def test_exported_nli_zero_shot_model_predicts_the_same_labels(nli_run, tmp_path):
+    predictions_agree_with_predict(nli_run[0], tmp_path)

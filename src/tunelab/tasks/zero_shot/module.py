@@ -78,14 +78,15 @@ class ZeroShotModule(EmbeddingClassifier):
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
+        """An exported zero-shot model of either method (`method: nli` in `tunelab.json`)."""
         settings = settings or {}
-        return cls(
-            model_dir,
-            settings["labels"],
-            settings["descriptions"],
-            settings.get("scale", 20.0),
-            input_settings=settings.get("data"),
-            **kwargs,
+        if settings.get("method") == "nli":
+            from tunelab.tasks.zero_shot.nli import NLIZeroShotModule as method
+        else:
+            method, kwargs = cls, {"scale": settings.get("scale", 20.0), **kwargs}
+        data = settings.get("data")
+        return method(
+            model_dir, settings["labels"], settings["descriptions"], input_settings=data, **kwargs
         )
 
     def exported_settings(self) -> dict:

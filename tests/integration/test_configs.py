@@ -58,6 +58,26 @@ def test_data_preset_picks_the_task(tmp_path):
     assert cfg.data.tokenizer == cfg.model.model_name_or_path
 
 
+def test_every_value_a_preset_sets_is_the_value_composed(tmp_path):
+    """A preset's keys in another group (`@package _global_`) are not overridden by that
+    group's defaults: the ordering of the defaults list decides this."""
+    from omegaconf import OmegaConf
+
+    for group, options in GROUP_OPTIONS.items():
+        for option in options:
+            if option in ("ner_base", "model"):
+                continue
+            path = Path(CONFIG_DIR) / group / f"{option}.yaml"
+            if "@package _global_" not in path.read_text():
+                continue
+            own = OmegaConf.to_container(OmegaConf.load(path))
+            cfg = compose_train(tmp_path, [f"{group}={option}"])
+            for other in ("trainer", "optimizer", "scheduler"):
+                for key, value in (own.get(other) or {}).items():
+                    if not isinstance(value, dict | list):
+                        assert cfg[other][key] == value, f"{group}={option}: {other}.{key}"
+
+
 @pytest.mark.parametrize("name", ["eval", "predict"])
 def test_other_entry_configs_compose(tmp_path, name):
     overrides = ["model_dir=x", "input=y", "output=z"] if name == "predict" else []

@@ -92,6 +92,7 @@ SETTINGS = (
     Setting("data.vocab_size", int, 6),  # beyond the five special tokens
     Setting("data.k_shot", int, 1, nullable=True),
     Setting("data.k_shot_seed", int, 0),
+    Setting("data.k_shot_epoch_steps", int, 1, nullable=True),
     Setting("model.head_warmup_steps", int, 0),
 )
 

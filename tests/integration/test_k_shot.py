@@ -1,6 +1,7 @@
 """K-shot runs: the sample in the run directory and metrics, reproducible from its seed alone."""
 
 import json
+import math
 from collections import Counter
 
 import pytest
@@ -56,3 +57,23 @@ def test_k_above_a_class_count_stops_with_one_line(tmp_path, tiny_bert, table_di
 def test_the_model_does_not_carry_the_sample_setting(tmp_path, tiny_bert, conll_dir):
     datamodule = k_shot_datamodule(tmp_path, tiny_bert, conll_dir, "conll", "data.k_shot=2")
     assert "k_shot" not in datamodule.input_settings()  # eval/predict read the whole split
+
+
+@pytest.mark.parametrize("steps, passes", [(None, 1), (5, 14)])
+def test_a_k_shot_epoch_passes_over_the_sample_until_it_has_enough_batches(
+    tmp_path, tiny_bert, table_dir, steps, passes
+):
+    datamodule = k_shot_datamodule(
+        tmp_path,
+        tiny_bert,
+        table_dir,
+        "csv",
+        "data.k_shot=3",
+        f"data.k_shot_epoch_steps={'null' if steps is None else steps}",
+    )
+    datamodule.setup("fit")
+    loader = datamodule.train_dataloader()
+    order = list(loader.sampler)
+    assert len(order) == 6 * passes  # whole passes over the 6 texts, 16 texts a batch
+    assert len(loader) == math.ceil(6 * passes / 16) >= (steps or 1)
+    assert all(sorted(order[i : i + 6]) == list(range(6)) for i in range(0, len(order), 6))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -41,16 +42,20 @@ class EpochShuffle(Sampler[int]):
         position,
         lengths: list[int] | None = None,
         pool: int = 0,
+        passes: int = 1,
     ):
         self.size, self.batch_size, self.seed, self.position = size, batch_size, seed, position
-        self.lengths, self.pool = lengths, pool
+        self.lengths, self.pool, self.passes = lengths, pool, passes
 
     def __iter__(self):
         epoch, batches_done = self.position()
         generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
-        order = torch.randperm(self.size, generator=generator).tolist()
-        if self.lengths is not None and self.pool > 0:
-            order = self._grouped(order, generator)
+        order = []
+        for _ in range(self.passes):
+            once = torch.randperm(self.size, generator=generator).tolist()
+            if self.lengths is not None and self.pool > 0:
+                once = self._grouped(once, generator)
+            order += once
         return iter(order[batches_done * self.batch_size :])
 
     def _grouped(self, order: list[int], generator: torch.Generator) -> list[int]:
@@ -64,7 +69,7 @@ class EpochShuffle(Sampler[int]):
         return [index for batch in shuffled + short for index in batch]
 
     def __len__(self) -> int:
-        return self.size
+        return self.size * self.passes
 
 
 # Settings that change how items are batched, not what they hold.
@@ -78,6 +83,7 @@ LOADER_SETTINGS = {
     "test_split",
     "num_workers",
     "cache_dir",
+    "k_shot_epoch_steps",
 }
 # Settings of what a run trained on, not of how a model reads text: not carried by the model.
 SAMPLE_SETTINGS = {"k_shot", "k_shot_seed"}
@@ -226,6 +232,7 @@ class TaskDataModule(pl.LightningDataModule):
             self._position,
             lengths,
             self.hparams.group_by_length,
+            self.epoch_passes(len(items), batch_size),
         )
         return DataLoader(
             items,
@@ -237,6 +244,15 @@ class TaskDataModule(pl.LightningDataModule):
             # state, or a resumed run's dropout would differ from the uninterrupted run's.
             generator=generator,
         )
+
+    def epoch_passes(self, items: int, batch_size: int) -> int:
+        """How many times an epoch passes over the training items: once, except in a K-shot run,
+        where a sample of a few batches is passed over until the epoch holds
+        `k_shot_epoch_steps` batches, so that the default epochs train enough steps."""
+        steps = self.hparams.get("k_shot_epoch_steps")
+        if not self.hparams.get("k_shot") or not steps or not items:
+            return 1
+        return max(1, math.ceil(steps * batch_size / items))
 
     def _position(self) -> tuple[int, int]:
         """(epoch, batches of it already trained): nonzero only when resuming in mid-epoch."""

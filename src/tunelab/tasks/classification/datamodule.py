@@ -102,7 +102,8 @@ class SequenceClassificationDataModule(TaskDataModule):
             (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
             logits are averaged per text).
         max_length, stride, batch_size, eval_batch_size, eval_max_tokens, group_by_length,
-        pad_to_multiple_of, labels, test_split, num_workers, cache_dir, k_shot, k_shot_seed:
+        pad_to_multiple_of, labels, test_split, num_workers, cache_dir, k_shot, k_shot_seed,
+        k_shot_epoch_steps:
         as for the NER DataModule (k_shot: exactly K texts per class; multi-label: every
         label at least K times).
     """
@@ -136,6 +137,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         cache_dir: str | None = None,
         k_shot: int | None = None,
         k_shot_seed: int = 0,
+        k_shot_epoch_steps: int | None = 20,
     ):
         super().__init__()
         if long_text not in LONG_TEXT:

@@ -81,6 +81,8 @@ class TokenClassificationDataModule(TaskDataModule):
         k_shot: train and dev on K-shot samples of their splits (`tunelab.data.k_shot`): the
             sentences in which every entity type occurs at least K times; test untouched.
         k_shot_seed: the seed the samples are drawn with (`${seed}` by default).
+        k_shot_epoch_steps: a K-shot epoch passes over the sample until it holds this many
+            batches (None: once).
     """
 
     keep = ("sentence", "window")
@@ -113,6 +115,7 @@ class TokenClassificationDataModule(TaskDataModule):
         cache_dir: str | None = None,
         k_shot: int | None = None,
         k_shot_seed: int = 0,
+        k_shot_epoch_steps: int | None = 20,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["labels"])

@@ -15,6 +15,7 @@ from tunelab import schema, tasks
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
 from tunelab.errors import TunelabError
 from tunelab.loading import read_checkpoint
+from tunelab.models.labels import merged_labels, trained_labels
 from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
 from tunelab.rundir import write_run_outputs
@@ -58,6 +59,10 @@ def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.Li
     """The DataModule, and the module built with what only the data knows (labels, how text is
     read, the task's fit arguments) and handed what it scores against."""
     datamodule = build(cfg.data)
+    old = trained_labels(cfg.model.model_name_or_path)
+    if old and hasattr(datamodule, "use_labels") and old != datamodule.labels:
+        # a fine-tuned model: its labels keep their ids, the data's new ones come after
+        datamodule.use_labels(merged_labels(old, datamodule.labels, cfg.model.model_name_or_path))
     model = build(
         cfg.model,
         labels=datamodule.labels,

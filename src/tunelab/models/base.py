@@ -16,6 +16,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from transformers import AutoConfig
 
 from tunelab.data.registry import from_pretrained
+from tunelab.errors import TunelabError
+from tunelab.models.labels import grow_head, trained_labels
 from tunelab.models.optim import parameter_groups
 from tunelab.models.peft_methods import MERGEABLE, AdaLoraRanks, apply_peft, virtual_tokens
 from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
@@ -112,16 +114,30 @@ class TaskModule(pl.LightningModule):
         return cls(model_name_or_path=model_dir, labels=labels, input_settings=data, **kwargs)
 
     def pretrained(self, auto_class, **kwargs) -> torch.nn.Module:
-        """The Hugging Face model with a fresh head sized for `self.labels`, in train mode."""
+        """The Hugging Face model with a fresh head sized for `self.labels`, in train mode. From
+        a fine-tuned model whose labels are the first of `self.labels` (train.py puts them
+        there), its head is kept and widened for the labels it lacks."""
+        path = self.hparams.model_name_or_path
+        old = trained_labels(path)
+        grow = old is not None and old != self.labels
+        if grow and self.labels[: len(old)] != old:
+            raise TunelabError(
+                f"{path} was trained on labels {', '.join(old)}; a model from it needs them "
+                f"first, in that order (got {', '.join(self.labels)})"
+            )
+        start = old if grow else self.labels
         model = from_pretrained(
             auto_class,
-            self.hparams.model_name_or_path,
-            num_labels=len(self.labels),
-            id2label=self.id2label,
-            label2id=self.label2id,
+            path,
+            num_labels=len(start),
+            id2label=dict(enumerate(start)),
+            label2id={label: i for i, label in enumerate(start)},
             trust_remote_code=self.hparams.trust_remote_code,
             **kwargs,
         )
+        if grow:
+            grow_head(model, len(old), len(self.labels))
+            model.config.id2label, model.config.label2id = self.id2label, self.label2id
         model = use_fast_dropout(apply_peft(model, self.peft_settings, self.peft_task_type))
         # from_pretrained returns eval mode, and Lightning keeps submodule modes as it finds
         # them: without this, dropout would stay off during fine-tuning.

@@ -182,6 +182,10 @@ class SequenceClassificationDataModule(TaskDataModule):
             self._labels = sorted(found)
         return self._labels
 
+    def use_labels(self, labels: list[str]) -> None:
+        """Label ids from here on: a fine-tuned model's labels and the data's new ones."""
+        self._labels = list(labels)
+
     def label_counts(self) -> list[int]:
         """Training examples per label, in label order (for class weights)."""
         counts = Counter(label for e in self.examples("train") for label in self.label_set(e))

@@ -167,6 +167,10 @@ class TokenClassificationDataModule(TaskDataModule):
             self._labels = labels_from_types(types)
         return self._labels
 
+    def use_labels(self, labels: list[str]) -> None:
+        """Label ids from here on: a fine-tuned model's labels and the data's new ones."""
+        self._labels = list(labels)
+
     def raw_texts(self, split: str) -> list[str]:
         """Each sentence's words joined by spaces, in file order."""
         return [" ".join(sentence.words) for sentence in self.sentences(split)]

@@ -86,7 +86,7 @@ LOADER_SETTINGS = {
     "k_shot_epoch_steps",
 }
 # Settings of what a run trained on, not of how a model reads text: not carried by the model.
-SAMPLE_SETTINGS = {"k_shot", "k_shot_seed"}
+SAMPLE_SETTINGS = {"k_shot", "k_shot_seed", "types", "step"}
 
 
 class TaskDataModule(pl.LightningDataModule):

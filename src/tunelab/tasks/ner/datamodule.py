@@ -12,6 +12,7 @@ from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
 from tunelab.data.windows import running_text_groups
 from tunelab.errors import CorpusError, TunelabError
+from tunelab.tasks.ner.incremental import check_types, keep_types, step_sentences
 from tunelab.tasks.ner.spans import tags_to_spans
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ class TokenClassificationDataModule(TaskDataModule):
         k_shot_seed: the seed the samples are drawn with (`${seed}` by default).
         k_shot_epoch_steps: a K-shot epoch passes over the sample until it holds this many
             batches (None: once).
+        types: the entity types read, in every split; the others' tags read as O (None: all).
+        step: continual learning, `{order, index, replay, seed}`: the training split is the share
+            of step `index` of the type order, labelled with its type, plus `replay` sentences
+            of earlier steps (`tunelab.tasks.ner.incremental`).
     """
 
     keep = ("sentence", "window")
@@ -116,6 +121,8 @@ class TokenClassificationDataModule(TaskDataModule):
         k_shot: int | None = None,
         k_shot_seed: int = 0,
         k_shot_epoch_steps: int | None = 20,
+        types: list[str] | None = None,
+        step: dict | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["labels"])
@@ -134,7 +141,7 @@ class TokenClassificationDataModule(TaskDataModule):
         if split not in self._sentences:
             scheme = self.hparams.scheme if split == "train" else self.scheme
             loaded = load_ner_splits([split], self.hparams.corpus, self.hparams.dir, scheme)
-            sentences = loaded.sentences[split]
+            sentences = self.incremental(split, loaded.sentences[split])
             chosen = self.k_shot_sample(
                 split,
                 [[span.type for span in tags_to_spans(s.tags)] for s in sentences],
@@ -147,6 +154,22 @@ class TokenClassificationDataModule(TaskDataModule):
             if split == "train":
                 self._scheme = loaded.scheme
         return self._sentences[split]
+
+    def incremental(self, split: str, sentences: list[Sentence]) -> list[Sentence]:
+        """Class-incremental learning (`tunelab.tasks.ner.incremental`): the training split cut to
+        one step's share (`step`), every split read with only `types` (others as O)."""
+        step, types = self.hparams.get("step"), self.hparams.get("types")
+        if split == "train" and step:
+            order = list(step["order"])
+            check_types(order, sentences, "continual.order")
+            sentences = step_sentences(
+                sentences, order, step["index"], step.get("replay", 0), step.get("seed", 0)
+            )
+        if types:
+            if split == "train":
+                check_types(list(types), sentences, "data.types")
+            sentences = [keep_types(s, set(types)) for s in sentences]
+        return sentences
 
     @property
     def scheme(self) -> str:

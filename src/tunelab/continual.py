@@ -25,7 +25,7 @@ from tunelab.rundir import markdown_table
 from tunelab.tasks.ner.incremental import check_types
 
 log = logging.getLogger("tunelab")
-METHODS = {"finetune", "replay", "joint"}
+METHODS = {"finetune", "replay", "distill", "replay+distill", "joint"}
 
 
 def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[str]:
@@ -35,11 +35,14 @@ def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[s
     extra = [f"data.types={seen}"]
     if cfg.continual.method == "joint":  # all the data of the types seen so far, from the base
         return extra
-    replay = cfg.continual.replay if cfg.continual.method == "replay" else 0
+    method = str(cfg.continual.method)
+    replay = cfg.continual.replay if "replay" in method else 0
     share = f"{{order:[{','.join(order)}],index:{index},replay:{replay},seed:{cfg.seed}}}"
     extra.append(f"data.step={share}")
     if previous is not None:
         extra.append(f"model.model_name_or_path={previous / 'model'}")
+        if "distill" in method:  # the previous step's model teaches the old types
+            extra.append(f"model.teacher={previous / 'model'}")
     return extra
 
 

@@ -1,14 +1,18 @@
 """tunelab-continual: entity types learnt a step at a time, the report, and bad orders."""
 
 import json
+import shutil
 
 import pytest
+import torch
 from transformers import AutoConfig
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab.config import build
 from tunelab.continual import check_order, continual
+from tunelab.data.alignment import IGNORE
 from tunelab.errors import TunelabError
+from tunelab.tasks.ner.distill import distill_loss, load_teacher
 from tunelab.tasks.ner.incremental import sentence_steps, step_sentences
 
 
@@ -26,7 +30,7 @@ def continual_config(tmp_path, tiny_bert, conll_dir, *extra):
 
 def test_each_step_learns_its_type_and_the_report_adds_up(tmp_path, tiny_bert, conll_dir):
     cfg = continual_config(
-        tmp_path, tiny_bert, conll_dir, "continual.method=replay", "continual.replay=5"
+        tmp_path, tiny_bert, conll_dir, "continual.method=replay+distill", "continual.replay=5"
     )
     result = continual(cfg)
     out = tmp_path / "continual"
@@ -47,6 +51,8 @@ def test_each_step_learns_its_type_and_the_report_adds_up(tmp_path, tiny_bert, c
         max(steps[0]["test/f1_PER"], steps[1]["test/f1_PER"]) - per_final
     )
     assert "test/f1_LOC" not in steps[0]  # tested on the types seen so far only
+    step2 = json.loads((out / "step2-ORG" / "run_record.json").read_text())
+    assert str(out / "step1-LOC" / "model") in json.dumps(step2)  # taught by the last step
     assert (out / "continual.png").stat().st_size > 1000
     assert "| 2 (+ORG) |" in (out / "continual.md").read_text()
 
@@ -92,3 +98,31 @@ def test_a_start_model_that_knows_a_type_stops(tmp_path, trained_run, conll_dir,
     cfg = continual_config(tmp_path, tiny_bert, conll_dir, f"model.model_name_or_path={model}")
     with pytest.raises(TunelabError, match="continual step 0 \\(PER\\): .* already labels PER"):
         check_order(cfg)
+
+
+def test_distillation_loss_is_gold_on_new_types_and_the_teacher_on_o():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(4, 5), torch.randn(4, 3)  # labels O, B-A, I-A | B-B, I-B
+    labels = torch.tensor([0, 3, IGNORE, 0])
+    loss = distill_loss(student, teacher, labels, outside=0, temperature=2.0)
+    hard = -torch.log_softmax(student[1], -1)[3]
+    soft = [
+        -(torch.softmax(teacher[i] / 2, -1) * torch.log_softmax(student[i] / 2, -1)[:3]).sum() * 4
+        for i in (0, 3)
+    ]
+    assert loss == pytest.approx(((hard + soft[0] + soft[1]) / 3).item(), rel=1e-6)
+
+
+def test_a_teacher_must_match_the_student(tmp_path, trained_run, tiny_bert):
+    from transformers import BertTokenizerFast
+
+    model = trained_run[0] / "model"
+    with pytest.raises(TunelabError, match="must be the first of the model's"):
+        load_teacher(str(model), str(model), ["O", "B-X", "I-X"])
+    other = tmp_path / "other-tokenizer"
+    shutil.copytree(model, other)
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"])}
+    BertTokenizerFast(vocab=vocab).save_pretrained(other)
+    labels = [AutoConfig.from_pretrained(model).id2label[i] for i in range(7)]
+    with pytest.raises(TunelabError, match="its tokenizer differs from the model's"):
+        load_teacher(str(other), str(model), labels)

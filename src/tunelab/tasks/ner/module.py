@@ -18,6 +18,7 @@ from tunelab.errors import TunelabError
 from tunelab.models.base import UNCHECKED, TaskModule
 from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.crf import CRF, word_rows
+from tunelab.tasks.ner.distill import distill_loss, load_teacher
 from tunelab.tasks.ner.metrics import ner_scores
 from tunelab.tasks.ner.spans import allowed_starts, allowed_transitions, viterbi_many
 
@@ -38,6 +39,10 @@ class TokenClassificationModule(TaskModule):
             adds its learned transition scores.
         crf_lr_scale: the CRF's learning rate as a multiple of the encoder's. Its scores start
             at zero and need to move far; at an encoder's rate (1e-4) they barely would.
+        teacher: a model to distil from (continual learning: the previous step's), whose labels
+            are this model's first ones; where the data says O the student learns its soft
+            labels (`tunelab.tasks.ner.distill`).
+        distill_temperature: the softmax temperature of that distillation.
     """
 
     CRF_FILE = "crf.safetensors"  # beside the exported Hugging Face model
@@ -56,6 +61,8 @@ class TokenClassificationModule(TaskModule):
         trust_remote_code: bool = False,
         peft: dict | None = None,
         input_settings: dict | None = None,
+        teacher: str | None = None,
+        distill_temperature: float = 2.0,
     ):
         super().__init__(
             model_name_or_path,
@@ -71,6 +78,10 @@ class TokenClassificationModule(TaskModule):
         self._allowed = allowed_transitions(self.labels)
         self._starts = allowed_starts(self.labels)
         self.crf = CRF(self._allowed) if crf else None
+        if teacher and crf:
+            raise TunelabError("model.teacher (distillation) works without a CRF: set crf=false")
+        # In a list: never trained, saved nor counted as this module's parameters.
+        self.teacher = [load_teacher(teacher, model_name_or_path, self.labels)] if teacher else []
         self._outputs: dict[tuple[int, int], tuple] = {}
         self._position_offset: int | None | object = UNCHECKED
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
@@ -106,7 +117,14 @@ class TokenClassificationModule(TaskModule):
     def training_step(self, batch, batch_idx):
         logits = self.training_logits(batch)
         labels = batch["labels"]
-        if self.crf is None:
+        if self.teacher:
+            teacher = self.teacher[0].to(self.device)
+            with torch.no_grad():
+                taught = teacher(**self.model_inputs(batch)).logits
+            outside = self.labels.index("O")
+            temperature = self.hparams.distill_temperature
+            loss = distill_loss(logits, taught, labels, outside, temperature)
+        elif self.crf is None:
             # The Hugging Face models' own token loss: mean over labelled sub-tokens, in fp32.
             scores = logits.flatten(0, 1).float()
             loss = F.cross_entropy(scores, labels.flatten(), ignore_index=IGNORE)

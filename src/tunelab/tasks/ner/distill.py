@@ -1,0 +1,61 @@
+"""Distillation from the previous step's model in class-incremental NER (ExtendNER, Monaikul et
+al., 2021): where the new data says O, the word may be an entity of a type learnt before, so the
+student learns the teacher's soft labels there; where it names a new type, the gold label."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+from tunelab.data.alignment import IGNORE
+from tunelab.data.registry import from_pretrained
+from tunelab.errors import TunelabError
+from tunelab.models.labels import trained_labels
+
+
+def load_teacher(teacher: str, student: str, labels: list[str]) -> torch.nn.Module:
+    """The frozen teacher, checked: its labels must be the student's first labels, in order,
+    and its tokenizer the student's (the two read the same sub-tokens)."""
+    old = trained_labels(teacher)
+    if not old or labels[: len(old)] != old:
+        raise TunelabError(
+            f"teacher {teacher}: its labels ({', '.join(old or ['none'])}) must be the first "
+            f"of the model's ({', '.join(labels)})"
+        )
+    mine = from_pretrained(AutoTokenizer, student).get_vocab()
+    if from_pretrained(AutoTokenizer, teacher).get_vocab() != mine:
+        raise TunelabError(f"teacher {teacher}: its tokenizer differs from the model's ({student})")
+    model = from_pretrained(AutoModelForTokenClassification, teacher).eval()
+    model.requires_grad_(False)
+    return model
+
+
+def distill_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    labels: torch.Tensor,
+    outside: int,
+    temperature: float,
+) -> torch.Tensor:
+    """Mean over labelled sub-tokens: cross-entropy with the gold label on sub-tokens of a new
+    type, and on those labelled O (id `outside`) cross-entropy with the teacher's probabilities
+    at `temperature` (zero on the labels it does not have), scaled by temperature squared.
+
+    Args:
+        student: [..., labels] logits over old and new labels.
+        teacher: [..., old labels] logits, same positions.
+        labels: [...] gold ids, IGNORE where not scored.
+    """
+    student, teacher = student.float(), teacher.float()
+    scored = labels != IGNORE
+    soft = scored & (labels == outside)
+    hard = scored & ~soft
+    total = student.new_zeros(())
+    if hard.any():
+        total = total + F.cross_entropy(student[hard], labels[hard], reduction="sum")
+    if soft.any():
+        targets = F.softmax(teacher[soft] / temperature, dim=-1)
+        log_probs = F.log_softmax(student[soft] / temperature, dim=-1)[:, : teacher.shape[-1]]
+        total = total - (targets * log_probs).sum() * temperature**2
+    return total / scored.sum().clamp(min=1)

@@ -1,8 +1,9 @@
-"""`tunelab-continual`: class-incremental NER, one entity type learnt a step (ExtendNER's protocol,
-Monaikul et al., 2021), each step an ordinary `tunelab-train` run started from the previous
-step's model (its labels grown, `tunelab.models.labels`), tested after each step on the full test
-split with every type seen so far. Writes continual.json, continual.md and continual.png: the
-step x type F1 matrix, average incremental F1, final F1 and forgetting."""
+"""`tunelab-continual`: class-incremental learning, the labels (NER entity types, classes)
+learnt a few at a step (for NER, ExtendNER's protocol, Monaikul et al., 2021). Each step is an
+ordinary `tunelab-train` run started from the previous step's model (its labels grown,
+`tunelab.models.labels`) and tested on the full test split with every label seen so far.
+Writes continual.json, continual.md and continual.png: the step x label F1 matrix, average
+incremental F1, final F1 and forgetting."""
 
 from __future__ import annotations
 
@@ -19,25 +20,50 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
+from tunelab.data.incremental import check_present, step_order
 from tunelab.errors import TunelabError
 from tunelab.models.labels import trained_labels
 from tunelab.rundir import markdown_table
-from tunelab.tasks.ner.incremental import check_types
+from tunelab.tasks.ner.incremental import entity_types
 
 log = logging.getLogger("tunelab")
 METHODS = {"finetune", "replay", "distill", "replay+distill", "joint"}
+# per task: the data key that reads only the labels seen so far, and the micro score tested
+TASKS = {
+    "TokenClassification": ("ner", "data.types", "test/f1"),
+    "SequenceClassification": ("classification", "data.classes", "test/f1_micro"),
+}
+
+
+def task_of(cfg: DictConfig) -> tuple[str, str, str]:
+    target = str(cfg.data.get("_target_", ""))
+    for marker, found in TASKS.items():
+        if marker in target:
+            return found
+    raise TunelabError(
+        "tunelab-continual learns NER types or classes: give NER or classification data"
+    )
+
+
+def step_name(index: int, kinds: list[str]) -> str:
+    return f"step{index}-{'+'.join(kinds)}"
+
+
+def brackets(items: list) -> str:
+    """A Hydra list override of names, or of lists of names."""
+    return "[" + ",".join(brackets(i) if isinstance(i, list) else str(i) for i in items) + "]"
 
 
 def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[str]:
     """What step `index` adds to the user's own `tunelab-train` overrides."""
-    order = list(cfg.continual.order)
-    seen = "[" + ",".join(order[: index + 1]) + "]"
-    extra = [f"data.types={seen}"]
-    if cfg.continual.method == "joint":  # all the data of the types seen so far, from the base
+    order = step_order(list(cfg.continual.order))
+    seen = [kind for kinds in order[: index + 1] for kind in kinds]
+    extra = [f"{task_of(cfg)[1]}={brackets(seen)}"]
+    if cfg.continual.method == "joint":  # all the data of the labels seen so far, from the base
         return extra
     method = str(cfg.continual.method)
     replay = cfg.continual.replay if "replay" in method else 0
-    share = f"{{order:[{','.join(order)}],index:{index},replay:{replay},seed:{cfg.seed}}}"
+    share = f"{{order:{brackets(order)},index:{index},replay:{replay},seed:{cfg.seed}}}"
     extra.append(f"data.step={share}")
     if previous is not None:
         extra.append(f"model.model_name_or_path={previous / 'model'}")
@@ -56,48 +82,61 @@ def user_overrides(cfg: DictConfig) -> list[str]:
 
 
 def check_order(cfg: DictConfig) -> None:
-    """One line for an order that cannot be learnt: an unknown method, a repeated type, a type
-    the training split lacks, a type the starting model already knows."""
-    order = list(cfg.continual.order)
-    if cfg.continual.method not in METHODS:
+    """One line, naming the step, for an order that cannot be learnt: an unknown method, a
+    label learnt at an earlier step, a label the training split lacks, a label the starting
+    model already has."""
+    task = task_of(cfg)[0]
+    method = str(cfg.continual.method)
+    if method not in METHODS:
+        raise TunelabError(f"continual.method={method}: one of {', '.join(sorted(METHODS))}")
+    if task != "ner" and "distill" in method:
+        raise TunelabError(f"continual.method={method}: distillation is built for NER only")
+    order = step_order(list(cfg.continual.order))
+    if task == "classification" and len(order[0]) < 2:
         raise TunelabError(
-            f"continual.method={cfg.continual.method}: one of {', '.join(sorted(METHODS))}"
+            f"continual step 0 ({'+'.join(order[0])}): a classifier starts from two classes or "
+            "more (e.g. continual.order=[[business,sport],tech])"
         )
-    if "TokenClassification" not in str(cfg.data.get("_target_", "")):
-        raise TunelabError("tunelab-continual learns entity types: give NER data (data=conll2003)")
-    for index, kind in enumerate(order):
-        if order.index(kind) != index:
-            raise TunelabError(
-                f"continual step {index} ({kind}): {kind} is learnt at step "
-                f"{order.index(kind)} already: no new label"
-            )
-    sentences = build(cfg.data).sentences("train")
-    for index, kind in enumerate(order):
-        try:
-            check_types([kind], sentences, "continual.order")
-        except TunelabError as err:
-            raise TunelabError(f"continual step {index} ({kind}): {err}") from None
+    first: dict[str, int] = {}
+    for index, kinds in enumerate(order):
+        for kind in kinds:
+            if kind in first:
+                raise TunelabError(
+                    f"continual step {index} ({'+'.join(kinds)}): {kind} is learnt at step "
+                    f"{first[kind]} already: no new label"
+                )
+            first[kind] = index
+    datamodule = build(cfg.data)
+    if task == "ner":
+        present = entity_types(datamodule.sentences("train"))
+    else:
+        present = set(datamodule.labels)
     known = trained_labels(cfg.model.model_name_or_path) or []
-    for index, kind in enumerate(order):
-        if f"B-{kind}" in known:
-            raise TunelabError(
-                f"continual step {index} ({kind}): {cfg.model.model_name_or_path} already "
-                f"labels {kind}: no new label"
-            )
+    for index, kinds in enumerate(order):
+        try:
+            check_present([kinds], present, "continual.order")
+        except TunelabError as err:
+            raise TunelabError(f"continual step {index} ({'+'.join(kinds)}): {err}") from None
+        for kind in kinds:
+            if (f"B-{kind}" if task == "ner" else kind) in known:
+                raise TunelabError(
+                    f"continual step {index} ({'+'.join(kinds)}): "
+                    f"{cfg.model.model_name_or_path} already labels {kind}: no new label"
+                )
 
 
 def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> dict:
     """One step's metrics, training it first unless its run directory holds them."""
-    kind = cfg.continual.order[index]
-    run_dir = out / f"step{index}-{kind}"
+    kinds = step_order(list(cfg.continual.order))[index]
+    run_dir = out / step_name(index, kinds)
     metrics_file = run_dir / "metrics.json"
     if not metrics_file.is_file():
-        log.info("continual step %d (%s) -> %s", index, kind, run_dir)
+        log.info("continual step %d (%s) -> %s", index, "+".join(kinds), run_dir)
         overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
         command = [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
         if subprocess.run(command, check=False).returncode != 0:
-            raise TunelabError(f"continual step {index} ({kind}) failed: see {run_dir}")
+            raise TunelabError(f"continual step {index} ({'+'.join(kinds)}) failed: see {run_dir}")
         (run_dir / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
     metrics = json.loads(metrics_file.read_text())
     wall = run_dir / "wall_seconds"
@@ -105,26 +144,30 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     return metrics
 
 
-def report(order: list[str], steps: list[dict]) -> dict:
-    """The step x type F1 matrix (None before a type is learnt), average incremental F1 (mean
-    over steps of the micro F1 on the types seen), final F1, and forgetting per type (its best
-    score before the last step minus its final score)."""
+def report(order: list[list[str]], steps: list[dict], micro: str) -> dict:
+    """The step x label F1 matrix (None before a label is learnt), average incremental F1 (mean
+    over steps of the micro F1 on the labels seen), final F1, and forgetting per label (its
+    best score before the last step minus its final score)."""
+    kinds = [kind for group in order for kind in group]
+    learnt = {kind: i for i, group in enumerate(order) for kind in group}
     matrix = [
-        [metrics.get(f"test/f1_{kind}") if k <= i else None for k, kind in enumerate(order)]
+        [metrics.get(f"test/f1_{kind}") if learnt[kind] <= i else None for kind in kinds]
         for i, metrics in enumerate(steps)
     ]
     final = matrix[-1]
-    forgetting = {
-        kind: max(row[k] for row in matrix[:-1] if row[k] is not None) - final[k]
-        for k, kind in enumerate(order[:-1])
-        if len(steps) == len(order)
-    }
+    forgetting = {}
+    if len(steps) == len(order) > 1:
+        for k, kind in enumerate(kinds):
+            earlier = [row[k] for row in matrix[:-1] if row[k] is not None]
+            if earlier:
+                forgetting[kind] = max(earlier) - final[k]
     return {
         "order": order,
+        "labels": kinds,
         "matrix": matrix,
-        "micro_f1": [metrics["test/f1"] for metrics in steps],
-        "average_incremental_f1": statistics.fmean(m["test/f1"] for m in steps),
-        "final_f1": steps[-1]["test/f1"],
+        "micro_f1": [metrics[micro] for metrics in steps],
+        "average_incremental_f1": statistics.fmean(m[micro] for m in steps),
+        "final_f1": steps[-1][micro],
         "forgetting": forgetting,
         "mean_forgetting": statistics.fmean(forgetting.values()) if forgetting else 0.0,
         "wall_seconds": [m["wall_seconds"] for m in steps],
@@ -140,11 +183,11 @@ def plot(result: dict, title: str, path: Path) -> None:
     order, matrix = result["order"], result["matrix"]
     figure, axes = plt.subplots(figsize=(6, 4))
     steps = range(1, len(matrix) + 1)
-    for k, kind in enumerate(order):
+    for k, kind in enumerate(result["labels"]):
         axes.plot(steps, [row[k] for row in matrix], marker="o", label=kind)
     axes.plot(steps, result["micro_f1"], marker="s", color="black", label="micro (seen)")
-    axes.set_xticks(list(steps), [f"+{kind}" for kind in order[: len(matrix)]])
-    axes.set_xlabel("step (type learnt)")
+    axes.set_xticks(list(steps), ["+" + "+".join(kinds) for kinds in order[: len(matrix)]])
+    axes.set_xlabel("step (labels learnt)")
     axes.set_ylabel("test F1")
     axes.set_ylim(0, 1)
     axes.set_title(title)
@@ -157,10 +200,14 @@ def plot(result: dict, title: str, path: Path) -> None:
 def write_report(result: dict, title: str, out: Path) -> str:
     order = result["order"]
     rows = [
-        [f"{i} (+{order[i]})", *("" if v is None else f"{v:.4f}" for v in row), f"{micro:.4f}"]
+        [
+            f"{i} (+{'+'.join(order[i])})",
+            *("" if v is None else f"{v:.4f}" for v in row),
+            f"{micro:.4f}",
+        ]
         for i, (row, micro) in enumerate(zip(result["matrix"], result["micro_f1"], strict=True))
     ]
-    table = markdown_table(["step", *order, "micro F1 (seen)"], rows)
+    table = markdown_table(["step", *result["labels"], "micro F1 (seen)"], rows)
     summary = (
         f"average incremental F1 {result['average_incremental_f1']:.4f}, final F1 "
         f"{result['final_f1']:.4f}, mean forgetting {result['mean_forgetting']:.4f}"
@@ -176,11 +223,11 @@ def continual(cfg: DictConfig) -> dict:
     check_order(cfg)
     out = Path(cfg.continual.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    order, steps, previous = list(cfg.continual.order), [], None
-    for index in range(len(order)):
+    order, steps, previous = step_order(list(cfg.continual.order)), [], None
+    for index, kinds in enumerate(order):
         steps.append(run_step(cfg, index, previous, out))
-        previous = out / f"step{index}-{order[index]}"
-    result = report(order, steps)
+        previous = out / step_name(index, kinds)
+    result = report(order, steps, task_of(cfg)[2])
     print(write_report(result, f"{cfg.continual.method}, seed {cfg.seed}", out))
     print(f"continual: {out}")
     return result

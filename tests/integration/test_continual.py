@@ -81,7 +81,10 @@ def test_each_training_sentence_belongs_to_one_step_labelled_with_its_type(
 @pytest.mark.parametrize(
     "order, message",
     [
-        ("[PER,FOO]", "continual step 1 \\(FOO\\): continual.order names FOO, not an entity type"),
+        (
+            "[PER,FOO]",
+            "continual step 1 \\(FOO\\): continual.order names FOO, not a label of the training",
+        ),
         ("[PER,LOC,PER]", "continual step 2 \\(PER\\): PER is learnt at step 0 already"),
     ],
 )
@@ -126,3 +129,47 @@ def test_a_teacher_must_match_the_student(tmp_path, trained_run, tiny_bert):
     labels = [AutoConfig.from_pretrained(model).id2label[i] for i in range(7)]
     with pytest.raises(TunelabError, match="its tokenizer differs from the model's"):
         load_teacher(str(other), str(model), labels)
+
+
+@pytest.fixture(scope="module")
+def three_classes(tmp_path_factory, table_dir):
+    """table_dir with the travel texts that name a far city labelled `far`."""
+    folder = tmp_path_factory.mktemp("three-classes")
+    far = ("tokyo", "lima", "lagos", "cairo")
+    for name in ("train.csv", "dev.tsv", "test.jsonl"):
+        lines = (table_dir / name).read_text().splitlines(keepends=True)
+        lines = [
+            line.replace("travel", "far") if any(c in line for c in far) else line for line in lines
+        ]
+        (folder / name).write_text("".join(lines))
+    return folder
+
+
+def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes):
+    overrides = [
+        *tiny_train_overrides(tiny_bert, three_classes, data="csv"),
+        "trainer.max_epochs=1",
+        "continual.order=[[travel,work],far]",
+        "continual.method=replay",
+        "continual.replay=3",
+        f"continual.output_dir={tmp_path / 'continual'}",
+    ]
+    cfg = compose_train(tmp_path, overrides, config_name="continual", return_hydra_config=True)
+    result = continual(cfg)
+    out = tmp_path / "continual"
+    config = AutoConfig.from_pretrained(out / "step1-far" / "model")
+    assert [config.id2label[i] for i in range(3)] == ["travel", "work", "far"]
+    first = json.loads((out / "step0-travel+work" / "metrics.json").read_text())
+    second = json.loads((out / "step1-far" / "metrics.json").read_text())
+    assert "test/f1_far" not in first  # tested on the classes seen so far only
+    assert result["micro_f1"] == [first["test/f1_micro"], second["test/f1_micro"]]
+    assert result["matrix"][0] == [first["test/f1_travel"], first["test/f1_work"], None]
+    assert set(result["forgetting"]) == {"travel", "work"}
+    log = (out / "step1-far" / "train.log").read_text()
+    assert "added from the data: far" in log
+    with pytest.raises(TunelabError, match="distillation is built for NER only"):
+        check_order(compose_train(tmp_path, [*overrides, "continual.method=distill"], "continual"))
+    with pytest.raises(TunelabError, match="step 0 \\(travel\\): a classifier starts from two"):
+        check_order(
+            compose_train(tmp_path, [*overrides, "continual.order=[travel,work]"], "continual")
+        )

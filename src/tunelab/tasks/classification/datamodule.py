@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 
 from tunelab.data.base import TaskDataModule
+from tunelab.data.incremental import check_present, step_order, step_share
 from tunelab.data.tables import Example
 from tunelab.data.text_splits import load_examples
 from tunelab.data.windows import special_tokens_around
@@ -106,6 +107,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         k_shot_epoch_steps:
         as for the NER DataModule (k_shot: exactly K texts per class; multi-label: every
         label at least K times).
+        classes, step: as the NER DataModule's `types` and `step`, by class: texts of other
+            classes are dropped (single-label data only).
     """
 
     keep = ("label", "example", "window")
@@ -138,6 +141,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         k_shot: int | None = None,
         k_shot_seed: int = 0,
         k_shot_epoch_steps: int | None = 20,
+        classes: list[str] | None = None,
+        step: dict | None = None,
     ):
         super().__init__()
         if long_text not in LONG_TEXT:
@@ -160,6 +165,7 @@ class SequenceClassificationDataModule(TaskDataModule):
             names = {str(k): str(v) for k, v in (h.label_names or {}).items()}
             for example in examples:
                 example.label = names.get(example.label, example.label)
+            examples = self.incremental(split, examples)
             chosen = self.k_shot_sample(
                 split,
                 [self.label_set(e) for e in examples],
@@ -168,6 +174,29 @@ class SequenceClassificationDataModule(TaskDataModule):
             )
             self._examples[split] = examples if chosen is None else [examples[i] for i in chosen]
         return self._examples[split]
+
+    def incremental(self, split: str, examples: list[Example]) -> list[Example]:
+        """Class-incremental learning (`tunelab.data.incremental`): the training split cut to
+        the texts of one step's classes plus a replay sample of earlier steps' (`step`), every
+        split to the texts of `classes`."""
+        step, classes = self.hparams.get("step"), self.hparams.get("classes")
+        if (step or classes) and self.hparams.multi_label:
+            raise TunelabError("class-incremental learning takes single-label data")
+        present = {e.label for e in examples}
+        if split == "train" and step:
+            order = step_order(list(step["order"]))
+            check_present(order, present, "continual.order")
+            index = {label: i for i, labels in enumerate(order) for label in labels}
+            steps = [index.get(e.label) for e in examples]
+            replay, seed = step.get("replay", 0), step.get("seed", 0)
+            examples = [
+                examples[i] for i in step_share(steps, step["index"], len(order), replay, seed)
+            ]
+        if classes:
+            if split == "train":
+                check_present([list(classes)], present, "data.classes")
+            examples = [e for e in examples if e.label in set(classes)]
+        return examples
 
     def label_set(self, example: Example) -> list[str]:
         if not self.hparams.multi_label:

@@ -8,11 +8,12 @@ from tunelab.data.alignment import IGNORE, encode_sentences
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
+from tunelab.data.incremental import check_present
 from tunelab.data.schemes import split_tag
 from tunelab.data.splits import load_ner_splits
 from tunelab.data.windows import running_text_groups
 from tunelab.errors import CorpusError, TunelabError
-from tunelab.tasks.ner.incremental import check_types, keep_types, step_sentences
+from tunelab.tasks.ner.incremental import entity_types, keep_types, step_sentences
 from tunelab.tasks.ner.spans import tags_to_spans
 
 log = logging.getLogger(__name__)
@@ -160,14 +161,11 @@ class TokenClassificationDataModule(TaskDataModule):
         one step's share (`step`), every split read with only `types` (others as O)."""
         step, types = self.hparams.get("step"), self.hparams.get("types")
         if split == "train" and step:
-            order = list(step["order"])
-            check_types(order, sentences, "continual.order")
-            sentences = step_sentences(
-                sentences, order, step["index"], step.get("replay", 0), step.get("seed", 0)
-            )
+            replay, seed = step.get("replay", 0), step.get("seed", 0)
+            sentences = step_sentences(sentences, list(step["order"]), step["index"], replay, seed)
         if types:
             if split == "train":
-                check_types(list(types), sentences, "data.types")
+                check_present([list(types)], entity_types(sentences), "data.types")
             sentences = [keep_types(s, set(types)) for s in sentences]
         return sentences
 

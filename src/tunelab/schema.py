@@ -130,12 +130,27 @@ def check(cfg: DictConfig) -> None:
             continue
         if not setting.fits(value):
             raise TunelabError(f"{setting.key}={value!r} is not allowed: use {setting.allowed()}")
+    check_text_task(cfg)
     stride, length = OmegaConf.select(cfg, "data.stride"), OmegaConf.select(cfg, "data.max_length")
     windows = OmegaConf.select(cfg, "data.windows") or OmegaConf.select(cfg, "data.long_text")
     if windows in (True, "windows") and isinstance(length, int) and (stride or 0) >= length:
         raise TunelabError(
             f"data.stride={stride} is not allowed: windows must advance, use a stride below "
             f"data.max_length={length}"
+        )
+
+
+TEXT_TASKS = {"setfit", "prompt"}  # model presets that label whole texts
+
+
+def check_text_task(cfg: DictConfig) -> None:
+    """A model preset that labels whole texts (`model=setfit`, `model=prompt`) needs
+    classification data."""
+    task, target = cfg.get("task"), str(OmegaConf.select(cfg, "data._target_") or "")
+    if task in TEXT_TASKS and target and "SequenceClassification" not in target:
+        raise TunelabError(
+            f"model={task} labels whole texts: give classification data (data=sst2, "
+            f"data=bbc_news, data=csv ...), not {target.rpartition('.')[2]}"
         )
 
 

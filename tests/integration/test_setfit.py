@@ -57,3 +57,10 @@ def test_setfit_refuses_peft(tmp_path, tiny_bert, table_dir):
     overrides = setfit_overrides(tiny_bert, table_dir, "peft=lora", "+trainer.fast_dev_run=true")
     with pytest.raises(TunelabError, match="peft=none"):
         train(compose_train(tmp_path, overrides))
+
+
+@pytest.mark.parametrize("preset", ["setfit", "prompt"])
+def test_text_models_refuse_ner_data(tmp_path, tiny_bert, conll_dir, preset):
+    overrides = [*tiny_train_overrides(tiny_bert, conll_dir), f"model={preset}"]
+    with pytest.raises(TunelabError, match=f"model={preset} labels whole texts: give class"):
+        train(compose_train(tmp_path, overrides))

@@ -34,15 +34,8 @@ def test_zero_shot_on_bbc_news(tmp_path):
 
 
 def test_five_shot_ner_on_conll2003_trains_enough_steps(tmp_path):
-    # seed 100: 0.3111 F1 on the full dev split; one pass an epoch (five steps) gave 0.0427
-    overrides = ["data=conll2003", "data.k_shot=5", "seed=100", *QUIET]
+    # seed 0: 0.3243 (tunelab-curve); one pass an epoch (five steps) gave 0.04 on seed 100
+    overrides = ["data=conll2003", "data.k_shot=5", "seed=0", *QUIET]
     metrics = train(compose_train(tmp_path, overrides))
     assert metrics["data/train_examples"] < 20
     assert metrics["test/f1"] > 0.2
-
-
-def test_prompt_tuning_learns_sst2(tmp_path):
-    overrides = ["data=sst2", "peft=prompt_tuning", "trainer.max_epochs=1", *QUIET]
-    overrides += ["+trainer.limit_train_batches=100"]
-    metrics = train(compose_train(tmp_path, overrides))
-    assert metrics["test/acc"] > 0.6

@@ -70,6 +70,11 @@ def test_each_training_sentence_belongs_to_one_step_labelled_with_its_type(
     for i, share in enumerate(shares):
         kinds = {tag[2:] for s in share for tag in s.tags if tag != "O"}
         assert kinds == {order[i]}
+    # a later step without replay: its share holds only its own type, yet reads the types seen
+    step = ["data.types=[PER,LOC]", "data.step={order:[PER,LOC,ORG],index:1,replay:0,seed:3}"]
+    later = build(continual_config(tmp_path, tiny_bert, conll_dir, *step).data)
+    assert {t[2:] for s in later.sentences("train") for t in s.tags} - {""} == {"LOC"}
+    assert later.labels == ["O", "B-LOC", "I-LOC"]
     with_replay = step_sentences(sentences, order, 2, replay=7, seed=3)
     assert len(with_replay) == len(shares[2]) + 7
     assert {tag[2:] for s in with_replay[len(shares[2]) :] for tag in s.tags} - {""} <= {
@@ -150,8 +155,7 @@ def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes)
         *tiny_train_overrides(tiny_bert, three_classes, data="csv"),
         "trainer.max_epochs=1",
         "continual.order=[[travel,work],far]",
-        "continual.method=replay",
-        "continual.replay=3",
+        "continual.method=finetune",  # no replay: the step's share alone holds no earlier class
         f"continual.output_dir={tmp_path / 'continual'}",
     ]
     cfg = compose_train(tmp_path, overrides, config_name="continual", return_hydra_config=True)

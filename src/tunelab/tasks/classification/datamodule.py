@@ -183,6 +183,8 @@ class SequenceClassificationDataModule(TaskDataModule):
         if (step or classes) and self.hparams.multi_label:
             raise TunelabError("class-incremental learning takes single-label data")
         present = {e.label for e in examples}
+        if classes and split == "train":  # the whole split: a step's share lacks earlier classes
+            check_present([list(classes)], present, "data.classes")
         if split == "train" and step:
             order = step_order(list(step["order"]))
             check_present(order, present, "continual.order")
@@ -193,8 +195,6 @@ class SequenceClassificationDataModule(TaskDataModule):
                 examples[i] for i in step_share(steps, step["index"], len(order), replay, seed)
             ]
         if classes:
-            if split == "train":
-                check_present([list(classes)], present, "data.classes")
             examples = [e for e in examples if e.label in set(classes)]
         return examples
 

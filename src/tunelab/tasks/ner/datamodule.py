@@ -160,12 +160,12 @@ class TokenClassificationDataModule(TaskDataModule):
         """Class-incremental learning (`tunelab.tasks.ner.incremental`): the training split cut to
         one step's share (`step`), every split read with only `types` (others as O)."""
         step, types = self.hparams.get("step"), self.hparams.get("types")
+        if types and split == "train":  # the whole split: a step's share lacks earlier types
+            check_present([list(types)], entity_types(sentences), "data.types")
         if split == "train" and step:
             replay, seed = step.get("replay", 0), step.get("seed", 0)
             sentences = step_sentences(sentences, list(step["order"]), step["index"], replay, seed)
         if types:
-            if split == "train":
-                check_present([list(types)], entity_types(sentences), "data.types")
             sentences = [keep_types(s, set(types)) for s in sentences]
         return sentences
 

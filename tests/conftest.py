@@ -182,3 +182,15 @@ def trained_run(tmp_path_factory, tiny_bert, conll_dir):
     overrides = tiny_train_overrides(tiny_bert, conll_dir)
     overrides += ["trainer.max_epochs=6", "~callbacks.early_stopping"]
     return run_dir, train(compose_train(run_dir, overrides)), conll_dir
+
+
+@pytest.fixture(scope="session")
+def classified_run(tmp_path_factory, tiny_bert, table_dir):
+    """One full tiny classification run on `table_dir`: (run directory, metrics)."""
+    from tunelab.train import train
+
+    run_dir = tmp_path_factory.mktemp("cls-run")
+    overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv")
+    overrides += ["trainer.max_epochs=10", "~callbacks.early_stopping", "model.class_weights=auto"]
+    overrides += ["optimizer.lr=2e-3"]
+    return run_dir, train(compose_train(run_dir, overrides))

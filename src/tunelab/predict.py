@@ -13,29 +13,13 @@ from pathlib import Path
 import hydra
 import torch
 from omegaconf import DictConfig
-from transformers import AutoTokenizer
 
 from tunelab import schema
 from tunelab.config import CONFIG_DIR, exit_on_user_error
-from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
-from tunelab.loading import load_module
+from tunelab.predictor import Predictor
 
 log = logging.getLogger("tunelab")
-READING = ("max_length", "stride", "context", "long_text")  # predict.yaml keys that override
-
-
-def reading_settings(recorded: dict, cfg: DictConfig) -> dict:
-    """The model's recorded data settings with this command's non-null `READING` keys on top."""
-    settings = dict(recorded)
-    settings.setdefault("max_length", 512)
-    settings.setdefault("stride", 128)
-    for key in READING:
-        value = cfg.get(key)
-        if value is not None and value != settings.get(key):
-            log.info("%s=%s (the model reads with %s)", key, value, settings.get(key, "-"))
-            settings[key] = value
-    return settings
 
 
 def predict(cfg: DictConfig) -> Path:
@@ -46,18 +30,18 @@ def predict(cfg: DictConfig) -> Path:
         raise TunelabError(f"input file {source} does not exist")
     if target.is_dir():
         raise TunelabError(f"output={target} is a folder; name a file in it, e.g. out.jsonl")
-    module, tokenizer_name, task = load_module(
-        model_dir=cfg.model_dir,
+    model = Predictor(
+        cfg.model_dir,
+        precision=cfg.precision,
+        reading=cfg,
         task=cfg.get("task"),
         trust_remote_code=cfg.get("trust_remote_code", False),
     )
-    tokenizer = from_pretrained(AutoTokenizer, tokenizer_name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    settings = reading_settings(module.input_settings, cfg)
     # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that the
     # same text gets the same scores from both commands.
-    with torch.autocast("cpu", torch.bfloat16, enabled=cfg.precision == "bf16-mixed"):
-        count = task.predict(module, tokenizer, settings, cfg)
+    with torch.autocast("cpu", torch.bfloat16, enabled=model.precision == "bf16-mixed"):
+        count = model.task.predict(model.module, model.tokenizer, model.settings, cfg)
     print(f"wrote {count} record(s) to {target}")
     return target
 

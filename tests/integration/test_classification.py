@@ -18,12 +18,8 @@ from tunelab.train import train
 
 
 @pytest.fixture(scope="module")
-def classified(tmp_path_factory, tiny_bert, table_dir):
-    run_dir = tmp_path_factory.mktemp("cls-run")
-    overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv")
-    overrides += ["trainer.max_epochs=10", "~callbacks.early_stopping", "model.class_weights=auto"]
-    overrides += ["optimizer.lr=2e-3"]
-    return run_dir, train(compose_train(run_dir, overrides))
+def classified(classified_run):
+    return classified_run
 
 
 def test_csv_preset_picks_classification(tmp_path, table_dir):

@@ -33,6 +33,9 @@ class Task:
         score_file: `(path, scheme, run_dir) -> (metrics, report, note)`: score a file of
             another system's predictions (`tunelab-eval predictions=FILE`); None if the task
             has no such format.
+        label_texts: `(module, tokenizer, settings, texts, pairs, batch_size, max_tokens) ->
+            records`: label texts in memory (`tunelab.Predictor`, `tunelab-serve`), one JSON-ready
+            dict per text, as `tunelab-predict` writes them.
     """
 
     name: str
@@ -42,6 +45,7 @@ class Task:
     predict: Callable[..., int]
     headline: tuple[str, ...]
     score_file: Callable[..., tuple] | None = None
+    label_texts: Callable[..., list[dict]] | None = None
 
     def module_class(self) -> type:
         module_path, _, class_name = self.module.rpartition(".")

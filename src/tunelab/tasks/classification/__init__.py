@@ -2,7 +2,7 @@
 
 from tunelab.tasks import Task, register
 from tunelab.tasks.classification.outputs import write_outputs
-from tunelab.tasks.classification.predict import predict_file
+from tunelab.tasks.classification.predict import label_texts, predict_file
 
 
 def classifier_task(name: str, module: str, architectures: tuple[str, ...] = ()) -> Task:
@@ -15,6 +15,7 @@ def classifier_task(name: str, module: str, architectures: tuple[str, ...] = ())
             architectures=architectures,
             write_outputs=write_outputs,
             predict=predict_file,
+            label_texts=label_texts,
             headline=("test/acc", "test/f1_macro"),
         )
     )

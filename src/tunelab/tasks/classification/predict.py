@@ -71,19 +71,35 @@ def read_inputs(
     return read_lines(source, errors), None
 
 
-def predict_file(module, tokenizer, settings: dict, cfg) -> int:
-    """`tunelab-predict` for classification: one JSON object per input text."""
-    texts, pairs = read_inputs(Path(cfg.input), settings, cfg.get("errors", "strict"))
-    records = classify(
+def label_texts(
+    module,
+    tokenizer,
+    settings: dict,
+    texts: list[str],
+    pairs: list[str] | None = None,
+    batch_size: int = 64,
+    max_tokens: int | None = 2048,
+) -> list[dict]:
+    """Each text with its label (or labels) and every label's probability."""
+    if (pairs is not None) != bool(settings.get("text_pair_column")):
+        kind = "text pairs" if pairs is None else "single texts"
+        raise TunelabError(f"this model was trained on {kind}, not the input given")
+    return classify(
         module,
         tokenizer,
         texts,
         pairs,
-        cfg.batch_size,
+        batch_size,
         settings["max_length"],
         settings.get("stride", 128),
         settings.get("long_text", "truncate"),
-        cfg.max_tokens,
+        max_tokens,
     )
+
+
+def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+    """`tunelab-predict` for classification: one JSON object per input text."""
+    texts, pairs = read_inputs(Path(cfg.input), settings, cfg.get("errors", "strict"))
+    records = label_texts(module, tokenizer, settings, texts, pairs, cfg.batch_size, cfg.max_tokens)
     write_jsonl(Path(cfg.output), records)
     return len(records)

@@ -2,7 +2,7 @@
 
 from tunelab.tasks import Task, register
 from tunelab.tasks.mlm.outputs import write_outputs
-from tunelab.tasks.mlm.predict import predict_file
+from tunelab.tasks.mlm.predict import label_texts, predict_file
 
 TASK = register(
     Task(
@@ -11,6 +11,7 @@ TASK = register(
         architectures=("ForMaskedLM",),
         write_outputs=write_outputs,
         predict=predict_file,
+        label_texts=label_texts,
         headline=("test/perplexity", "test/accuracy"),
     )
 )

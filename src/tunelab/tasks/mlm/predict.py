@@ -7,6 +7,7 @@ from pathlib import Path
 from transformers import pipeline
 
 from tunelab.data.lines import read_lines, write_jsonl
+from tunelab.errors import TunelabError
 
 TOP_K = 5
 
@@ -31,6 +32,13 @@ def fill_masks(module, tokenizer, texts: list[str], top_k: int = TOP_K) -> list[
             }
         )
     return records
+
+
+def label_texts(module, tokenizer, settings, texts, pairs=None, batch_size=64, max_tokens=None):
+    """Each text with the fillers of its masks (`Task.label_texts`)."""
+    if pairs is not None:
+        raise TunelabError("a masked-LM model fills single texts, not text pairs")
+    return fill_masks(module, tokenizer, texts)
 
 
 def predict_file(module, tokenizer, settings: dict, cfg) -> int:

@@ -2,7 +2,7 @@
 
 from tunelab.tasks import Task, register
 from tunelab.tasks.ner.outputs import score_file, write_outputs
-from tunelab.tasks.ner.predict import predict_file
+from tunelab.tasks.ner.predict import label_texts, predict_file
 
 TASK = register(
     Task(
@@ -11,6 +11,7 @@ TASK = register(
         architectures=("ForTokenClassification",),
         write_outputs=write_outputs,
         predict=predict_file,
+        label_texts=label_texts,
         headline=("test/f1", "test/f1_strict"),
         score_file=score_file,
     )

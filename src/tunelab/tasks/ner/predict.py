@@ -93,23 +93,55 @@ def entities(text: str, offsets, tags: list[str], probs: list[float]) -> list[di
     return found
 
 
-def predict_file(module, tokenizer, settings: dict, cfg) -> int:
-    """`tunelab-predict` for NER: `format=text` (one text per line; the lines are one document
-    for `context`) writes entities as JSON lines, `format=conll` writes `word tag` lines."""
-    source, target = Path(cfg.input), Path(cfg.output)
-    reading = {
-        "batch_size": cfg.batch_size,
+def reading(settings: dict, batch_size: int, max_tokens: int | None) -> dict:
+    """`predict_tags` arguments: how the model reads input, and how big a batch is."""
+    return {
+        "batch_size": batch_size,
         "max_length": settings["max_length"],
         "stride": settings["stride"],
         "context": settings.get("context", 0),
         "by_sentence": settings.get("by_sentence", False),
-        "max_tokens": cfg.max_tokens,
+        "max_tokens": max_tokens,
     }
+
+
+def label_texts(
+    module,
+    tokenizer,
+    settings: dict,
+    texts: list[str],
+    pairs: list[str] | None = None,
+    batch_size: int = 64,
+    max_tokens: int | None = 2048,
+) -> list[dict]:
+    """Each text with its entities (type, character offsets, score)."""
+    if pairs is not None:
+        raise TunelabError("an NER model labels single texts, not text pairs")
+    split = [split_words(text) for text in texts]
+    tagged = predict_tags(
+        module, tokenizer, [w for w, _ in split], **reading(settings, batch_size, max_tokens)
+    )
+    return [
+        {"text": text, "entities": entities(text, offsets, tags, probs)}
+        for text, (_, offsets), (tags, probs) in zip(texts, split, tagged, strict=True)
+    ]
+
+
+def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+    """`tunelab-predict` for NER: `format=text` (one text per line; the lines are one document
+    for `context`) writes entities as JSON lines, `format=conll` writes `word tag` lines."""
+    source, target = Path(cfg.input), Path(cfg.output)
     if cfg.format == "conll":
         sentences = read_conll(source, with_tags=False)
         words = [s.words for s in sentences]
         documents = [s.doc for s in sentences]
-        tagged = predict_tags(module, tokenizer, words, documents=documents, **reading)
+        tagged = predict_tags(
+            module,
+            tokenizer,
+            words,
+            documents=documents,
+            **reading(settings, cfg.batch_size, cfg.max_tokens),
+        )
         with target.open("w", encoding="utf-8") as out:
             for sentence, (tags, _) in zip(words, tagged, strict=True):
                 out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
@@ -118,11 +150,6 @@ def predict_file(module, tokenizer, settings: dict, cfg) -> int:
     if cfg.format != "text":
         raise TunelabError(f"format={cfg.format!r}; choose text or conll")
     texts = read_lines(source, cfg.get("errors", "strict"))
-    split = [split_words(text) for text in texts]
-    tagged = predict_tags(module, tokenizer, [w for w, _ in split], **reading)
-    records = [
-        {"text": text, "entities": entities(text, offsets, tags, probs)}
-        for text, (_, offsets), (tags, probs) in zip(texts, split, tagged, strict=True)
-    ]
+    records = label_texts(module, tokenizer, settings, texts, None, cfg.batch_size, cfg.max_tokens)
     write_jsonl(target, records)
     return len(records)

@@ -1,0 +1,92 @@
+"""A loaded model that labels texts in memory: what `tunelab-predict` and `tunelab-serve` share.
+
+from tunelab.predictor import Predictor
+Predictor("outputs/run/model").predict(["Anna lives in Berlin."])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import torch
+from transformers import AutoTokenizer
+
+from tunelab.config import default_precision
+from tunelab.data.registry import from_pretrained
+from tunelab.errors import TunelabError
+from tunelab.loading import load_module
+
+log = logging.getLogger("tunelab")
+READING = ("max_length", "stride", "context", "long_text")  # settings a command may override
+
+
+def reading_settings(recorded: dict, given: Mapping | None = None) -> dict:
+    """The model's recorded data settings with the non-null `READING` values of `given` on top."""
+    settings = dict(recorded)
+    settings.setdefault("max_length", 512)
+    settings.setdefault("stride", 128)
+    for key in READING:
+        value = (given or {}).get(key)
+        if value is not None and value != settings.get(key):
+            log.info("%s=%s (the model reads with %s)", key, value, settings.get(key, "-"))
+            settings[key] = value
+    return settings
+
+
+class Predictor:
+    """An exported model (`RUN/model`), its tokenizer and how it reads input.
+
+    Args:
+        model_dir: a folder exported by tunelab-train.
+        precision: `bf16-mixed` or `32-true`; None: as training and evaluation run on this CPU.
+        batch_size: texts per forward pass at most; batches are sorted by length and also stop
+            at `max_tokens` padded sub-tokens, as in evaluation.
+        reading: overrides of how text is read (`max_length`, `stride`, `context`, `long_text`).
+        task: a task outside tunelab that the model names, trusted because named here.
+        trust_remote_code: run code shipped with the model (its config's auto_map).
+    """
+
+    def __init__(
+        self,
+        model_dir: str,
+        precision: str | None = None,
+        batch_size: int = 64,
+        max_tokens: int | None = 2048,
+        reading: Mapping | None = None,
+        task: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        self.module, tokenizer_name, self.task = load_module(
+            model_dir=model_dir, task=task, trust_remote_code=trust_remote_code
+        )
+        self.module.eval()
+        self.tokenizer = from_pretrained(AutoTokenizer, tokenizer_name)
+        self.settings = reading_settings(self.module.input_settings, reading)
+        self.precision = precision or default_precision()
+        self.batch_size, self.max_tokens = batch_size, max_tokens
+
+    @property
+    def labels(self) -> list[str]:
+        return list(getattr(self.module, "labels", None) or [])
+
+    def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
+        """One record per text: NER `{"text", "entities"}`; classification `{"text", "label"
+        (or "labels"), "probabilities"}`; as `tunelab-predict` writes them."""
+        if self.task.label_texts is None:
+            raise TunelabError(f"task {self.task.name} has no in-memory prediction (label_texts)")
+        if not texts:
+            return []
+        # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that
+        # the same text gets the same scores from every command.
+        bf16 = self.precision == "bf16-mixed"
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            return self.task.label_texts(
+                self.module,
+                self.tokenizer,
+                self.settings,
+                texts,
+                pairs,
+                self.batch_size,
+                self.max_tokens,
+            )

@@ -1,0 +1,178 @@
+"""The HTTP API: POST /v1/predict, GET /v1/model, GET /health, the page at /, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException
+
+from tunelab import __version__
+from tunelab.errors import TunelabError
+from tunelab.predictor import Predictor
+from tunelab.serving.batcher import MicroBatcher
+from tunelab.serving.limits import BodyLimit
+
+log = logging.getLogger("tunelab")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may hold; more gets a 4xx JSON error, never a crash."""
+
+    max_texts: int = 1000
+    max_chars: int = 20000
+    max_body_bytes: int = 2_000_000
+
+
+class PredictRequest(BaseModel):
+    """Texts, or text pairs for a model trained on pairs; nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+    texts: list[StrictStr] | None = Field(None, examples=[["Anna lives in Berlin."]])
+    pairs: list[tuple[StrictStr, StrictStr]] | None = None
+
+
+class ServeError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def one_line(errors: list[dict]) -> str:
+    """The first validation problem, where it is and what it is."""
+    first = errors[0]
+    loc = [part for part in first.get("loc", ()) if part != "body"]
+    if first.get("type") == "json_invalid":
+        return f"the body is not valid JSON (at character {loc[0] if loc else '?'})"
+    if first.get("type") == "model_attributes_type":
+        return 'the body must be a JSON object, {"texts": [...]}, sent as application/json'
+    return f"{'.'.join(str(part) for part in loc) or 'body'}: {first.get('msg', 'invalid')}"
+
+
+def check(
+    request: PredictRequest, predictor: Predictor, limits: Limits
+) -> tuple[list, list | None]:
+    """The request's texts (and second texts), or a ServeError naming the problem."""
+    if (request.texts is None) == (request.pairs is None):
+        raise ServeError(422, 'give "texts": [...] or "pairs": [[a, b], ...], not both or neither')
+    wants_pairs = bool(predictor.settings.get("text_pair_column"))
+    if (request.pairs is not None) != wants_pairs:
+        kind = '"pairs"' if wants_pairs else '"texts"'
+        raise ServeError(422, f"this model reads {kind}")
+    items = request.texts if request.texts is not None else request.pairs
+    if not items:
+        raise ServeError(422, "the list of texts is empty")
+    if len(items) > limits.max_texts:
+        raise ServeError(
+            413, f"{len(items)} texts in one request; at most {limits.max_texts} (max_texts)"
+        )
+    texts = request.texts or [a for a, _ in request.pairs]
+    pairs = None if request.texts is not None else [b for _, b in request.pairs]
+    for index, text in enumerate(texts + (pairs or [])):
+        if len(text) > limits.max_chars:
+            raise ServeError(
+                413,
+                f"text {index % len(texts)} has {len(text)} characters; at most "
+                f"{limits.max_chars} (max_chars)",
+            )
+    return texts, pairs
+
+
+def create_app(
+    predictor: Predictor, limits: Limits = Limits(), max_batch: int = 64, max_wait_ms: float = 5
+):
+    """The ASGI application (FastAPI wrapped in the body-size limit)."""
+    batcher = MicroBatcher(predictor.predict, max_batch, max_wait_ms)
+    started = time.time()
+    in_flight = 0
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(
+        title="tunelab",
+        version=__version__,
+        lifespan=lifespan,
+        summary=f"{predictor.task.name} model: POST /v1/predict",
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, err: RequestValidationError):
+        errors = err.errors()
+        return JSONResponse(
+            {"error": one_line(errors), "detail": jsonable(errors)}, status_code=422
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, err: HTTPException):
+        return JSONResponse({"error": str(err.detail)}, status_code=err.status_code)
+
+    @app.exception_handler(ServeError)
+    async def serve_error(_request: Request, err: ServeError):
+        return JSONResponse({"error": str(err)}, status_code=err.status)
+
+    @app.exception_handler(TunelabError)
+    async def user_error(_request: Request, err: TunelabError):
+        return JSONResponse({"error": str(err)}, status_code=422)
+
+    @app.post("/v1/predict")
+    async def predict(request: PredictRequest) -> dict:
+        """Label texts: NER entities (type, character offsets, score), or a label and every
+        label's probability (multi-label: the labels over the threshold)."""
+        nonlocal in_flight
+        texts, pairs = check(request, predictor, limits)
+        in_flight += 1
+        try:
+            return {"predictions": await batcher.submit(texts, pairs)}
+        finally:
+            in_flight -= 1
+
+    @app.get("/v1/model")
+    async def model() -> dict:
+        """The task, the labels, how the model reads input, and this service's limits."""
+        return model_info(predictor, limits, max_batch, max_wait_ms)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {
+            "status": "ok",
+            "uptime_s": round(time.time() - started, 1),
+            "in_flight": in_flight,  # requests being answered now
+            "batches": batcher.batches,  # batches run so far
+        }
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return files("tunelab.serving").joinpath("page.html").read_text(encoding="utf-8")
+
+    return BodyLimit(app, limits.max_body_bytes)
+
+
+def jsonable(errors: list[dict]) -> list[dict]:
+    """Pydantic's error list without values JSON cannot hold (bytes of invalid UTF-8)."""
+    keep = ("type", "loc", "msg")
+    return [{key: error[key] for key in keep if key in error} for error in errors]
+
+
+def model_info(predictor: Predictor, limits: Limits, max_batch: int, max_wait_ms: float) -> dict:
+    reading = {k: v for k, v in predictor.settings.items() if k not in ("datamodule", "dir")}
+    return {
+        "task": predictor.task.name,
+        "labels": predictor.labels,
+        "pairs": bool(predictor.settings.get("text_pair_column")),
+        "reading": reading,
+        "precision": predictor.precision,
+        "batching": {"max_batch": max_batch, "max_wait_ms": max_wait_ms},
+        "limits": asdict(limits),
+    }

@@ -48,6 +48,8 @@ def serve(cfg: DictConfig) -> None:
         log_level=cfg.log_level,
         access_log=cfg.access_log,
         timeout_graceful_shutdown=cfg.shutdown_timeout_s,
+        loop=cfg.loop,
+        http=cfg.http,
     )
 
 

@@ -112,3 +112,17 @@ def test_classification_service_returns_the_label_and_every_probability(classifi
     record = answer["predictions"][0]
     assert set(record["probabilities"]) == set(info["labels"]) == {"travel", "work"}
     assert record["label"] == max(record["probabilities"], key=record["probabilities"].get)
+
+
+def test_packed_prediction_finds_the_entities_of_one_text_a_row(trained_run):
+    model_dir = str(trained_run[0] / "model")
+    texts = TEXTS + [f"{name} met {other} in paris ." for name in ("anna", "bob") for other in "xy"]
+
+    def spans(records):
+        return [[(e["start"], e["end"], e["type"]) for e in r["entities"]] for r in records]
+
+    packed = Predictor(model_dir, precision="32-true", pack=True)
+    rows = Predictor(model_dir, precision="32-true", pack=False)
+    assert packed.settings["pack"] and not rows.settings["pack"]
+    assert spans(packed.predict(texts)) == spans(rows.predict(texts))
+    assert packed.module._position_offset == 0  # BERT packs: the packed path really ran

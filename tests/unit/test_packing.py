@@ -96,3 +96,21 @@ def test_sorted_batches_run_in_length_order_cut_as_evaluation_cuts():
     assert batches[0]["input_ids"].tolist() == [[100, 7], [400, 401]]
     assert batches[0]["labels"].tolist() == [[0, -100], [0, 1]]
     assert batches[0]["attention_mask"].tolist() == [[1, 0], [1, 1]]
+
+
+def test_packed_prediction_batches_keep_every_item_once_within_the_token_budget():
+    lengths = [3, 9, 4, 7, 2, 8, 5, 6]
+    items = [{"input_ids": [i + 1] * n, "sentence": i} for i, n in enumerate(lengths)]
+    batches = list(sorted_batches(items, {"input_ids": 0}, ("sentence",), 3, 12, pack=True))
+    seen = [s for batch in batches for s in batch["sentence"].tolist()]
+    assert sorted(seen) == list(range(len(items)))  # no item lost or repeated
+    for batch in batches:
+        real = batch["attention_mask"].sum().item()
+        assert real <= 12 or len(batch["sentence"]) == 1  # the budget counts real sub-tokens
+        assert len(batch["sentence"]) <= 3
+        # packed rows hold the same sub-tokens as the padded rows, each item once
+        assert (batch["packed_segments"] > 0).sum().item() == real
+        flat = batch["packed_input_ids"].flatten()[batch["unpack"]]
+        assert torch.equal(flat * batch["attention_mask"], batch["input_ids"])
+    # sorted by length: 2+3+4 = 9 fits, then 5+6 (+7 would pass 12), 7, 8, 9
+    assert [len(b["sentence"]) for b in batches] == [3, 2, 1, 1, 1]

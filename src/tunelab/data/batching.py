@@ -34,13 +34,30 @@ def sorted_batches(
     keep: tuple[str, ...],
     batch_size: int,
     max_tokens: int | None,
+    pack: bool = False,
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Padded batches of `items` in order of length, cut as evaluation cuts them
-    (`budget_batches`): how prediction batches, so that it scores what evaluation scores."""
+    (`budget_batches`): how prediction batches, so that it scores what evaluation scores.
+
+    `pack`: each batch packed several items to a row (`pack_batch`) and cut at `max_tokens`
+    real sub-tokens: short texts of many lengths then carry almost no padding, and one forward
+    pass (which has a fixed cost) serves many of them."""
     items = sorted(items, key=lambda item: len(item["input_ids"]))
     lengths = [len(item["input_ids"]) for item in items]
-    for batch in budget_batches(lengths, batch_size, max_tokens):
-        yield pad_batch([items[i] for i in batch], pad_values, keep)
+    if not pack:
+        for batch in budget_batches(lengths, batch_size, max_tokens):
+            yield pad_batch([items[i] for i in batch], pad_values, keep)
+        return
+    start, size = 0, 0
+    for end, length in enumerate(lengths):
+        if end > start and (
+            end - start == batch_size or (max_tokens and size + length > max_tokens)
+        ):
+            yield pack_batch(items[start:end], pad_values, keep)
+            start, size = end, 0
+        size += length
+    if items:
+        yield pack_batch(items[start:], pad_values, keep)
 
 
 def pad_batch(

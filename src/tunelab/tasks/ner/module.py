@@ -135,8 +135,9 @@ class TokenClassificationModule(TaskModule):
 
     # -- packed training batches (data.pack) ---------------------------------------------------
     def training_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """[items, length, labels] scores of a training batch: from its packed form
-        (`tunelab.data.batching.pack_batch`) when this model gives the same scores that way."""
+        """[items, length, labels] scores of a training (or packed prediction) batch: from its
+        packed form (`tunelab.data.batching.pack_batch`) when this model gives the same scores
+        that way."""
         if "unpack" in batch and not self.prompt_length:  # a soft prompt leads each row
             if self._position_offset is UNCHECKED:
                 self._position_offset = self._packing_offset(batch)
@@ -193,7 +194,10 @@ class TokenClassificationModule(TaskModule):
     def window_scores(self, batch: dict[str, torch.Tensor]) -> dict[tuple[int, int], tuple]:
         """(sentence, window) -> (word indices, distance of each to the window edge,
         [words, labels] log-probabilities), read at each word's first sub-token."""
-        logits = self.model(**self.model_inputs(batch)).logits
+        if "unpack" in batch:  # packed rows (`packed_batches`), where the model packs the same
+            logits = self.training_logits(batch)
+        else:
+            logits = self.model(**self.model_inputs(batch)).logits
         word_index = batch["word_index"]
         # One gather for the whole batch, then a split per row: no per-row tensor work.
         rows, positions = (word_index >= 0).nonzero(as_tuple=True)

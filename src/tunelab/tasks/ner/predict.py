@@ -41,9 +41,11 @@ def predict_tags(
     documents: list[int] | None = None,
     max_tokens: int | None = 2048,
     by_sentence: bool = False,
+    pack: bool = False,
 ) -> list[tuple[list[str], list[float]]]:
     """Tags and each tag's probability for word-split sentences: the same encoding, windows,
-    document context, batching, merge rule and decoding as evaluation."""
+    document context, batching, merge rule and decoding as evaluation. `pack`: several windows
+    to a row (`sorted_batches`), where the model gives the same scores so (checked once)."""
     module.eval()
     dummy = [[0] * len(s) for s in sentences]
     items = encode_sentences(
@@ -59,7 +61,7 @@ def predict_tags(
     pad_values = {"input_ids": tokenizer.pad_token_id, "word_index": -1}
     outputs = {}
     keep = ("sentence", "window")
-    for batch in sorted_batches(items, pad_values, keep, batch_size, max_tokens):
+    for batch in sorted_batches(items, pad_values, keep, batch_size, max_tokens, pack):
         outputs.update(module.window_scores(batch))
     merged = module.sentence_scores(outputs)
     results = []
@@ -102,6 +104,7 @@ def reading(settings: dict, batch_size: int, max_tokens: int | None) -> dict:
         "context": settings.get("context", 0),
         "by_sentence": settings.get("by_sentence", False),
         "max_tokens": max_tokens,
+        "pack": bool(settings.get("pack", False)),
     }
 
 

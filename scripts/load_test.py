@@ -1,0 +1,206 @@
+"""Load test of `tunelab-serve` against a plain loop over a Hugging Face `pipeline()`, on the
+loopback address only, bounded in clients and time.
+
+    .venv/bin/python scripts/load_test.py --model-dir RUN/model --json outputs/load_test.json
+
+Texts: `--texts FILE` (one per line) or, by default, the first 500 sentences of 4 words or more
+of CoNLL-2003's test split, words joined by spaces. Sides, each measured in turn (keep other
+work off the cores):
+- `service`: `tunelab-serve` in its own process, its defaults; `--clients` (32) concurrent
+  clients, each sending one text a request, then the next as soon as the answer comes, for
+  `--seconds` (60); throughput in words/s of answered texts, latency percentiles, errors. Then
+  `--latency-clients` (8) clients for p99 latency of a single short text.
+- `pipeline`: `pipeline("token-classification", aggregation_strategy="simple")` (or
+  "text-classification") on the same model folder, one text a call, in a loop.
+- `pipeline_batched`: the same pipeline given the texts as a list with `batch_size=32`.
+`--backend onnx` adds the service on onnxruntime (`service_onnx`), once exported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONLL_TEST = ROOT.parent / "shared" / "datasets" / "conll2003" / "test.txt"
+
+
+def default_texts(count: int = 500) -> list[str]:
+    from tunelab.data.conll import read_conll
+
+    sentences = [s.words for s in read_conll(CONLL_TEST, with_tags=False) if len(s.words) >= 4]
+    return [" ".join(words) for words in sentences[:count]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_service(model_dir: str, extra: list[str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, "-m", "tunelab.serve", f"model_dir={model_dir}", f"port={port}"]
+    command += ["log_level=warning", "hydra.run.dir=outputs/load_test/serve", *extra]
+    process = subprocess.Popen(command, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=5):
+                return process, url
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit("tunelab-serve exited before answering") from None
+            time.sleep(0.2)
+    raise SystemExit("tunelab-serve did not answer /health in 120 s")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def hammer(url: str, texts: list[str], clients: int, seconds: float) -> dict:
+    """`clients` loops, each posting one text a request until `seconds` have passed."""
+    import aiohttp
+
+    words = {text: len(text.split()) for text in texts}
+    latencies, errors, done_words = [], 0, 0
+    feed = itertools.cycle(texts)
+    stop = time.perf_counter() + seconds
+
+    async def client(session) -> None:
+        nonlocal errors, done_words
+        while time.perf_counter() < stop:
+            text = next(feed)
+            start = time.perf_counter()
+            try:
+                async with session.post(f"{url}/v1/predict", json={"texts": [text]}) as answer:
+                    await answer.read()
+                    if answer.status != 200:
+                        errors += 1
+                        continue
+            except aiohttp.ClientError:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - start)
+            done_words += words[text]
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    ms = [1000 * v for v in latencies]
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "errors": errors,
+        "words_per_s": round(done_words / elapsed, 1),
+        "p50_ms": round(percentile(ms, 0.50), 1),
+        "p95_ms": round(percentile(ms, 0.95), 1),
+        "p99_ms": round(percentile(ms, 0.99), 1),
+    }
+
+
+def run_service(args, texts: list[str], extra: list[str]) -> dict:
+    process, url = start_service(args.model_dir, extra)
+    try:
+        asyncio.run(hammer(url, texts, args.clients, 5))  # warm-up
+        loaded = asyncio.run(hammer(url, texts, args.clients, args.seconds))
+        short = [min(texts, key=len)]
+        single = asyncio.run(hammer(url, short, args.latency_clients, args.latency_seconds))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    return {"load": loaded, "single_text": {**single, "text": short[0]}}
+
+
+def run_pipeline(args, texts: list[str], batched: bool) -> dict:
+    from transformers import AutoConfig, pipeline
+
+    architectures = AutoConfig.from_pretrained(args.model_dir).architectures or [""]
+    if architectures[0].endswith("ForTokenClassification"):
+        pipe = pipeline("token-classification", model=args.model_dir, aggregation_strategy="simple")
+    else:
+        pipe = pipeline("text-classification", model=args.model_dir, top_k=None)
+    pipe(texts[:32], batch_size=32)  # warm-up
+    words, start = 0, time.perf_counter()
+    stop = start + args.seconds
+    while time.perf_counter() < stop:
+        if batched:
+            pipe(texts, batch_size=32)
+            words += sum(len(t.split()) for t in texts)
+        else:
+            for text in texts:
+                pipe(text)
+                words += len(text.split())
+                if time.perf_counter() >= stop:
+                    break
+    elapsed = time.perf_counter() - start
+    return {"seconds": round(elapsed, 1), "words_per_s": round(words / elapsed, 1)}
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--texts", help="one text per line (default: 500 CoNLL-2003 sentences)")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--latency-clients", type=int, default=8)
+    parser.add_argument("--latency-seconds", type=float, default=20)
+    parser.add_argument("--sides", nargs="+", default=["service", "pipeline", "pipeline_batched"])
+    parser.add_argument("--serve-overrides", nargs="*", default=[])
+    parser.add_argument("--json", default="outputs/load_test.json")
+    args = parser.parse_args()
+    texts = (
+        Path(args.texts).read_text(encoding="utf-8").splitlines() if args.texts else default_texts()
+    )
+    result = {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "texts": len(texts),
+        "words": sum(len(t.split()) for t in texts),
+        "model_dir": args.model_dir,
+    }
+    for side in args.sides:
+        print(f"load test: {side} ...", flush=True)
+        if side == "service":
+            result[side] = run_service(args, texts, args.serve_overrides)
+        elif side == "service_onnx":
+            result[side] = run_service(args, texts, ["backend=onnx", *args.serve_overrides])
+        else:
+            result[side] = run_pipeline(args, texts, batched=side == "pipeline_batched")
+        print(json.dumps(result[side]), flush=True)
+    service = result.get("service", {}).get("load", {}).get("words_per_s")
+    for side in ("pipeline", "pipeline_batched"):
+        if service and side in result:
+            result[f"service_over_{side}"] = round(service / result[side]["words_per_s"], 2)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k.startswith("service_over")}))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 # Both create .venv/ with the pinned stack the first time (scripts/setup.sh).
 PY := .venv/bin/python
 
-.PHONY: setup train test test-slow lint lock mutate
+.PHONY: setup train test test-slow test-browser lint lock mutate
 
 setup:
 	@bash scripts/setup.sh
@@ -10,8 +10,14 @@ setup:
 train: setup
 	$(PY) -m tunelab.train $(ARGS)
 
+# The browser tests (tests/browser) run in the default suite; the set-up installs Chromium.
 test: setup
+	@bash scripts/setup_browser.sh
 	$(PY) -m pytest -q $(ARGS)
+
+test-browser: setup
+	@bash scripts/setup_browser.sh
+	$(PY) -m pytest -q -m browser $(ARGS)
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(ARGS)

@@ -133,6 +133,9 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     if not metrics_file.is_file():
         log.info("continual step %d (%s) -> %s", index, "+".join(kinds), run_dir)
         overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
+        if (run_dir / "checkpoints" / "last.ckpt").is_file():  # an interrupted step goes on
+            log.info("continual step %d: resuming from its last checkpoint", index)
+            overrides.append("ckpt_path=last")
         command = [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
         if subprocess.run(command, check=False).returncode != 0:

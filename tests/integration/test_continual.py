@@ -55,6 +55,10 @@ def test_each_step_learns_its_type_and_the_report_adds_up(tmp_path, tiny_bert, c
     assert str(out / "step1-LOC" / "model") in json.dumps(step2)  # taught by the last step
     assert (out / "continual.png").stat().st_size > 1000
     assert "| 2 (+ORG) |" in (out / "continual.md").read_text()
+    # a step stopped before its metrics were written resumes from its last checkpoint
+    (out / "step2-ORG" / "metrics.json").unlink()
+    again = continual(cfg)
+    assert again["micro_f1"][2] == pytest.approx(saved["micro_f1"][2])
 
 
 def test_each_training_sentence_belongs_to_one_step_labelled_with_its_type(

@@ -43,12 +43,12 @@ class Predictor:
         model_dir: a folder exported by tunelab-train.
         precision: `bf16-mixed` or `32-true`; None: as training and evaluation run on this CPU.
         batch_size: texts per forward pass at most; batches are sorted by length and also stop
-            at `max_tokens` padded sub-tokens, as in evaluation.
+            at `max_tokens` sub-tokens (padded ones, as in evaluation; real ones when packed).
         reading: overrides of how text is read (`max_length`, `stride`, `context`, `long_text`,
             `pack`).
         pack: NER: several texts to a row of a batch (block-diagonal attention), where the
-            model gives the same scores so: about twice as fast on short texts; scores may
-            differ from evaluation's in the last bf16 digits.
+            model gives the same scores so: about twice as fast on short texts; under bf16,
+            scores may differ from evaluation's in the last digits.
         task: a task outside tunelab that the model names, trusted because named here.
         trust_remote_code: run code shipped with the model (its config's auto_map).
     """

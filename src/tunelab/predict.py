@@ -1,13 +1,15 @@
 """`tunelab-predict`: label raw text with an exported model, read the way it was trained.
 
 NER writes entities with character offsets (JSON lines) or `word tag` lines; classification writes
-each text's label and probabilities. How the model reads input (windows, context, long-text
-strategy, columns) comes from its `tunelab.json`; a setting given here wins and is logged.
+each text's label and probabilities. A table (CSV, TSV, JSON lines, or `-` for stdin/stdout) keeps
+its columns and gains the prediction's (predict_table.py). How the model reads input (windows,
+context, long-text strategy, columns) comes from its `tunelab.json`; a setting given here wins.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -16,7 +18,9 @@ from omegaconf import DictConfig
 
 from tunelab import schema
 from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.data.table_stream import STDIO, stream_format
 from tunelab.errors import TunelabError
+from tunelab.predict_table import predict_table
 from tunelab.predictor import Predictor
 
 log = logging.getLogger("tunelab")
@@ -26,17 +30,28 @@ def predict(cfg: DictConfig) -> Path:
     """Label `cfg.input` into `cfg.output` with the model in `cfg.model_dir`."""
     schema.check(cfg)
     source, target = Path(cfg.input), Path(cfg.output)
-    if not source.is_file():
+    table = stream_format(cfg.input, cfg.get("table"))
+    if cfg.input == STDIO and table is None:
+        raise TunelabError("input=- reads a table from stdin: give table=csv, tsv or jsonl")
+    if cfg.input != STDIO and not source.is_file():
         raise TunelabError(f"input file {source} does not exist")
     if target.is_dir():
         raise TunelabError(f"output={target} is a folder; name a file in it, e.g. out.jsonl")
+    if cfg.output == STDIO:
+        logs_to_stderr()
     model = Predictor(
         cfg.model_dir,
         precision=cfg.precision,
+        batch_size=cfg.batch_size,
+        max_tokens=cfg.max_tokens,
         reading=cfg,
         task=cfg.get("task"),
         trust_remote_code=cfg.get("trust_remote_code", False),
     )
+    if table is not None:
+        count = predict_table(model, cfg, table)
+        print(f"wrote {count} row(s) to {target}", file=sys.stderr)
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that the
     # same text gets the same scores from both commands.
@@ -44,6 +59,13 @@ def predict(cfg: DictConfig) -> Path:
         count = model.task.predict(model.module, model.tokenizer, model.settings, cfg)
     print(f"wrote {count} record(s) to {target}")
     return target
+
+
+def logs_to_stderr() -> None:
+    """With output=-, stdout carries the table alone: log lines move to stderr."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
 
 
 @hydra.main(config_path=CONFIG_DIR, config_name="predict", version_base="1.3")

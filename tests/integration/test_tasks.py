@@ -153,6 +153,15 @@ def test_classification_predict_gives_the_labels_eval_scored(tmp_path, tiny_bert
         scored = [(row["pred"], float(row["prob"])) for row in csv.DictReader(handle)]
     output = run_predict(tmp_path / "predict", model_dir, source)
     records = [json.loads(line) for line in output.read_text().splitlines()]
+    if kind == "pairs":  # a table: its columns kept, the prediction's added (pred, prob_<label>)
+        assert {"question", "answer", "label"} <= set(records[0])
+        records = [
+            {
+                "label": r["pred"],
+                "probabilities": {k[5:]: v for k, v in r.items() if k.startswith("prob_")},
+            }
+            for r in records
+        ]
     assert [record["label"] for record in records] == [label for label, _ in scored]
     for record, (label, prob) in zip(records, scored, strict=True):
         assert record["probabilities"][label] == pytest.approx(prob, abs=2e-6)

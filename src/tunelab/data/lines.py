@@ -68,10 +68,14 @@ def read_lines(path: Path, errors: str = "strict") -> list[str]:
     return texts
 
 
+def json_line(record: dict) -> str:
+    """One record as a JSON line that every reader takes as one line."""
+    line = json.dumps(record, ensure_ascii=False)
+    for character, escaped in LINE_BREAKING.items():
+        line = line.replace(character, escaped)
+    return line + "\n"
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        for record in records:
-            line = json.dumps(record, ensure_ascii=False)
-            for character, escaped in LINE_BREAKING.items():
-                line = line.replace(character, escaped)
-            out.write(line + "\n")
+        out.writelines(json_line(record) for record in records)

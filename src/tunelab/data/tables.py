@@ -67,38 +67,51 @@ def _cell(path: Path, row: int, column: str, value, text: bool) -> str:
     return str(value)
 
 
-def _records(path: Path, handle):
-    """(line number, record dict) pairs."""
-    kind = table_format(path)
+def records(name: str, kind: str, handle, bad=None):
+    """(line number, record dict) pairs of a table read from `handle` (`kind`: csv, tsv or jsonl).
+
+    A malformed record raises CorpusError naming `name` and its line; with `bad`, the error is
+    passed to it instead and reading goes on (a broken header or CSV quoting still stops).
+    """
+
+    def problem(number: int, text: str) -> None:
+        err = CorpusError(name, number, text)
+        if bad is None:
+            raise err
+        bad(err)
+
     if kind == "jsonl":
         for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    record = json.loads(line, object_pairs_hook=_unique_keys)
-                except json.JSONDecodeError as err:
-                    raise CorpusError(str(path), number, f"invalid JSON ({err.msg})") from None
-                except DuplicateKey as err:
-                    problem = f"key {err.args[0]!r} appears twice"
-                    raise CorpusError(str(path), number, problem) from None
-                if not isinstance(record, dict):
-                    raise CorpusError(str(path), number, "expected a JSON object per line")
-                yield number, record
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line, object_pairs_hook=_unique_keys)
+            except json.JSONDecodeError as err:
+                problem(number, f"invalid JSON ({err.msg})")
+            except DuplicateKey as err:
+                problem(number, f"key {err.args[0]!r} appears twice")
+            else:
+                if isinstance(record, dict):
+                    yield number, record
+                else:
+                    problem(number, "expected a JSON object per line")
         return
     # GLUE-style TSV files are not quoted: a leading " is part of the text.
     options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {}
     reader = csv.DictReader(handle, **options)
     header = reader.fieldnames or []
-    repeated = [name for i, name in enumerate(header) if name in header[:i]]
+    repeated = [column for i, column in enumerate(header) if column in header[:i]]
     if repeated:
-        columns = [str(i + 1) for i, name in enumerate(header) if name == repeated[0]]
+        columns = [str(i + 1) for i, column in enumerate(header) if column == repeated[0]]
         raise CorpusError(
-            str(path), 1, f"column {repeated[0]!r} appears twice (columns {', '.join(columns)})"
+            name, 1, f"column {repeated[0]!r} appears twice (columns {', '.join(columns)})"
         )
     start = 2
     for record in reader:
         if None in record:
-            raise CorpusError(str(path), start, "more fields than header columns")
-        yield start, record
+            problem(start, "more fields than header columns")
+        else:
+            yield start, record
         start = reader.line_num + 1
 
 
@@ -126,7 +139,7 @@ def read_table(
     table_format(path)  # an unknown extension is named before the file is opened
     try:
         with _open_text(path) as handle:
-            for row, record in _records(path, handle):
+            for row, record in records(str(path), table_format(path), handle):
                 if keep_labels is not None and record.get(label_column) not in keep_labels:
                     continue
                 text_key = next((c for c in candidates if c in record), None)

@@ -8,7 +8,6 @@ import torch
 
 from tunelab.data.batching import sorted_batches
 from tunelab.data.lines import read_lines, write_jsonl
-from tunelab.data.tables import FORMATS, read_table
 from tunelab.errors import TunelabError
 from tunelab.tasks.classification.datamodule import encode_texts
 from tunelab.tasks.classification.module import SequenceClassificationModule
@@ -54,21 +53,15 @@ def classify(
     return records
 
 
-def read_inputs(
-    source: Path, settings: dict, errors: str = "strict"
-) -> tuple[list[str], list[str] | None]:
-    """Texts (and second texts) to label: a table (.csv, .tsv, .jsonl; the columns the model was
-    trained on) or, for any other file, one text per line."""
+def read_inputs(source: Path, settings: dict, errors: str = "strict") -> list[str]:
+    """Texts to label, one per line (tables go through tunelab-predict's table path)."""
     pair_column = settings.get("text_pair_column")
-    if any(suffix in FORMATS for suffix in source.suffixes):
-        rows = read_table(source, settings.get("text_column", "text"), None, pair_column)
-        return [row.text for row in rows], [row.text_pair for row in rows] if pair_column else None
     if pair_column:
         raise TunelabError(
             f"{source}: this model labels text pairs; give a table (.csv, .tsv or .jsonl) with "
             f"columns {settings.get('text_column', 'text')!r} and {pair_column!r}"
         )
-    return read_lines(source, errors), None
+    return read_lines(source, errors)
 
 
 def label_texts(
@@ -99,7 +92,7 @@ def label_texts(
 
 def predict_file(module, tokenizer, settings: dict, cfg) -> int:
     """`tunelab-predict` for classification: one JSON object per input text."""
-    texts, pairs = read_inputs(Path(cfg.input), settings, cfg.get("errors", "strict"))
-    records = label_texts(module, tokenizer, settings, texts, pairs, cfg.batch_size, cfg.max_tokens)
+    texts = read_inputs(Path(cfg.input), settings, cfg.get("errors", "strict"))
+    records = label_texts(module, tokenizer, settings, texts, None, cfg.batch_size, cfg.max_tokens)
     write_jsonl(Path(cfg.output), records)
     return len(records)

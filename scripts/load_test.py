@@ -13,7 +13,8 @@ work off the cores):
 - `pipeline`: `pipeline("token-classification", aggregation_strategy="simple")` (or
   "text-classification") on the same model folder, one text a call, in a loop.
 - `pipeline_batched`: the same pipeline given the texts as a list with `batch_size=32`.
-`--backend onnx` adds the service on onnxruntime (`service_onnx`), once exported.
+- `service_onnx`, `service_onnx_int8` (add them to `--sides`): the service with `backend=onnx`, on
+  the fp32 or int8 graph that `tunelab-export model_dir=... quantize=int8` wrote.
 """
 
 from __future__ import annotations
@@ -187,18 +188,22 @@ def main() -> None:
         print(f"load test: {side} ...", flush=True)
         if side == "service":
             result[side] = run_service(args, texts, args.serve_overrides)
-        elif side == "service_onnx":
-            result[side] = run_service(args, texts, ["backend=onnx", *args.serve_overrides])
+        elif side.startswith("service_onnx"):
+            graph = "model.int8.onnx" if side.endswith("int8") else "model.onnx"
+            extra = ["backend=onnx", f"onnx_model={graph}", *args.serve_overrides]
+            result[side] = run_service(args, texts, extra)
         else:
             result[side] = run_pipeline(args, texts, batched=side == "pipeline_batched")
         print(json.dumps(result[side]), flush=True)
-    service = result.get("service", {}).get("load", {}).get("words_per_s")
-    for side in ("pipeline", "pipeline_batched"):
-        if service and side in result:
-            result[f"service_over_{side}"] = round(service / result[side]["words_per_s"], 2)
+    for served in ("service", "service_onnx", "service_onnx_int8"):
+        speed = result.get(served, {}).get("load", {}).get("words_per_s")
+        for side in ("pipeline", "pipeline_batched"):
+            if speed and side in result:
+                ratio = speed / result[side]["words_per_s"]
+                result[f"{served}_over_{side}"] = round(ratio, 2)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k.startswith("service_over")}))
+    print(json.dumps({k: v for k, v in result.items() if "_over_" in k}))
     print(f"wrote {args.json}")
 
 

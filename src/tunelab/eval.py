@@ -19,6 +19,7 @@ from tunelab import schema, tasks
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
 from tunelab.errors import TunelabError
 from tunelab.loading import load_module
+from tunelab.onnx_export import run_on_onnx
 from tunelab.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
@@ -91,6 +92,19 @@ def score_file(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+def on_backend(cfg: DictConfig, module, data: DictConfig) -> None:
+    """backend=onnx: the exported graph scores the split, in fp32, on padded batches."""
+    if cfg.backend != "onnx":
+        raise TunelabError(f"backend={cfg.backend!r}; choose torch or onnx")
+    if not cfg.get("model_dir"):
+        raise TunelabError("backend=onnx evaluates an exported model: give model_dir=RUN/model")
+    run_on_onnx(module, cfg.model_dir, cfg.get("onnx_model"))
+    with open_dict(data), open_dict(cfg):
+        if "pack" in data:
+            data.pack = False
+        cfg.trainer.precision = "32-true"
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the model given by `ckpt_path` or `model_dir` on `split` (or, with `zero_shot=true`,
     a sentence encoder against label descriptions), or score an existing `predictions` file;
@@ -109,6 +123,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         if cfg.get("decode"):  # NER: score the same model with another decoder
             module.set_decode(cfg.decode)
         data = data_config(cfg, module.input_settings)
+        if cfg.get("backend", "torch") != "torch":
+            on_backend(cfg, module, data)
         datamodule = build(data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
     module.set_references({"test": datamodule.references(cfg.split)})
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])

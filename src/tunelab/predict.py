@@ -47,6 +47,8 @@ def predict(cfg: DictConfig) -> Path:
         reading=cfg,
         task=cfg.get("task"),
         trust_remote_code=cfg.get("trust_remote_code", False),
+        backend=cfg.get("backend", "torch"),
+        onnx_model=cfg.get("onnx_model"),
     )
     if table is not None:
         count = predict_table(model, cfg, table)

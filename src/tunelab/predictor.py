@@ -16,11 +16,13 @@ from tunelab.config import default_precision
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.loading import load_module
+from tunelab.onnx_export import run_on_onnx
 from tunelab.speed.inference import cast_linear_weights
 
 log = logging.getLogger("tunelab")
 # settings a command may override
 READING = ("max_length", "stride", "context", "long_text", "pack")
+BACKENDS = ("torch", "onnx")
 
 
 def reading_settings(recorded: dict, given: Mapping | None = None) -> dict:
@@ -51,6 +53,9 @@ class Predictor:
             scores may differ from evaluation's in the last digits.
         task: a task outside tunelab that the model names, trusted because named here.
         trust_remote_code: run code shipped with the model (its config's auto_map).
+        backend: `torch`, or `onnx`: the graph `RUN/model/onnx/<onnx_model>` (written by
+            tunelab-export) on ONNX Runtime, in fp32 arithmetic outside it, on padded batches.
+        onnx_model: `model.onnx` (default) or `model.int8.onnx`.
     """
 
     def __init__(
@@ -63,6 +68,8 @@ class Predictor:
         pack: bool = True,
         task: str | None = None,
         trust_remote_code: bool = False,
+        backend: str = "torch",
+        onnx_model: str | None = None,
     ) -> None:
         self.module, tokenizer_name, self.task = load_module(
             model_dir=model_dir, task=task, trust_remote_code=trust_remote_code
@@ -72,7 +79,14 @@ class Predictor:
         self.settings = reading_settings({**self.module.input_settings, "pack": pack}, reading)
         self.precision = precision or default_precision()
         self.batch_size, self.max_tokens = batch_size, max_tokens
-        if self.precision == "bf16-mixed" and self.task.label_texts is not None:
+        if backend not in BACKENDS:
+            raise TunelabError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.backend = backend
+        if backend == "onnx":
+            # the graph takes 2-D masks and computes in fp32: no packed rows, no autocast
+            run_on_onnx(self.module, model_dir, onnx_model)
+            self.settings["pack"], self.precision = False, "32-true"
+        elif self.precision == "bf16-mixed" and self.task.label_texts is not None:
             # first a prediction in fp32's reach: the one-time checks (e.g. that packed rows
             # give the same scores) compare with the model run in fp32
             texts = ["Check that packed rows score as single rows .", "A second text"]

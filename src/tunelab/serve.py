@@ -31,6 +31,8 @@ def build_app(cfg: DictConfig):
         reading=cfg,
         task=cfg.get("task"),
         trust_remote_code=cfg.trust_remote_code,
+        backend=cfg.get("backend", "torch"),
+        onnx_model=cfg.get("onnx_model"),
     )
     limits = Limits(**cfg.limits)
     return create_app(predictor, limits, cfg.max_batch, cfg.max_wait_ms), predictor

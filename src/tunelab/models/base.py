@@ -288,6 +288,12 @@ class TaskModule(pl.LightningModule):
         dist.all_gather_object(parts, self._outputs)
         return {key: value for part in parts for key, value in part.items()}
 
+    def run_on(self, model: torch.nn.Module) -> None:
+        """Predict with `model` (e.g. an ONNX Runtime session, `tunelab.onnx_export.OnnxModel`)
+        in the place of the Hugging Face model: called the same way, it returns `.logits`."""
+        self.model = model
+        self._cpu_attention = False  # its own graph: no attention to swap
+
     @staticmethod
     def model_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         names = ("input_ids", "attention_mask", "token_type_ids")

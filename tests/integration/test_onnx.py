@@ -1,0 +1,76 @@
+"""tunelab-export format=onnx: the graph gives the PyTorch model's scores; backend=onnx runs it in
+evaluation, prediction and serving code unchanged; int8 is checked and reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import compose_train
+from tunelab.errors import TunelabError
+from tunelab.eval import evaluate
+from tunelab.export import export
+from tunelab.predictor import Predictor
+
+TEXTS = ["john lives in paris", "mary works for acme in london today", "rome"]
+
+
+def exported(tmp_path, run_dir, *overrides):
+    """A copy of the run's model folder, exported to ONNX (fp32 and int8)."""
+    model_dir = tmp_path / "model"
+    shutil.copytree(run_dir / "model", model_dir)
+    cfg = compose_train(
+        tmp_path, [f"model_dir={model_dir}", "quantize=int8", *overrides], config_name="export"
+    )
+    return model_dir, export(cfg)
+
+
+def evaluated(tmp_path, model_dir, *overrides) -> dict:
+    overrides = [f"model_dir={model_dir}", "trainer.precision=32-true", *overrides]
+    cfg = compose_train(tmp_path, overrides, config_name="eval", return_hydra_config=True)
+    return evaluate(cfg)
+
+
+def test_ner_graph_scores_as_pytorch_in_eval_and_predict(tmp_path, trained_run):
+    model_dir, report = exported(tmp_path, trained_run[0])
+    assert json.loads((model_dir / "onnx" / "check.json").read_text()) == report
+    assert report["model.onnx"]["label_agreement"] == 1.0
+    assert report["model.onnx"]["max_abs_logit_diff"] < 1e-3
+    assert 0.9 <= report["model.int8.onnx"]["label_agreement"] <= 1.0
+    assert report["files"]["model.int8.onnx"] < report["files"]["model.onnx"]
+    torch_f1 = evaluated(tmp_path / "torch", model_dir)["test/f1"]
+    assert evaluated(tmp_path / "onnx", model_dir, "backend=onnx")["test/f1"] == pytest.approx(
+        torch_f1, abs=1e-6
+    )
+    reference = Predictor(str(model_dir), precision="32-true", pack=False).predict(TEXTS)
+    graph = Predictor(str(model_dir), backend="onnx")
+    assert graph.settings["pack"] is False and graph.precision == "32-true"
+    found = graph.predict(TEXTS)
+    assert [r["entities"] for r in found] == [r["entities"] for r in reference]
+    int8 = Predictor(str(model_dir), backend="onnx", onnx_model="model.int8.onnx")
+    assert [r["text"] for r in int8.predict(TEXTS)] == TEXTS
+
+
+def test_classification_graph_gives_the_same_labels(tmp_path, classified_run):
+    model_dir, report = exported(tmp_path, classified_run[0], "check=false")
+    assert set(report) == {"files"}
+    reference = Predictor(str(model_dir), precision="32-true").predict(TEXTS)
+    found = Predictor(str(model_dir), backend="onnx").predict(TEXTS)
+    for ours, theirs in zip(found, reference, strict=True):
+        assert ours["label"] == theirs["label"]
+        for label, p in theirs["probabilities"].items():
+            assert ours["probabilities"][label] == pytest.approx(p, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        (lambda d: Predictor(str(d), backend="onnx"), "write it first with: tunelab-export"),
+        (lambda d: Predictor(str(d), backend="tvm"), "backend='tvm'; choose one of torch, onnx"),
+    ],
+)
+def test_backend_mistakes_are_one_line(tmp_path, trained_run, call, expected):
+    with pytest.raises(TunelabError, match=expected.replace("(", r"\(")):
+        call(trained_run[0] / "model")

@@ -1,3 +1,50 @@
-"""tunelab: fine-tune pretrained encoders for NER and text classification."""
+"""tunelab: fine-tune pretrained encoders for NER and text classification.
+
+From Python (a notebook, a script), the commands' work without the command line:
+
+    import tunelab
+    run = tunelab.train(["data=conll2003", "trainer.max_epochs=1"])
+    run.metrics["test/f1"], run.dir
+    tunelab.evaluate(model_dir=run.model_dir, overrides=["split=dev"]).metrics
+    tunelab.load(run.model_dir).predict(["Anna Schmidt flew to Paris."])
+
+The API lives in `tunelab.api`; importing `tunelab` itself stays light (no torch).
+"""
+
+import sys
+import types
 
 __version__ = "0.1.0"
+
+
+def train(overrides=(), output_dir=None):
+    """`tunelab-train OVERRIDES...`: see `tunelab.api.train`."""
+    from tunelab.api import train as run
+
+    return run(overrides, output_dir)
+
+
+def evaluate(model_dir=None, ckpt_path=None, overrides=(), output_dir=None):
+    """`tunelab-eval model_dir=... OVERRIDES...`: see `tunelab.api.evaluate`."""
+    from tunelab.api import evaluate as run
+
+    return run(model_dir, ckpt_path, overrides, output_dir)
+
+
+def load(model_dir, **settings):
+    """An exported model ready to label texts: see `tunelab.api.load`."""
+    from tunelab.api import load as run
+
+    return run(model_dir, **settings)
+
+
+class _Package(types.ModuleType):
+    # `tunelab.train` is the function above; the command's module (also named train) stays
+    # importable as `from tunelab.train import ...` but must not replace it when first loaded.
+    def __setattr__(self, name, value):
+        if name == "train" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

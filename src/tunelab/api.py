@@ -1,0 +1,110 @@
+"""The commands as Python functions, for notebooks and scripts (re-exported by `tunelab`).
+
+Each composes the same conf/*.yaml as its command, with the same overrides, and writes the same
+run directory (by default under outputs/<task_name>/runs/<time>, with .hydra/config.yaml and
+train.log, so `tunelab-rerun` works on it too).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from tunelab.config import CONFIG_DIR
+from tunelab.predictor import Predictor
+
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as the commands' logs
+
+
+@dataclass
+class Run:
+    """A finished run: its directory and the metrics it wrote to `metrics.json`."""
+
+    dir: Path
+    metrics: dict[str, float]
+
+    @property
+    def model_dir(self) -> Path:
+        return self.dir / "model"
+
+
+def compose_config(
+    name: str, overrides: Iterable[str], output_dir: str | Path | None
+) -> DictConfig:
+    """conf/<name>.yaml with `overrides`, its run directory chosen as the command would."""
+    if isinstance(overrides, str):
+        raise TypeError("overrides is a list of strings, e.g. ['data=conll2003']")
+    overrides = list(overrides)
+    if GlobalHydra.instance().is_initialized():  # e.g. a notebook that composed before
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name=name):
+        cfg = compose(config_name=name, overrides=overrides, return_hydra_config=True)
+    run_dir = Path(output_dir) if output_dir else Path(cfg.hydra.run.dir)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir.resolve())
+    saved = run_dir / ".hydra"
+    saved.mkdir(parents=True, exist_ok=True)
+    plain = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    OmegaConf.save(plain, saved / "config.yaml")
+    OmegaConf.save(OmegaConf.create(overrides), saved / "overrides.yaml")
+    return cfg
+
+
+@contextmanager
+def logged_to(path: Path):
+    """The run's log lines also go to `path`, as the commands' Hydra logging does."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = logging.getLogger("tunelab").level
+    logging.getLogger("tunelab").setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        logging.getLogger("tunelab").setLevel(level)
+        handler.close()
+
+
+def train(overrides: Iterable[str] = (), output_dir: str | Path | None = None) -> Run:
+    """Train as `tunelab-train OVERRIDES...` does; returns the run (directory and metrics)."""
+    from tunelab.train import train as run_training
+
+    cfg = compose_config("train", overrides, output_dir)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    run_dir = Path(cfg.paths.output_dir)
+    with logged_to(run_dir / "train.log"):
+        metrics = run_training(cfg)
+    return Run(run_dir, metrics)
+
+
+def evaluate(
+    model_dir: str | Path | None = None,
+    ckpt_path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    output_dir: str | Path | None = None,
+) -> Run:
+    """Evaluate as `tunelab-eval model_dir=... (or ckpt_path=...) OVERRIDES...` does."""
+    from tunelab.eval import evaluate as run_evaluation
+
+    given = [f"{k}={v}" for k, v in (("model_dir", model_dir), ("ckpt_path", ckpt_path)) if v]
+    cfg = compose_config("eval", [*given, *overrides], output_dir)
+    run_dir = Path(cfg.paths.output_dir)
+    with logged_to(run_dir / "eval.log"):
+        metrics = run_evaluation(cfg)
+    return Run(run_dir, metrics)
+
+
+def load(model_dir: str | Path, **settings) -> Predictor:
+    """An exported model (RUN/model) that labels texts in memory: `.predict(texts)` returns
+    the records `tunelab-predict` writes. `settings`: `tunelab.predictor.Predictor`'s."""
+    return Predictor(str(model_dir), **settings)

@@ -78,11 +78,13 @@ def train(overrides: Iterable[str] = (), output_dir: str | Path | None = None) -
     """Train as `tunelab-train OVERRIDES...` does; returns the run (directory and metrics)."""
     from tunelab.train import train as run_training
 
+    overrides = list(overrides) if not isinstance(overrides, str) else overrides
     cfg = compose_config("train", overrides, output_dir)
     with open_dict(cfg):
         del cfg["hydra"]
     run_dir = Path(cfg.paths.output_dir)
     with logged_to(run_dir / "train.log"):
+        logging.getLogger("tunelab").info("overrides: %s", " ".join(overrides) or "(none)")
         metrics = run_training(cfg)
     return Run(run_dir, metrics)
 

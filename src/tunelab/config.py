@@ -17,6 +17,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from tunelab import quiet
 from tunelab.errors import TunelabError
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (src layout, editable install)
@@ -63,6 +64,7 @@ OmegaConf.register_new_resolver("tunelab_rank_zero_file", rank_zero_file, replac
 OmegaConf.register_new_resolver(
     "tunelab_rank_zero_subdir", lambda name: name if is_rank_zero() else None, replace=True
 )
+quiet.install()
 OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
 # Optuna's direction from the task's monitor_mode (max | min)
 OmegaConf.register_new_resolver(

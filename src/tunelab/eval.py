@@ -128,7 +128,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         datamodule = build(data, tokenizer=tokenizer, labels=module.labels, test_split=cfg.split)
     module.set_references({"test": datamodule.references(cfg.split)})
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
-    trainer.test(module, datamodule=datamodule)
+    trainer.test(module, datamodule=datamodule, verbose=False)  # scores logged once, below
     metrics = dict(module.scores["test"])
     stats = datamodule.split_stats(cfg.split)
     metrics.update({f"test/{key}": value for key, value in stats.items()})
@@ -137,8 +137,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("zero_shot") and cfg.get("export"):
         module.export(str(run_dir / "model"))
     print(report)
-    print(f"split {cfg.split}: {tasks.summary(task, metrics)}")
-    print(f"run directory: {run_dir}")
+    log.info("split %s: %s", cfg.split, tasks.summary(task, metrics))
+    log.info("run directory: %s", run_dir)
     return metrics
 
 

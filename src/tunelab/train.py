@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from tunelab import schema, tasks
+from tunelab import quiet, schema, tasks
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
 from tunelab.errors import TunelabError
 from tunelab.loading import read_checkpoint
@@ -82,6 +84,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
     schema.check(cfg)
     schema.check_model_positions(cfg)
+    if HydraConfig.initialized():
+        log.info("overrides: %s", " ".join(HydraConfig.get().overrides.task) or "(none)")
     pl.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     refuse_stale_checkpoints(run_dir, cfg.get("ckpt_path"))
@@ -97,8 +101,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.trainer, callbacks=build_all(cfg.get("callbacks")), logger=build_all(cfg.get("logger"))
     )
     log.info("labels: %s", " ".join(datamodule.labels))
+    counts = parameter_counts(model)
+    log.info(
+        "model: %s, %.1f M parameters, %.1f M trained",
+        type(model.model).__name__,
+        counts["model/total_params"] / 1e6,
+        counts["model/trainable_params"] / 1e6,
+    )
+    fresh = cfg.get("ckpt_path") is None
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        with quiet.fresh_fit() if fresh else contextlib.nullcontext():
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     except SIGTERMException:
         # Lightning ends a SIGTERM'd fit with a plain SystemExit (status 0): make it visible.
         log.warning("stopped by SIGTERM; continue with: tunelab-rerun %s --resume", run_dir)
@@ -107,8 +120,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # Score the best checkpoint on dev and test (the last validation of fit may be a later,
     # worse epoch). Without a checkpoint (fast_dev_run) the weights in memory are scored.
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-    trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint)
-    trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint)
+    # verbose=False: the scores are logged once, below, and written to the run directory
+    trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+    trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
     metrics = {**model.scores["val"], **model.scores["test"]}
     metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
     metrics.update(parameter_counts(model))
@@ -120,8 +134,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if model.peft_method not in ("none", "head_only"):
             model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
         print(report)
-        print(tasks.summary(task, metrics))
-        print(f"run directory: {run_dir}")
+        log.info("test scores: %s", tasks.summary(task, metrics))
+        log.info("run directory: %s", run_dir)
     return metrics
 
 

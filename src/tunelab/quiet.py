@@ -1,0 +1,77 @@
+"""Console lines a tunelab user cannot act on, filtered where they arise: each by its logger or
+its warning's category and message, never all warnings. `install()` runs once, on import of
+`tunelab.config` (every command and the Python API import it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger("tunelab")
+# transformers' load report rows: `key | STATUS | note`
+REPORT_ROW = re.compile(r"^(\S+)\s*\|\s*([A-Z_]+)\s*\|", re.M)
+# Parameters a pretrained encoder has and a fine-tuned head model drops (its pooler, its
+# pre-training heads), and the new head a fine-tuning run starts from scratch.
+UNUSED = ("pooler.", "cls.", "lm_head.", "vocab_", "mask_predictions.", "generator_")
+NEW_HEAD = ("classifier.", "score.", "qa_outputs.")
+
+
+class ExpectedLoadReport(logging.Filter):
+    """transformers' LOAD REPORT, when it says only what fine-tuning means (a new head, the
+    pre-training heads left out), becomes one line in tunelab's log; any other report is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "LOAD REPORT" not in message:
+            return True
+        rows = REPORT_ROW.findall(message)
+        rows = [(key, status) for key, status in rows if key != "Key"]
+        expected = rows and all(
+            (status == "MISSING" and key.startswith(NEW_HEAD))
+            or (status == "UNEXPECTED" and key.startswith(UNUSED))
+            for key, status in rows
+        )
+        if not expected:
+            return True
+        new = sorted(key for key, status in rows if status == "MISSING")
+        if new:
+            log.info("new head, trained from scratch: %s", ", ".join(new))
+        return False
+
+
+class LightningTips(logging.Filter):
+    """Lightning's advertisements for its cloud products."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("💡 Tip:")
+
+
+def install() -> None:
+    logging.getLogger("transformers.modeling_utils").addFilter(ExpectedLoadReport())
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(LightningTips())
+    # Lightning's own pytree code builds torch's deprecated LeafSpec; nothing a user can change.
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)`", category=FutureWarning
+    )
+    from transformers.utils import logging as transformers_logging
+
+    # "Loading weights" / "Writing model shards" bars: a second each, a line in every log
+    transformers_logging.disable_progress_bar()
+
+
+@contextmanager
+def fresh_fit() -> Iterator[None]:
+    """Lightning turns `fit(ckpt_path=None)` into "last" when an on-exception checkpoint is
+    configured (tunelab's StopCheckpoint), and warns twice; train.py has already refused a run
+    directory with stale checkpoints, so a fresh run starting fresh is what the user asked for."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`\.fit\(ckpt_path=None\)` was called without")
+        warnings.filterwarnings(
+            "ignore", message=r'\.fit\(ckpt_path="last"\) is set, but there is no'
+        )
+        yield

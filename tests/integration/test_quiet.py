@@ -1,0 +1,48 @@
+"""A training run's console holds what the user can act on, and train.log what happened: the
+overrides, each epoch's validation scores, the test scores."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+from tests.conftest import tiny_train_overrides
+from tunelab.quiet import ExpectedLoadReport
+
+NOISE = ["Tip:", "LOAD REPORT", "ckpt_path", "LeafSpec", "FLOPs", "Warning", "warn(", "Test metric"]
+
+
+def test_a_run_prints_no_note_the_user_cannot_act_on(tmp_path, tiny_bert, conll_dir):
+    run_dir = tmp_path / "run"
+    overrides = tiny_train_overrides(tiny_bert, conll_dir)
+    overrides += ["trainer.max_epochs=2", "trainer.log_every_n_steps=1", f"hydra.run.dir={run_dir}"]
+    command = [sys.executable, "-m", "tunelab.train", *overrides]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    console = result.stdout + result.stderr
+    assert [word for word in NOISE if word in console] == [], console[-3000:]
+    assert console.count("test scores: test/f1") == 1
+    log = (run_dir / "train.log").read_text()
+    assert "overrides: data=conll" in log
+    assert "epoch 0: val/precision" in log and "epoch 1: val/precision" in log
+    assert "new head, trained from scratch: classifier.bias, classifier.weight" in log
+    assert "test scores: test/f1" in log
+
+
+def report_record(rows: list[tuple[str, str]]) -> logging.LogRecord:
+    body = "Key | Status | \n----+--------+-\n" + "".join(f"{k} | {s} | \n" for k, s in rows)
+    message = "BertForTokenClassification LOAD REPORT from: x\n" + body
+    return logging.LogRecord(
+        "transformers.modeling_utils", logging.WARNING, "", 0, message, (), None
+    )
+
+
+def test_only_the_expected_load_report_is_dropped():
+    keep = ExpectedLoadReport().filter
+    expected = [("pooler.dense.weight", "UNEXPECTED"), ("classifier.weight", "MISSING")]
+    assert keep(report_record(expected)) is False
+    assert keep(report_record([*expected, ("bert.encoder.layer.0.output.dense.weight", "MISSING")]))
+    assert keep(report_record([("classifier.weight", "MISMATCH")]))
+    plain = logging.LogRecord("transformers", logging.WARNING, "", 0, "other", (), None)
+    assert keep(plain)

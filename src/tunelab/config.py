@@ -86,10 +86,11 @@ def build(node: DictConfig, **runtime: Any) -> Any:
 
 
 def build_all(section: DictConfig | None) -> list[Any]:
-    """Instantiate each `_target_` entry of a mapping (callbacks, loggers); null entries are off."""
+    """Instantiate each `_target_` entry of a mapping (callbacks, loggers); null entries are off,
+    and plain values (e.g. `callbacks.keep_checkpoints`) are settings, not objects."""
     if not section:
         return []
-    return [build(node) for node in section.values() if node is not None]
+    return [build(node) for node in section.values() if isinstance(node, DictConfig)]
 
 
 def exit_on_user_error(function: Callable) -> Callable:

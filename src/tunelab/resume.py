@@ -16,6 +16,8 @@ from pytorch_lightning.callbacks import OnExceptionCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.trainer.states import TrainerFn
 
+from tunelab.errors import TunelabError
+
 
 class Resumable(pl.Callback):
     """Saves and restores the Python, NumPy and torch random states with each checkpoint, so that
@@ -96,3 +98,28 @@ class HistoryCSVLogger(CSVLogger):
             out = csv.DictWriter(handle, fieldnames=writer.metrics_keys)
             out.writeheader()
             out.writerows(rows)
+
+
+KEEP = ("best", "both", "last", "none")
+
+
+def keep_checkpoints(folder: Path, keep: str) -> None:
+    """What a finished run keeps of `folder` (`callbacks.keep_checkpoints`): `best` keeps
+    best.ckpt without its optimizer and scheduler states (a third of the size: weights for
+    tunelab-eval, nothing to resume), `last` keeps last.ckpt whole, `both` both, `none` neither."""
+    if keep not in KEEP:
+        raise TunelabError(f"callbacks.keep_checkpoints={keep!r}; choose one of {', '.join(KEEP)}")
+    if keep == "both" or not folder.is_dir():
+        return
+    for name in ("best.ckpt", "last.ckpt"):
+        path = folder / name
+        if path.is_file() and keep != name.removesuffix(".ckpt"):
+            path.unlink()
+    best = folder / "best.ckpt"
+    if keep == "best" and best.is_file():
+        state = torch.load(best, map_location="cpu", weights_only=True, mmap=True)
+        for key in ("optimizer_states", "lr_schedulers"):
+            state.pop(key, None)
+        slim = best.with_suffix(".tmp")
+        torch.save(state, slim)
+        slim.replace(best)

@@ -20,6 +20,7 @@ from tunelab.loading import read_checkpoint
 from tunelab.models.labels import merged_labels, trained_labels
 from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
+from tunelab.resume import KEEP, keep_checkpoints
 from tunelab.rundir import write_run_outputs
 
 log = logging.getLogger("tunelab")
@@ -86,6 +87,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     schema.check_model_positions(cfg)
     if HydraConfig.initialized():
         log.info("overrides: %s", " ".join(HydraConfig.get().overrides.task) or "(none)")
+    keep = (cfg.get("callbacks") or {}).get("keep_checkpoints", "best")
+    if keep not in KEEP:
+        raise TunelabError(f"callbacks.keep_checkpoints={keep!r}; choose one of {', '.join(KEEP)}")
     pl.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     refuse_stale_checkpoints(run_dir, cfg.get("ckpt_path"))
@@ -133,6 +137,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model.export(str(run_dir / "model"), datamodule.tokenizer)
         if model.peft_method not in ("none", "head_only"):
             model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
+        keep_checkpoints(run_dir / "checkpoints", keep)
         print(report)
         log.info("test scores: %s", tasks.summary(task, metrics))
         log.info("run directory: %s", run_dir)

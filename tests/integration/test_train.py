@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from transformers import AutoModelForTokenClassification, pipeline
 
 from tests.conftest import compose_train
@@ -30,11 +31,12 @@ def test_run_directory_contract(trained_run):
         "model/model.safetensors",
         "model/tokenizer.json",
         "checkpoints/best.ckpt",
-        "checkpoints/last.ckpt",
     ]:
         assert (run_dir / name).is_file(), name
-    # one last checkpoint, not one per checkpoint callback (last-v1.ckpt, ...)
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    # a finished run keeps best.ckpt, its weights without optimizer state (keep_checkpoints=best)
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.ckpt"]
+    best = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
+    assert "state_dict" in best and "optimizer_states" not in best
     saved = json.loads((run_dir / "metrics.json").read_text())
     for key in ["val/f1", "test/f1", "test/f1_strict", "test/precision", "test/recall"]:
         assert key in saved

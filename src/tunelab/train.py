@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from tunelab import quiet, schema, tasks
+from tunelab import plots, quiet, schema, tasks
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
 from tunelab.errors import TunelabError
 from tunelab.loading import read_checkpoint
@@ -121,6 +121,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log.warning("stopped by SIGTERM; continue with: tunelab-rerun %s --resume", run_dir)
         raise SystemExit(128 + signal.SIGTERM) from None
 
+    if trainer.is_global_zero:  # before the best checkpoint's own validation adds a point
+        plots.learning_curves(run_dir, cfg.monitor)
     # Score the best checkpoint on dev and test (the last validation of fit may be a later,
     # worse epoch). Without a checkpoint (fast_dev_run) the weights in memory are scored.
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None

@@ -38,6 +38,9 @@ def test_run_directory_contract(classified):
         "confusion_matrix.png",
         "model/model.safetensors",
         "checkpoints/best.ckpt",
+        "plots/learning_curves.png",
+        "plots/confusion_matrix.png",
+        "plots/reliability.png",
     ]:
         assert (run_dir / name).is_file(), name
     saved = json.loads((run_dir / "metrics.json").read_text())

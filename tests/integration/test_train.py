@@ -31,6 +31,9 @@ def test_run_directory_contract(trained_run):
         "model/model.safetensors",
         "model/tokenizer.json",
         "checkpoints/best.ckpt",
+        "plots/learning_curves.png",
+        "plots/per_type_f1.png",
+        "plots/confused_tags.png",
     ]:
         assert (run_dir / name).is_file(), name
     # a finished run keeps best.ckpt, its weights without optimizer state (keep_checkpoints=best)

@@ -182,6 +182,9 @@ class SequenceClassificationModule(TaskModule):
             torch.stack([probs[i] for i in done]), target, self.multi_label, self.threshold
         )
         scores = {f"{prefix}/{self._named(key)}": value for key, value in flat.items()}
+        if prefix == "val":  # for the learning curves; test scores come from the predictions
+            stacked = torch.stack([probs[i] for i in done])
+            scores["val/loss"] = self.example_loss(stacked, target)
         main = f"{prefix}/f1_macro"
         self.log(main, scores[main], prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != main})
@@ -189,6 +192,14 @@ class SequenceClassificationModule(TaskModule):
         if matrix is not None:
             self.confusion[prefix] = matrix
         return probs
+
+    def example_loss(self, probs: torch.Tensor, target: torch.Tensor) -> float:
+        """Mean negative log-likelihood of the gold labels under the texts' probabilities (the
+        validation loss, unweighted, from the same outputs as the scores)."""
+        probs = probs.float().clamp(1e-7, 1 - 1e-7)
+        if self.multi_label:
+            return F.binary_cross_entropy(probs, target.float()).item()
+        return F.nll_loss(probs.log(), target).item()
 
     def _named(self, key: str) -> str:
         """`f1_3` -> `f1_<label 3>`; aggregate keys unchanged."""

@@ -4,40 +4,26 @@ confusion matrix."""
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import torch
 
+from tunelab import plots
+
 
 def write_confusion_matrix(run_dir: Path, matrix: torch.Tensor, labels: list[str]) -> None:
-    """confusion_matrix.csv (rows gold, columns predicted) and a PNG heat map of it."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers
-    import matplotlib.pyplot as plt
-
+    """confusion_matrix.csv (rows gold, columns predicted) and a heat map of it
+    (confusion_matrix.png, also in plots/)."""
     with (run_dir / "confusion_matrix.csv").open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["gold \\ pred", *labels])
         for label, row in zip(labels, matrix.tolist(), strict=True):
             writer.writerow([label, *row])
-    size = 1.5 + 0.6 * len(labels)
-    figure, axes = plt.subplots(figsize=(size + 1, size))
-    image = axes.imshow(matrix.numpy(), cmap="Blues")
-    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    axes.set_yticks(range(len(labels)), labels)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("gold")
-    for (i, j), value in zip(
-        [(i, j) for i in range(len(labels)) for j in range(len(labels))],
-        matrix.flatten().tolist(),
-        strict=True,
-    ):
-        axes.text(j, i, str(value), ha="center", va="center", fontsize=8)
-    figure.colorbar(image)
-    figure.tight_layout()
-    figure.savefig(run_dir / "confusion_matrix.png", dpi=100)
-    plt.close(figure)
+    picture = plots.heat_map(
+        run_dir / plots.FOLDER / "confusion_matrix.png", matrix.tolist(), labels
+    )
+    shutil.copyfile(picture, run_dir / "confusion_matrix.png")
 
 
 def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
@@ -76,4 +62,10 @@ def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     (run_dir / "report.txt").write_text(report)
     if "test" in module.confusion:
         write_confusion_matrix(run_dir, module.confusion["test"], labels)
+    if not module.multi_label:
+        plots.reliability(
+            run_dir / plots.FOLDER / "reliability.png",
+            [float(probs.max()) for _, probs in sorted(module.test_probs.items())],
+            [g == p for g, p in zip(gold_rows, pred_rows, strict=True)],
+        )
     return report

@@ -268,12 +268,27 @@ class TokenClassificationModule(TaskModule):
         gold = [references[i] for i in done]
         pred = self.decode_many([(*merged[i], len(references[i])) for i in done])
         scores = {f"{prefix}/{k}": v for k, v in ner_scores(gold, pred).items()}
+        if prefix == "val":  # for the learning curves; test scores come from the predictions
+            scores["val/loss"] = self.word_loss([merged[i] for i in done], gold)
         f1 = f"{prefix}/f1"
         self.log(f1, scores[f1], prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != f1})
         self._outputs = {}
         self.scores[prefix] = scores
         return dict(zip(done, pred, strict=True))
+
+    def word_loss(self, scored: list[tuple], gold: list[list[str]]) -> float:
+        """Mean negative log-probability of each scored word's gold tag (the tag scores'
+        softmax, before any CRF): the validation loss, from the same outputs as the F1."""
+        ids = {label: i for i, label in enumerate(self.labels)}
+        total, count = 0.0, 0
+        for (words, log_probs), tags in zip(scored, gold, strict=True):
+            known = [(row, ids[tags[w]]) for row, w in enumerate(words) if tags[w] in ids]
+            if known:
+                rows, labels = zip(*known, strict=True)
+                total -= log_probs[list(rows), list(labels)].sum().item()
+                count += len(known)
+        return total / max(count, 1)
 
     def on_validation_epoch_end(self):
         self._score("val")

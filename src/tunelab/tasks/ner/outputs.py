@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
+from tunelab import plots
 from tunelab.data.conll import Sentence, read_conll
 from tunelab.data.schemes import (
     check_type_spelling,
@@ -44,9 +46,34 @@ def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
         )
     write_conll_predictions(run_dir / "predictions" / f"{split}.conll", sentences, predictions)
     order = sorted(predictions)
-    report = ner_report([sentences[i].tags for i in order], [predictions[i] for i in order])
+    gold, pred = [sentences[i].tags for i in order], [predictions[i] for i in order]
+    report = ner_report(gold, pred)
     (run_dir / "report.txt").write_text(report)
+    draw_pictures(run_dir, gold, pred)
     return report
+
+
+def draw_pictures(run_dir: Path, gold: list[list[str]], pred: list[list[str]]) -> None:
+    """plots/per_type_f1.png (the test split's F1 per entity type) and plots/confused_tags.png
+    (the ten most frequent (gold, predicted) word-tag pairs that differ)."""
+    scores = ner_scores(gold, pred)
+    types = sorted(
+        k.removeprefix("f1_") for k in scores if k.startswith("f1_") and k != "f1_strict"
+    )
+    folder = run_dir / plots.FOLDER
+    if types:
+        values = [scores[f"f1_{t}"] for t in types]
+        plots.bars(folder / "per_type_f1.png", "test F1 per entity type", types, values, "F1")
+    confused = Counter(
+        f"{g} -> {p}"
+        for tags, guessed in zip(gold, pred, strict=True)
+        for g, p in zip(tags, guessed, strict=True)
+        if g != p
+    ).most_common(10)
+    if confused:
+        names, counts = zip(*confused, strict=True)
+        title = "most confused tags (gold -> predicted), test words"
+        plots.bars(folder / "confused_tags.png", title, list(names), list(counts), "words")
 
 
 def score_file(path: str, scheme: str, run_dir: Path) -> tuple[dict[str, float], str, str]:

@@ -1,0 +1,130 @@
+"""Pictures of a run in RUN/plots/, drawn with matplotlib from what the run logged and wrote:
+learning curves (every task), bars (e.g. NER's per-type F1, its most confused tags) and a
+reliability diagram (classification). The tasks' `write_outputs` call the ones they need.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers
+import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+
+log = logging.getLogger("tunelab")
+FOLDER = "plots"
+
+
+def _save(figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def logged_series(metrics_csv: Path, key: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of one key of Lightning's CSV log (one row per logging call)."""
+    steps, values = [], []
+    with metrics_csv.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row.get(key) not in (None, "") and row.get("step") not in (None, ""):
+                steps.append(int(float(row["step"])))
+                values.append(float(row[key]))
+    return steps, values
+
+
+def learning_curves(run_dir: Path, monitor: str) -> Path | None:
+    """plots/learning_curves.png: training and validation loss, and the monitored metric,
+    against optimizer steps, from csv/metrics.csv (the CSV logger's file)."""
+    source = run_dir / "csv" / "metrics.csv"
+    if not source.is_file():
+        log.info("no csv/metrics.csv (logger without csv): no learning-curve picture")
+        return None
+    figure, (loss_axes, metric_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, style in (("train/loss", "-"), ("val/loss", "o-")):
+        steps, values = logged_series(source, key)
+        if steps:
+            loss_axes.plot(steps, values, style, label=key, markersize=4)
+    loss_axes.set(xlabel="optimizer step", ylabel="loss", title="loss")
+    loss_axes.legend()
+    steps, values = logged_series(source, monitor)
+    metric_axes.plot(steps, values, "o-", color="tab:green", markersize=4)
+    if values:
+        best = max(values) if "loss" not in monitor else min(values)
+        metric_axes.axhline(best, color="grey", linestyle=":", label=f"best {best:.4f}")
+        metric_axes.legend()
+    metric_axes.set(xlabel="optimizer step", ylabel=monitor, title=f"{monitor} (validation)")
+    return _save(figure, run_dir / FOLDER / "learning_curves.png")
+
+
+def bars(path: Path, title: str, names: list[str], values: list[float], xlabel: str) -> Path:
+    """A horizontal bar chart, one bar per name, its value written at its end."""
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.35 * len(names)))
+    positions = range(len(names))
+    axes.barh(positions, values, color="tab:blue")
+    axes.set_yticks(positions, names)
+    axes.invert_yaxis()  # the first name on top
+    for position, value in zip(positions, values, strict=True):
+        axes.text(value, position, f" {value:.4g}", va="center", fontsize=8)
+    axes.set(xlabel=xlabel, title=title)
+    axes.set_xlim(0, max(values, default=1) * 1.15 or 1)
+    return _save(figure, path)
+
+
+def calibration(confidences: list[float], correct: list[bool], bins: int = 10) -> tuple:
+    """(bin centres, accuracy per bin, texts per bin, expected calibration error) over
+    equal-width confidence bins; empty bins are left out. ECE: the gap between a bin's accuracy
+    and its mean confidence, weighted by its share of the texts."""
+    binned: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
+    for confidence, ok in zip(confidences, correct, strict=True):
+        binned[min(int(confidence * bins), bins - 1)].append((confidence, ok))
+    centres, accuracies, counts, ece = [], [], [], 0.0
+    for index, inside in enumerate(binned):
+        if inside:
+            accuracy = sum(ok for _, ok in inside) / len(inside)
+            mean_confidence = sum(c for c, _ in inside) / len(inside)
+            ece += abs(accuracy - mean_confidence) * len(inside) / len(confidences)
+            centres.append((index + 0.5) / bins)
+            accuracies.append(accuracy)
+            counts.append(len(inside))
+    return centres, accuracies, counts, ece
+
+
+def reliability(path: Path, confidences: list[float], correct: list[bool], bins: int = 10) -> Path:
+    """A reliability diagram: accuracy against confidence, with the expected calibration error."""
+    centres, accuracies, counts, ece = calibration(confidences, correct, bins)
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.bar(centres, accuracies, width=1 / bins, edgecolor="black", alpha=0.7, label="accuracy")
+    axes.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    for x, y, n in zip(centres, accuracies, counts, strict=True):
+        axes.text(x, y, str(n), ha="center", va="bottom", fontsize=7)
+    axes.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="confidence (probability of the predicted label)")
+    axes.set(ylabel="accuracy", title=f"reliability (ECE {ece:.3f}; bar labels: texts)")
+    axes.legend(loc="upper left")
+    return _save(figure, path)
+
+
+def heat_map(path: Path, matrix: list[list[int]], labels: list[str]) -> Path:
+    """A confusion matrix as a heat map that stays readable at any class count: counts written
+    in the cells up to 20 classes, the tick labels shrinking with the count beyond."""
+    count = len(labels)
+    size = min(4 + 0.45 * count, 24)
+    font = max(4, min(10, int(240 / max(count, 1))))
+    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    image = axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(count), labels, rotation=90 if count > 10 else 45, ha="right")
+    axes.set_yticks(range(count), labels)
+    axes.tick_params(labelsize=font)
+    axes.set(xlabel="predicted", ylabel="gold", title="confusion matrix (rows: gold)")
+    if count <= 20:
+        top = max((max(row) for row in matrix), default=0)
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                colour = "white" if value > top / 2 else "black"
+                axes.text(j, i, str(value), ha="center", va="center", fontsize=8, color=colour)
+    figure.colorbar(image, fraction=0.046, pad=0.04)
+    return _save(figure, path)

@@ -1,0 +1,136 @@
+"""`tunelab-compare RUN_OR_MULTIRUN...`: runs side by side.
+
+A table of each run's scores (the monitored metric, its test counterpart, the task's headline
+scores) and of every config value that differs between the runs, as compare.md and compare.csv,
+and a picture of the monitored metric per run (compare.png), in `--out` (default: compare/).
+A multirun folder stands for each of its jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import yaml
+
+from tunelab import plots
+from tunelab.errors import TunelabError
+from tunelab.rundir import markdown_table
+from tunelab.sweep import metric_columns
+
+# Where a run lives or how Hydra ran it, not what it trained: never a difference worth a column.
+IGNORED = ("paths.", "hydra.", "trainer.default_root_dir", "callbacks.model_checkpoint.dirpath")
+
+
+def run_folders(given: list[str]) -> list[Path]:
+    """Each named run, and each job of each named multirun, in order."""
+    found = []
+    for name in given:
+        folder = Path(name)
+        if (folder / ".hydra" / "config.yaml").is_file():
+            found.append(folder)
+            continue
+        jobs = sorted(p.parent.parent for p in folder.glob("*/.hydra/config.yaml"))
+        if not jobs:
+            raise TunelabError(f"{folder}: not a run or multirun folder (no .hydra/config.yaml)")
+        found += sorted(jobs, key=job_order)
+    return found
+
+
+def job_order(folder: Path) -> tuple:
+    """Numbered jobs in number order (2 before 10), then any other folder by name."""
+    return (
+        not folder.name.isdigit(),
+        int(folder.name) if folder.name.isdigit() else 0,
+        folder.name,
+    )
+
+
+def flatten(node, prefix: str = "") -> dict[str, str]:
+    """A nested config as dotted keys and their values, written as YAML writes them."""
+    if isinstance(node, dict):
+        flat = {}
+        for key, value in node.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): json.dumps(node) if isinstance(node, list) else str(node)}
+
+
+def read_run(folder: Path) -> dict:
+    config = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text()) or {}
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    return {
+        "run": str(folder),
+        "config": flatten(config),
+        "monitor": config.get("monitor"),
+        "task": config.get("task"),
+        "status": "done" if metrics else "no metrics.json",
+        **metrics,
+    }
+
+
+def differing_keys(runs: list[dict]) -> list[str]:
+    keys = dict.fromkeys(key for run in runs for key in run["config"])
+    return [
+        key
+        for key in keys
+        if not key.startswith(IGNORED) and len({run["config"].get(key) for run in runs}) > 1
+    ]
+
+
+def compare(given: list[str], out: str | Path = "compare") -> Path:
+    """Write compare.csv/.md/.png into `out`; return the markdown file."""
+    runs = [read_run(folder) for folder in run_folders(given)]
+    if len(runs) < 2:
+        raise TunelabError("name two runs or more (or a multirun) to compare")
+    differ, metrics = differing_keys(runs), metric_columns(runs)
+    header = ["run", *metrics, *differ, "status"]
+    rows = [
+        [run["run"], *(run.get(m, "") for m in metrics)]
+        + [run["config"].get(k, "") for k in differ]
+        + [run["status"]]
+        for run in runs
+    ]
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "compare.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    cells = [[f"{v:.4f}" if isinstance(v, float) else v for v in row] for row in rows]
+    markdown = folder / "compare.md"
+    markdown.write_text(markdown_table(header, cells))
+    if metrics:
+        scored = [run for run in runs if isinstance(run.get(metrics[0]), float)]
+        names = [short_name(run["run"], [r["run"] for r in runs]) for run in scored]
+        values = [run[metrics[0]] for run in scored]
+        plots.bars(folder / "compare.png", f"{metrics[0]} per run", names, values, metrics[0])
+    return markdown
+
+
+def short_name(path: str, every: list[str]) -> str:
+    """The shortest tail of `path` (by folder) that no other run shares."""
+    parts = Path(path).parts
+    for count in range(1, len(parts) + 1):
+        tail = "/".join(parts[-count:])
+        if sum(other.endswith(tail) for other in every) == 1:
+            return tail
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="run folders, or multirun folders (each job)")
+    parser.add_argument("--out", default="compare", help="folder for compare.md/.csv/.png")
+    args = parser.parse_args()
+    try:
+        markdown = compare(args.runs, args.out)
+    except TunelabError as error:
+        raise SystemExit(f"tunelab: error: {error}") from None
+    print(markdown.read_text())
+    print(f"wrote {markdown}, compare.csv and compare.png in {markdown.parent}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""tunelab-compare: runs (or a multirun's jobs) side by side, with the config values that differ."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+
+from tests.conftest import compose_train, tiny_train_overrides
+from tunelab.compare import compare
+from tunelab.errors import TunelabError
+from tunelab.train import train
+
+
+def job_copy(run_dir, target, lr: str):
+    """A run's record (.hydra and metrics.json only) with another learning rate."""
+    target.mkdir(parents=True)
+    shutil.copytree(run_dir / ".hydra", target / ".hydra")
+    shutil.copy(run_dir / "metrics.json", target / "metrics.json")
+    config = target / ".hydra" / "config.yaml"
+    text = config.read_text()
+    assert "  lr: " in text
+    config.write_text(text.replace("  lr: ", f"  lr: {lr} # was ", 1))
+    return target
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, tiny_bert, conll_dir):
+    runs = []
+    for lr in ("1e-3", "2e-3"):
+        run_dir = tmp_path_factory.mktemp(f"lr{lr}")
+        overrides = [*tiny_train_overrides(tiny_bert, conll_dir), f"optimizer.lr={lr}"]
+        cfg = compose_train(run_dir, overrides)
+        train(cfg)
+        from omegaconf import OmegaConf
+
+        (run_dir / ".hydra").mkdir(exist_ok=True)
+        OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+        runs.append(run_dir)
+    return runs
+
+
+def test_two_runs_give_their_scores_and_the_differing_values(tmp_path, two_runs):
+    markdown = compare([str(run) for run in two_runs], tmp_path / "out")
+    with (tmp_path / "out" / "compare.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["optimizer.lr"] for row in rows] == ["0.001", "0.002"]
+    assert all(row["val/f1"] and row["test/f1"] for row in rows)
+    assert "paths.output_dir" not in rows[0] and "seed" not in rows[0]  # same in both, or a path
+    assert "| optimizer.lr |" in markdown.read_text()
+    assert (tmp_path / "out" / "compare.png").stat().st_size > 0
+
+
+def test_a_multirun_folder_stands_for_its_jobs(tmp_path, two_runs):
+    sweep = tmp_path / "multirun"
+    for number, lr in enumerate(["0.1", "0.2", "0.3"]):
+        job_copy(two_runs[0], sweep / str(number), lr)
+    compare([str(sweep)], tmp_path / "out")
+    with (tmp_path / "out" / "compare.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["run"].rsplit("/", 1)[-1] for row in rows] == ["0", "1", "2"]
+    assert [row["optimizer.lr"].split()[0] for row in rows] == ["0.1", "0.2", "0.3"]
+
+
+@pytest.mark.parametrize(
+    "given, expected", [(["nowhere"], "not a run or multirun"), ([], "two runs")]
+)
+def test_mistakes_are_one_line(tmp_path, two_runs, given, expected):
+    named = given or [str(two_runs[0])]
+    with pytest.raises(TunelabError, match=expected):
+        compare(named, tmp_path / "out")

@@ -65,6 +65,14 @@ OmegaConf.register_new_resolver(
     "tunelab_rank_zero_subdir", lambda name: name if is_rank_zero() else None, replace=True
 )
 quiet.install()
+
+
+def run_name(output_dir: str) -> str:
+    """A run's name for trackers: its directory's last two parts (e.g. runs/2026-12-03_14-27-02)."""
+    return "/".join(Path(output_dir).parts[-2:])
+
+
+OmegaConf.register_new_resolver("tunelab_run_name", run_name, replace=True)
 OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
 # Optuna's direction from the task's monitor_mode (max | min)
 OmegaConf.register_new_resolver(

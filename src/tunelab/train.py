@@ -22,6 +22,7 @@ from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
 from tunelab.resume import KEEP, keep_checkpoints
 from tunelab.rundir import write_run_outputs
+from tunelab.tracking import check_loggers, finish, log_pictures, prepare
 
 log = logging.getLogger("tunelab")
 
@@ -87,6 +88,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     schema.check_model_positions(cfg)
     if HydraConfig.initialized():
         log.info("overrides: %s", " ".join(HydraConfig.get().overrides.task) or "(none)")
+    check_loggers(cfg.get("logger"))
     keep = (cfg.get("callbacks") or {}).get("keep_checkpoints", "best")
     if keep not in KEEP:
         raise TunelabError(f"callbacks.keep_checkpoints={keep!r}; choose one of {', '.join(KEEP)}")
@@ -102,7 +104,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     split = datamodule.hparams.test_split
     datamodule.setup("test")  # a bad test file stops the run now, not after training
     trainer: pl.Trainer = build(
-        cfg.trainer, callbacks=build_all(cfg.get("callbacks")), logger=build_all(cfg.get("logger"))
+        cfg.trainer,
+        callbacks=build_all(cfg.get("callbacks")),
+        logger=prepare(build_all(cfg.get("logger"))),
     )
     log.info("labels: %s", " ".join(datamodule.labels))
     counts = parameter_counts(model)
@@ -140,6 +144,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if model.peft_method not in ("none", "head_only"):
             model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
         keep_checkpoints(run_dir / "checkpoints", keep)
+        log_pictures(trainer.loggers, run_dir / plots.FOLDER)
+        finish(trainer.loggers)
         print(report)
         log.info("test scores: %s", tasks.summary(task, metrics))
         log.info("run directory: %s", run_dir)

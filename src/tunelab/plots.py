@@ -113,7 +113,7 @@ def heat_map(path: Path, matrix: list[list[int]], labels: list[str]) -> Path:
     in the cells up to 20 classes, the tick labels shrinking with the count beyond."""
     count = len(labels)
     size = min(4 + 0.45 * count, 24)
-    font = max(4, min(10, int(240 / max(count, 1))))
+    font = max(6, min(10, int(360 / max(count, 1))))
     figure, axes = plt.subplots(figsize=(size + 1.5, size))
     image = axes.imshow(matrix, cmap="Blues")
     axes.set_xticks(range(count), labels, rotation=90 if count > 10 else 45, ha="right")

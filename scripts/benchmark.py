@@ -2,8 +2,9 @@
 
 Runs, one after the other in separate processes on this machine: the plain recipe (first-subword
 labels, DataCollatorForTokenClassification, default Trainer settings) in fp32 and with its bf16
-flag, then tunelab with its defaults; all on the same CoNLL-2003 files, model, epochs, batch size,
-learning rate and warm-up. Prints a markdown table; `--json FILE` writes every figure.
+flag, `peer_tuned` (bf16 plus the Trainer's own speed options, `--tuned`; `peer_bf16+OPTION`
+measures one), then tunelab with its defaults; all on the same CoNLL-2003 files, model, epochs,
+batch size, learning rate and warm-up. Prints a markdown table; `--json FILE` writes every figure.
 
 Each side runs once per seed (`--seeds`) and the table gives the means. `--quick` runs three seeds:
 after its ~100 optimizer steps test F1 moves by several points from seed to seed, on both sides,
@@ -78,8 +79,45 @@ def non_embedding_params(model) -> int:
     return sum(p.numel() for p in model.parameters()) - embeddings
 
 
-def peer(data_dir: str, bf16: bool, args) -> dict:
-    """The plain recipe, written the standard way."""
+# The Trainer's own speed options a user who knows it would turn on (issue 24), on top of bf16.
+# `group_by_length`: length-grouped batches (less padding); `torch_compile`: the inductor backend.
+# DataCollatorWithFlattening is left out: BERT-style models in transformers keep sequences apart
+# in a flattened row only with flash-attention kernels (GPU), so on CPU it would mix sentences.
+TUNED_OPTIONS = ("group_by_length", "torch_compile")
+# Not yet chosen by measurement: run the peer_bf16+OPTION sides, then set the fastest that keeps F1.
+TUNED_DEFAULT = ["group_by_length"]
+
+
+def peer_options(side: str, tuned: list[str]) -> tuple[bool, list[str]]:
+    """(bf16, Trainer options) of a peer side: `peer`, `peer_bf16`, `peer_tuned` (bf16 and
+    `--tuned`), or `peer_bf16+OPTION+...` to measure options one at a time."""
+    if side == "peer":
+        return False, []
+    if side == "peer_tuned":
+        return True, list(tuned)
+    options = side.split("+")[1:]
+    unknown = [o for o in options if o not in TUNED_OPTIONS]
+    if not side.startswith("peer_bf16") or unknown:
+        raise SystemExit(f"unknown side {side!r}; options: {', '.join(TUNED_OPTIONS)}")
+    return True, options
+
+
+def cpu_kind() -> dict:
+    """The CPU's model name and which bf16 matrix units it has (from /proc/cpuinfo)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    name = next(
+        (ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), ""
+    )
+    flags = set(
+        next(
+            (ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []
+        )
+    )
+    return {"model": name, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
+
+
+def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict:
+    """The plain recipe, written the standard way; `options`: Trainer speed options on top."""
     import numpy as np
     import torch
     from transformers import (
@@ -133,6 +171,11 @@ def peer(data_dir: str, bf16: bool, args) -> dict:
                 weight_decay=0.01,
                 warmup_steps=0.1,  # a ratio in transformers 5
                 bf16=bf16,
+                # transformers 5 spells group_by_length as a sampling strategy
+                train_sampling_strategy=(
+                    "group_by_length" if "group_by_length" in options else "random"
+                ),
+                torch_compile="torch_compile" in options,
                 save_strategy="no",
                 eval_strategy="no",
                 report_to=[],
@@ -149,9 +192,13 @@ def peer(data_dir: str, bf16: bool, args) -> dict:
         start = time.perf_counter()
         output = trainer.predict(test_set)
         eval_seconds = time.perf_counter() - start
+        # With group_by_length the Trainer also groups the test set (a seeded sampler): the rows
+        # come back in the sampler's order, which is drawn again here to put them back.
+        order = list(trainer._get_eval_sampler(test_set) or range(len(test_set)))
     pred_ids = np.argmax(output.predictions, -1)
     gold, pred = [], []
-    for sentence, row, ids in zip(data["test"], output.label_ids, pred_ids, strict=True):
+    sentences = [data["test"][i] for i in order]
+    for sentence, row, ids in zip(sentences, output.label_ids, pred_ids, strict=True):
         tags = [labels[p] for label, p in zip(row, ids, strict=False) if label != -100]
         tags += ["O"] * (len(sentence.words) - len(tags))  # words cut by truncation
         gold.append(sentence.tags)
@@ -167,6 +214,7 @@ def peer(data_dir: str, bf16: bool, args) -> dict:
         "train_padding": padding,
         "test_f1": scores["f1"],
         "test_f1_strict": scores["f1_strict"],
+        "options": ["bf16", *options] if bf16 else list(options),
     }
 
 
@@ -221,7 +269,8 @@ def worker(args) -> None:
     if args.worker == "tunelab":
         result = tunelab(args.data_dir, args)
     else:
-        result = peer(args.data_dir, args.worker == "peer_bf16", args)
+        bf16, options = peer_options(args.worker, args.tuned)
+        result = peer(args.data_dir, bf16, args, tuple(options))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(args.result).write_text(json.dumps(result))
 
@@ -268,8 +317,16 @@ def main() -> None:
         "F1 after ~100 steps moves by points from seed to seed; else 42)",
     )
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
-    parser.add_argument("--sides", nargs="+", default=["peer", "peer_bf16", "tunelab"])
+    parser.add_argument(
+        "--sides", nargs="+", default=["peer", "peer_bf16", "peer_tuned", "tunelab"]
+    )
     parser.add_argument("--json", help="write all results here")
+    parser.add_argument(
+        "--tuned",
+        nargs="*",
+        default=TUNED_DEFAULT,
+        help=f"the Trainer options of peer_tuned, on top of bf16 (of {', '.join(TUNED_OPTIONS)})",
+    )
     parser.add_argument(
         "--overrides", nargs="*", default=[], help="Hydra overrides of the tunelab side (ablations)"
     )
@@ -288,6 +345,9 @@ def main() -> None:
         gflops = {"fp32": matmul_gflops("float32"), "bf16": matmul_gflops("bfloat16")}
         print(f"matrix products: fp32 {gflops['fp32']:.0f} GFLOP/s, bf16 {gflops['bf16']:.0f}")
         results = {"machine_gflops": gflops, "quick": args.quick, "epochs": args.epochs}
+        results["cpu"] = cpu_kind()
+        results["peer_tuned_options"] = ["bf16", *args.tuned]
+        print(f"cpu: {results['cpu']}")
         results["tunelab_overrides"] = args.overrides
         seeds = args.seeds or ([42, 43, 44] if args.quick else [42])
         results["seeds"] = seeds
@@ -298,10 +358,13 @@ def main() -> None:
                 result_file = Path(scratch) / f"{side}-{seed}.json"
                 command = [sys.executable, __file__, "--worker", side, "--data-dir", data_dir]
                 command += ["--result", str(result_file), "--epochs", str(args.epochs)]
-                command += ["--seed", str(seed), "--overrides", *args.overrides]
+                command += ["--seed", str(seed), "--tuned", *args.tuned]
+                command += ["--overrides", *args.overrides]
                 subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
                 raw = json.loads(result_file.read_text())
-                bf16 = side == "peer_bf16" or raw.get("precision", "").startswith("bf16")
+                bf16 = "bf16" in raw.get("options", []) or raw.get("precision", "").startswith(
+                    "bf16"
+                )
                 runs[side].append({"seed": seed, **summarise(raw, gflops, bf16)})
                 print(json.dumps({side: runs[side][-1]}), flush=True)
         for side in args.sides:

@@ -29,8 +29,14 @@ def continual_config(tmp_path, tiny_bert, conll_dir, *extra):
 
 
 def test_each_step_learns_its_type_and_the_report_adds_up(tmp_path, tiny_bert, conll_dir):
+    # keep_checkpoints=both: finished steps keep last.ckpt, as an interrupted one has it (below)
     cfg = continual_config(
-        tmp_path, tiny_bert, conll_dir, "continual.method=replay+distill", "continual.replay=5"
+        tmp_path,
+        tiny_bert,
+        conll_dir,
+        "continual.method=replay+distill",
+        "continual.replay=5",
+        "callbacks.keep_checkpoints=both",
     )
     result = continual(cfg)
     out = tmp_path / "continual"

@@ -18,7 +18,7 @@ import yaml
 from tunelab import plots
 from tunelab.errors import TunelabError
 from tunelab.rundir import markdown_table
-from tunelab.sweep import metric_columns
+from tunelab.sweep import job_order, metric_columns
 
 # Where a run lives or how Hydra ran it, not what it trained: never a difference worth a column.
 IGNORED = ("paths.", "hydra.", "trainer.default_root_dir", "callbacks.model_checkpoint.dirpath")
@@ -37,15 +37,6 @@ def run_folders(given: list[str]) -> list[Path]:
             raise TunelabError(f"{folder}: not a run or multirun folder (no .hydra/config.yaml)")
         found += sorted(jobs, key=job_order)
     return found
-
-
-def job_order(folder: Path) -> tuple:
-    """Numbered jobs in number order (2 before 10), then any other folder by name."""
-    return (
-        not folder.name.isdigit(),
-        int(folder.name) if folder.name.isdigit() else 0,
-        folder.name,
-    )
 
 
 def flatten(node, prefix: str = "") -> dict[str, str]:

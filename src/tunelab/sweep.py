@@ -25,6 +25,15 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     return dict(item.split("=", 1) if "=" in item else (item, "") for item in items)
 
 
+def job_order(folder: Path) -> tuple:
+    """Numbered jobs in number order (2 before 10), then any other folder by name."""
+    return (
+        not folder.name.isdigit(),
+        int(folder.name) if folder.name.isdigit() else 0,
+        folder.name,
+    )
+
+
 def read_runs(multirun_dir: Path) -> list[dict]:
     """Each job folder's overrides (`key=value` strings parsed), monitor and metrics."""
     runs = []
@@ -45,7 +54,7 @@ def read_runs(multirun_dir: Path) -> list[dict]:
                 **metrics,
             }
         )
-    runs.sort(key=lambda run: int(run["job"]) if run["job"].isdigit() else run["job"])
+    runs.sort(key=lambda run: job_order(Path(run["job"])))
     return runs
 
 

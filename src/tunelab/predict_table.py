@@ -101,7 +101,18 @@ def predict_table(model: Predictor, cfg, kind: str) -> int:
         out_kind = stream_format(cfg.output, None) or "jsonl"
     columns = Columns(cfg, model.settings, out_kind)
     reader = TableReader(cfg.input, kind, cfg.get("skip_bad_rows", False), columns.problem)
-    writer = TableWriter(cfg.output, out_kind)
+    try:
+        written = label_rows(model, reader, columns, TableWriter(cfg.output, out_kind))
+    finally:
+        reader.close()
+    if reader.bad_rows:
+        log.warning("%s: skipped %d bad row(s) (skip_bad_rows=true)", reader.name, reader.bad_rows)
+    return written
+
+
+def label_rows(model: Predictor, reader: TableReader, columns: Columns, writer: TableWriter) -> int:
+    """Stream the reader's rows through the model into the writer, which keeps nothing of a
+    run that stops part-way."""
     written = 0
     bar = tqdm(total=reader.size, unit="B", unit_scale=True, desc="predict", file=sys.stderr)
     try:
@@ -123,9 +134,6 @@ def predict_table(model: Predictor, cfg, kind: str) -> int:
         raise
     finally:
         bar.close()
-        reader.close()
-    if reader.bad_rows:
-        log.warning("%s: skipped %d bad row(s) (skip_bad_rows=true)", reader.name, reader.bad_rows)
     return written
 
 

@@ -140,3 +140,19 @@ def test_text_column_names_the_column(tmp_path, trained_run):
     run(tmp_path, trained_run[0] / "model", source, output, "text_column=body")
     header, row = output.read_text().splitlines()
     assert header == "id\tbody\tentities" and row.startswith("1\tjohn lives in paris\t[")
+
+
+def test_an_unwritable_output_is_one_line_and_closes_the_input(tmp_path, trained_run, monkeypatch):
+    from tunelab.data import table_stream
+
+    closed = []
+    real_close = table_stream.TableReader.close
+    monkeypatch.setattr(
+        table_stream.TableReader, "close", lambda self: closed.append(1) or real_close(self)
+    )
+    source, blocker = tmp_path / "in.csv", tmp_path / "a-file"
+    write_csv(source, [["1", "john", "x"]])
+    blocker.write_text("not a folder")
+    with pytest.raises(TunelabError, match=r"^output=.*a-file/out\.csv: cannot write there"):
+        run(tmp_path, trained_run[0] / "model", source, blocker / "out.csv")
+    assert closed == [1]

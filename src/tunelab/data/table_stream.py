@@ -119,8 +119,12 @@ class TableWriter:
         if self.partial is None:
             self.out = sys.stdout
         else:
-            self.partial.parent.mkdir(parents=True, exist_ok=True)
-            self.out = self.partial.open("w", encoding="utf-8", newline="")
+            try:
+                self.partial.parent.mkdir(parents=True, exist_ok=True)
+                self.out = self.partial.open("w", encoding="utf-8", newline="")
+            except OSError as err:
+                problem = f"output={target}: cannot write there ({err.strerror})"
+                raise TunelabError(problem) from None
         self.writer = None
 
     def write(self, rows: list[dict]) -> None:

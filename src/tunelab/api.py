@@ -17,7 +17,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from tunelab.config import CONFIG_DIR
+from tunelab.config import CONFIG_DIR, discard_unused_run_dir
+from tunelab.errors import TunelabError
 from tunelab.predictor import Predictor
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as the commands' logs
@@ -59,19 +60,26 @@ def compose_config(
 
 @contextmanager
 def logged_to(path: Path):
-    """The run's log lines also go to `path`, as the commands' Hydra logging does."""
+    """The run's log lines also go to `path`, as the commands' Hydra logging does; a run stopped
+    by a user error leaves no run directory behind, as the commands' do not."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)
     level = logging.getLogger("tunelab").level
     logging.getLogger("tunelab").setLevel(logging.INFO)
+    stopped_by_user_error = False
     try:
         yield
+    except TunelabError:
+        stopped_by_user_error = True
+        raise
     finally:
         root.removeHandler(handler)
         logging.getLogger("tunelab").setLevel(level)
         handler.close()
+        if stopped_by_user_error:
+            discard_unused_run_dir(path.parent)
 
 
 def train(overrides: Iterable[str] = (), output_dir: str | Path | None = None) -> Run:

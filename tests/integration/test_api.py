@@ -52,3 +52,15 @@ def test_train_keeps_its_name_when_the_command_module_is_imported():
 def test_overrides_must_be_a_list(tmp_path):
     with pytest.raises(TypeError, match="list of strings"):
         tunelab.train("data=conll2003", output_dir=tmp_path)
+
+
+def test_a_user_error_leaves_no_run_directory(tmp_path, tiny_bert, conll_dir):
+    from tunelab.errors import TunelabError
+
+    overrides = tiny_train_overrides(tiny_bert, conll_dir) + [
+        f"paths.log_dir={tmp_path}",
+        "callbacks.keep_checkpoints=sometimes",
+    ]
+    with pytest.raises(TunelabError, match="keep_checkpoints"):
+        tunelab.train(overrides)
+    assert not list((tmp_path / "train" / "runs").glob("*"))

@@ -134,6 +134,21 @@ def discard_unused_run_dir(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def composed_train_config(overrides: list[str]) -> DictConfig:
+    """The config that `tunelab-train OVERRIDES...` composes, from inside a command or not."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="train", overrides=overrides)
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def data_presets() -> list[str]:
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / "data").glob("*.yaml"))
+
+
 def preset_config(name: str) -> DictConfig:
     """The config that `tunelab-train data=NAME` composes, for its `data` section (whose
     interpolations, such as the datasets folder, resolve against the rest of it).
@@ -141,21 +156,8 @@ def preset_config(name: str) -> DictConfig:
     Raises:
         TunelabError: no data preset of that name, listing those that exist.
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    presets = sorted(p.stem for p in (Path(CONFIG_DIR) / "data").glob("*.yaml"))
-    if name not in presets:
+    if name not in data_presets():
         raise TunelabError(
-            f"data.from={name!r} is not a data preset; presets: {', '.join(presets)}"
+            f"data.from={name!r} is not a data preset; presets: {', '.join(data_presets())}"
         )
-
-    def composed() -> DictConfig:
-        return compose(config_name="train", overrides=[f"data={name}"])
-
-    if GlobalHydra.instance().is_initialized():
-        cfg = composed()
-    else:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = composed()
-    return cfg
+    return composed_train_config([f"data={name}"])

@@ -72,13 +72,18 @@ def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[s
     return extra
 
 
-def user_overrides(cfg: DictConfig) -> list[str]:
-    """The command line's overrides, less the continual run's own keys."""
+def given_overrides(cfg: DictConfig) -> list[str]:
+    """The command line's overrides, less Hydra's own."""
     if HydraConfig.initialized():
         given = HydraConfig.get().overrides.task
     else:  # a config composed in Python with its hydra node
         given = cfg.hydra.overrides.task if "hydra" in cfg else []
-    return [o for o in given if not o.lstrip("+~").startswith(("continual.", "hydra."))]
+    return [o for o in given if not o.lstrip("+~").startswith("hydra.")]
+
+
+def user_overrides(cfg: DictConfig) -> list[str]:
+    """The command line's overrides, less the continual run's own keys."""
+    return [o for o in given_overrides(cfg) if not o.lstrip("+~").startswith("continual.")]
 
 
 def check_order(cfg: DictConfig) -> None:
@@ -128,18 +133,26 @@ def check_order(cfg: DictConfig) -> None:
 def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> dict:
     """One step's metrics, training it first unless its run directory holds them."""
     kinds = step_order(list(cfg.continual.order))[index]
-    run_dir = out / step_name(index, kinds)
+    overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
+    what = f"continual step {index} ({'+'.join(kinds)})"
+    return run_once("train", overrides, out / step_name(index, kinds), what)
+
+
+def run_once(command: str, overrides: list[str], run_dir: Path, what: str) -> dict:
+    """The metrics of `tunelab-COMMAND OVERRIDES` run into `run_dir` (a subprocess, so each
+    step starts with fresh memory), read back instead when `run_dir` already holds them; an
+    interrupted training run goes on from its last checkpoint."""
     metrics_file = run_dir / "metrics.json"
     if not metrics_file.is_file():
-        log.info("continual step %d (%s) -> %s", index, "+".join(kinds), run_dir)
-        overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
-        if (run_dir / "checkpoints" / "last.ckpt").is_file():  # an interrupted step goes on
-            log.info("continual step %d: resuming from its last checkpoint", index)
+        log.info("%s -> %s", what, run_dir)
+        overrides = list(overrides)
+        if (run_dir / "checkpoints" / "last.ckpt").is_file():
+            log.info("%s: resuming from its last checkpoint", what)
             overrides.append("ckpt_path=last")
-        command = [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={run_dir}"]
+        argv = [sys.executable, "-m", f"tunelab.{command}", *overrides, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
-        if subprocess.run(command, check=False).returncode != 0:
-            raise TunelabError(f"continual step {index} ({'+'.join(kinds)}) failed: see {run_dir}")
+        if subprocess.run(argv, check=False).returncode != 0:
+            raise TunelabError(f"{what} failed: see {run_dir}")
         (run_dir / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
     metrics = json.loads(metrics_file.read_text())
     wall = run_dir / "wall_seconds"
@@ -147,21 +160,26 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     return metrics
 
 
-def report(order: list[list[str]], steps: list[dict], micro: str) -> dict:
-    """The step x label F1 matrix (None before a label is learnt), average incremental F1 (mean
-    over steps of the micro F1 on the labels seen), final F1, and forgetting per label (its
-    best score before the last step minus its final score)."""
+def report(order: list[list[str]], steps: list[dict], micro: str, unseen: bool = False) -> dict:
+    """The step x label F1 matrix (None before a label is learnt, unless `unseen`: scores
+    before learning are kept), average incremental F1 (mean over steps of the micro F1 on the
+    labels seen), final F1, and forgetting per label (its best score from its own step to the
+    one before the last, minus its final score)."""
     kinds = [kind for group in order for kind in group]
     learnt = {kind: i for i, group in enumerate(order) for kind in group}
     matrix = [
-        [metrics.get(f"test/f1_{kind}") if learnt[kind] <= i else None for kind in kinds]
+        [metrics.get(f"test/f1_{kind}") if unseen or learnt[kind] <= i else None for kind in kinds]
         for i, metrics in enumerate(steps)
     ]
     final = matrix[-1]
     forgetting = {}
     if len(steps) == len(order) > 1:
         for k, kind in enumerate(kinds):
-            earlier = [row[k] for row in matrix[:-1] if row[k] is not None]
+            earlier = [
+                row[k]
+                for i, row in enumerate(matrix[:-1])
+                if learnt[kind] <= i and row[k] is not None
+            ]
             if earlier:
                 forgetting[kind] = max(earlier) - final[k]
     return {
@@ -223,6 +241,10 @@ def write_report(result: dict, title: str, out: Path) -> str:
 
 def continual(cfg: DictConfig) -> dict:
     """Run (or read) every step and write the report."""
+    if cfg.continual.get("steps"):  # one dataset a step
+        from tunelab.continual_domains import domains
+
+        return domains(cfg)
     check_order(cfg)
     out = Path(cfg.continual.output_dir)
     out.mkdir(parents=True, exist_ok=True)

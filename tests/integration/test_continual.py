@@ -187,3 +187,66 @@ def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes)
         check_order(
             compose_train(tmp_path, [*overrides, "continual.order=[travel,work]"], "continual")
         )
+
+
+@pytest.fixture(scope="module")
+def second_domain(tmp_path_factory, table_dir):
+    """table_dir's texts in other words, `travel` written `trip`: the same task, another domain."""
+    folder = tmp_path_factory.mktemp("second-domain")
+    for name in ("train.csv", "dev.tsv", "test.jsonl"):
+        text = (table_dir / name).read_text().replace("travel", "trip")
+        (folder / name).write_text(text.replace("to", "towards"))
+    return folder
+
+
+def domain_config(tmp_path, tiny_bert, first, second, *extra):
+    overrides = [
+        *tiny_train_overrides(tiny_bert, first, data="csv"),
+        "trainer.max_epochs=1",
+        f"continual.steps=[{first},{{data:{second},label_names:{{trip:travel}}}}]",
+        f"continual.output_dir={tmp_path / 'continual'}",
+        *extra,
+    ]
+    return compose_train(tmp_path, overrides, config_name="continual", return_hydra_config=True)
+
+
+def test_datasets_are_learnt_a_step_at_a_time_and_tested_on_each(
+    tmp_path, tiny_bert, table_dir, second_domain
+):
+    cfg = domain_config(
+        tmp_path,
+        tiny_bert,
+        table_dir,
+        second_domain,
+        "continual.method=replay",
+        "continual.replay=7",
+    )
+    result = continual(cfg)
+    out = tmp_path / "continual"
+    a, b = table_dir.name, second_domain.name
+    config = AutoConfig.from_pretrained(out / f"step1-{b}" / "model")
+    assert [config.id2label[i] for i in range(config.num_labels)] == ["travel", "work"]
+    first = json.loads((out / f"step0-{a}" / "metrics.json").read_text())
+    on_b = json.loads((out / f"step0-{a}" / f"test-{b}" / "metrics.json").read_text())
+    assert result["matrix"][0] == [first["test/f1_micro"], on_b["test/f1_micro"]]
+    assert result["micro_f1"][1] == pytest.approx(sum(result["matrix"][1]) / 2)
+    assert result["micro_f1"][0] == first["test/f1_micro"]  # the seen datasets only
+    assert set(result["forgetting"]) == {a}
+    memory = (out / "memory" / "step1.jsonl").read_text().splitlines()
+    assert len(memory) == 7 and {json.loads(r)["label"] for r in memory} <= {"travel", "work"}
+    step1 = (out / f"step1-{b}" / ".hydra" / "overrides.yaml").read_text()
+    assert f"step0-{a}/model" in step1 and "data.extra_train=" in step1
+    assert "| 1 (+" in (out / "continual.md").read_text()
+    assert continual(cfg)["matrix"] == result["matrix"]  # read back, not run again
+
+
+def test_bad_steps_stop_with_one_line(tmp_path, tiny_bert, table_dir, second_domain):
+    for extra, message in [
+        (["continual.steps=[nowhere,sst2]"], r"step 0 \(nowhere\): neither a data preset"),
+        (["continual.steps=[sst2]"], "lists one dataset"),
+        (["continual.steps=[sst2,sst2]"], r"step 1 \(sst2\): sst2 is step 0 too"),
+        (["continual.method=distill"], "with continual.steps, one of finetune, replay, joint"),
+    ]:
+        cfg = domain_config(tmp_path, tiny_bert, table_dir, second_domain, *extra)
+        with pytest.raises(TunelabError, match=message):
+            continual(cfg)

@@ -7,7 +7,7 @@ from collections import Counter
 
 from tunelab.data.base import TaskDataModule
 from tunelab.data.incremental import check_present, step_order, step_share
-from tunelab.data.tables import Example
+from tunelab.data.tables import Example, read_table
 from tunelab.data.text_splits import load_examples
 from tunelab.data.windows import special_tokens_around
 from tunelab.errors import CorpusError, TunelabError
@@ -109,6 +109,9 @@ class SequenceClassificationDataModule(TaskDataModule):
         label at least K times).
         classes, step: as the NER DataModule's `types` and `step`, by class: texts of other
             classes are dropped (single-label data only).
+        extra_train: a table (text, label and, for pairs, text_pair columns; labels as named
+            here) added to the training split: `tunelab-continual`'s replay memory of other
+            datasets.
     """
 
     keep = ("label", "example", "window")
@@ -143,6 +146,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         k_shot_epoch_steps: int | None = 20,
         classes: list[str] | None = None,
         step: dict | None = None,
+        extra_train: str | None = None,
     ):
         super().__init__()
         if long_text not in LONG_TEXT:
@@ -166,6 +170,9 @@ class SequenceClassificationDataModule(TaskDataModule):
             for example in examples:
                 example.label = names.get(example.label, example.label)
             examples = self.incremental(split, examples)
+            if split == "train" and h.get("extra_train"):
+                pair = "text_pair" if h.text_pair_column else None
+                examples += read_table(h.extra_train, "text", "label", pair)
             chosen = self.k_shot_sample(
                 split,
                 [self.label_set(e) for e in examples],

@@ -35,6 +35,7 @@ from tunelab.rundir import markdown_table
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 QUICK_SENTENCES = {"train": 3000, "dev": 500, "test": 1000}  # the first N of each split
+DOCUMENT_WORDS = 400  # --documents: training inputs of about 500 sub-tokens
 
 
 def matmul_gflops(dtype_name: str, seconds: float = 3.0) -> float:
@@ -52,15 +53,32 @@ def matmul_gflops(dtype_name: str, seconds: float = 3.0) -> float:
     return 2 * 2048 * 384 * 1536 * done / (time.perf_counter() - start) / 1e9
 
 
-def write_subset(source: Path, target: Path) -> None:
-    """The first sentences of each split, as CoNLL files (documents kept as they come)."""
+def write_subset(source: Path, target: Path, train: int | None = None, documents=False) -> None:
+    """The first sentences of each split, as CoNLL files (documents kept as they come); `train`:
+    that many training sentences instead; `documents`: each training document's sentences
+    joined into long inputs (the first `train` of them), for the scale table."""
     from tunelab.data.splits import find_split_file
 
     target.mkdir(parents=True, exist_ok=True)
     for split, count in QUICK_SENTENCES.items():
         blocks = find_split_file(str(source), split).read_text().split("\n\n")
-        kept = [b for b in blocks if b.strip()][: count + 1]
-        (target / f"{split}.txt").write_text("\n\n".join(kept) + "\n")
+        blocks = [b.strip("\n") for b in blocks if b.strip()]
+        if split == "train" and documents:
+            blocks = joined_documents(blocks)
+        count = train if split == "train" and train else count
+        (target / f"{split}.txt").write_text("\n\n".join(blocks[: count + 1]) + "\n")
+
+
+def joined_documents(blocks: list[str], words: int = DOCUMENT_WORDS) -> list[str]:
+    """Consecutive CoNLL sentence blocks joined into inputs of up to `words` words (about 500
+    sub-tokens for this tokenizer; the files carry no document marks to cut at)."""
+    joined: list[list[str]] = [[]]
+    for block in blocks:
+        lines = block.splitlines()
+        if joined[-1] and len(joined[-1]) + len(lines) > words:
+            joined.append([])
+        joined[-1] += lines
+    return ["\n".join(lines) for lines in joined if lines]
 
 
 def padding_share(loader) -> float:
@@ -320,6 +338,17 @@ def main() -> None:
     parser.add_argument(
         "--sides", nargs="+", default=["peer", "peer_bf16", "peer_tuned", "tunelab"]
     )
+    parser.add_argument(
+        "--train-sentences",
+        type=int,
+        help="the scale table: the first N training sentences (documents with --documents); "
+        "dev and test as in --quick",
+    )
+    parser.add_argument(
+        "--documents",
+        action="store_true",
+        help=f"train on inputs of consecutive sentences up to {DOCUMENT_WORDS} words",
+    )
     parser.add_argument("--json", help="write all results here")
     parser.add_argument(
         "--tuned",
@@ -339,12 +368,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = args.data_dir
-        if args.quick:
-            data_dir = str(Path(scratch) / "conll_quick")
-            write_subset(Path(args.data_dir), Path(data_dir))
+        if args.quick or args.train_sentences or args.documents:
+            data_dir = str(Path(scratch) / "conll_subset")
+            write_subset(Path(args.data_dir), Path(data_dir), args.train_sentences, args.documents)
         gflops = {"fp32": matmul_gflops("float32"), "bf16": matmul_gflops("bfloat16")}
         print(f"matrix products: fp32 {gflops['fp32']:.0f} GFLOP/s, bf16 {gflops['bf16']:.0f}")
         results = {"machine_gflops": gflops, "quick": args.quick, "epochs": args.epochs}
+        results |= {"train_sentences": args.train_sentences, "documents": args.documents}
         results["cpu"] = cpu_kind()
         results["peer_tuned_options"] = ["bf16", *args.tuned]
         print(f"cpu: {results['cpu']}")
@@ -371,6 +401,9 @@ def main() -> None:
             results[side] = {**average(runs[side]), "runs": runs[side]}
 
     subset = "quick subset" if args.quick else "full CoNLL-2003"
+    if args.train_sentences or args.documents:
+        unit = "documents" if args.documents else "sentences"
+        subset = f"the first {args.train_sentences or 'all'} training {unit}, quick test split"
     print(f"\n{subset}, {args.epochs} epoch(s), mean of seeds {' '.join(map(str, seeds))}\n")
     if args.overrides:
         print(f"tunelab overrides: {' '.join(args.overrides)}\n")

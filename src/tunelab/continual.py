@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import statistics
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
@@ -134,8 +136,32 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     """One step's metrics, training it first unless its run directory holds them."""
     kinds = step_order(list(cfg.continual.order))[index]
     overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
-    what = f"continual step {index} ({'+'.join(kinds)})"
-    return run_once("train", overrides, out / step_name(index, kinds), what)
+    run_dir = out / step_name(index, kinds)
+    if index == 0 and cfg.continual.method != "joint" and not run_dir.exists():
+        link_same_first_step(run_dir, overrides)
+    return run_once("train", overrides, run_dir, f"continual step {index} ({'+'.join(kinds)})")
+
+
+def same_run(overrides: list[str]) -> list[str]:
+    """Overrides less those that cannot change a first step: the replay budget (nothing
+    earlier to replay) and Hydra's own."""
+    kept = [o for o in overrides if not o.startswith("hydra.")]
+    return [re.sub(r"replay:\d+", "replay:0", o) if o.startswith("data.step=") else o for o in kept]
+
+
+def link_same_first_step(run_dir: Path, overrides: list[str]) -> None:
+    """The first step is the same run for every method but joint (no earlier step to replay or
+    distil from): link another method's finished one, with the same seed and overrides, instead
+    of training it again."""
+    for other in sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}")):
+        record = other / ".hydra" / "overrides.yaml"
+        if other.parent == run_dir.parent or not (other / "metrics.json").is_file():
+            continue
+        if record.is_file() and same_run(yaml.safe_load(record.read_text())) == same_run(overrides):
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+            run_dir.symlink_to(Path("..") / other.parent.name / other.name)
+            log.info("continual step 0: the same run as %s, linked", other)
+            return
 
 
 def run_once(command: str, overrides: list[str], run_dir: Path, what: str) -> dict:

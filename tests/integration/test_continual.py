@@ -5,11 +5,12 @@ import shutil
 
 import pytest
 import torch
+import yaml
 from transformers import AutoConfig
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab.config import build
-from tunelab.continual import check_order, continual
+from tunelab.continual import check_order, continual, link_same_first_step
 from tunelab.data.alignment import IGNORE
 from tunelab.errors import TunelabError
 from tunelab.tasks.ner.distill import distill_loss, load_teacher
@@ -65,6 +66,37 @@ def test_each_step_learns_its_type_and_the_report_adds_up(tmp_path, tiny_bert, c
     (out / "step2-ORG" / "metrics.json").unlink()
     again = continual(cfg)
     assert again["micro_f1"][2] == pytest.approx(saved["micro_f1"][2])
+
+
+def test_a_first_step_is_shared_by_methods_with_the_same_seed(tmp_path, tiny_bert, conll_dir):
+    def run(method, *extra):
+        out = tmp_path / "runs" / f"{method}-seed42"
+        cfg = continual_config(
+            tmp_path,
+            tiny_bert,
+            conll_dir,
+            "continual.order=[PER,LOC]",
+            f"continual.method={method}",
+            f"continual.output_dir={out}",
+            *extra,
+        )
+        return continual(cfg), out / "step0-PER"
+
+    finetuned, first = run("finetune")
+    replayed, linked = run("replay")
+    assert linked.is_symlink() and linked.resolve() == first.resolve()
+    assert replayed["micro_f1"][0] == finetuned["micro_f1"][0]
+    # other settings are another run
+    record = yaml.safe_load((first / ".hydra" / "overrides.yaml").read_text())
+    for changed in (
+        [*record, "optimizer.lr=1e-3"],
+        [o.replace("seed:42", "seed:43") for o in record],
+    ):
+        fresh = tmp_path / "runs" / "distill-seed42" / "step0-PER"
+        link_same_first_step(fresh, changed)
+        assert not fresh.exists()
+    link_same_first_step(fresh, record)
+    assert fresh.is_symlink()
 
 
 def test_each_training_sentence_belongs_to_one_step_labelled_with_its_type(

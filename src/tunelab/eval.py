@@ -24,6 +24,8 @@ from tunelab.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
 WHERE = ("corpus", "dir", "from_presets")  # which data, as opposed to how it is read
+# how the files themselves are laid out: a preset's own, never the model's
+LAYOUT = ("text_column", "label_column", "text_pair_column", "label_names")
 RECORDS = ("datamodule", "train_lengths")  # in tunelab.json's data, but not DataModule arguments
 
 
@@ -72,7 +74,7 @@ def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
     given = keys_on_command_line(cfg)
     with open_dict(data):
         for key, value in reading.items():
-            if key not in WHERE and key in data and key not in given:
+            if key not in WHERE + LAYOUT and key in data and key not in given:
                 data[key] = value
     return data
 

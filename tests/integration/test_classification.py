@@ -125,3 +125,21 @@ def test_multi_label(tmp_path, tiny_bert):
     labels = ["person", "travel", "work"]
     recomputed = classification_scores_from_file(tmp_path / "run/predictions/test.csv", labels, "|")
     assert_test_scores_recomputed(saved, recomputed, CLASSIFICATION_COUNTS)
+
+
+def test_eval_on_a_preset_reads_its_columns_not_the_models(tmp_path):
+    # a model trained on one table (column `text`, labels renamed) scored on SST-2's files
+    from tests.conftest import compose_train
+    from tunelab.eval import data_config
+
+    cfg = compose_train(tmp_path, ["data=sst2"], config_name="eval", return_hydra_config=True)
+    recorded = {
+        "datamodule": cfg.data["_target_"],
+        "text_column": "text",
+        "label_names": {"rotten": "negative", "fresh": "positive"},
+        "max_length": 64,
+    }
+    data = data_config(cfg, recorded)
+    assert list(data.text_column) == ["sentence", "content"]
+    assert dict(data.label_names) == {0: "negative", 1: "positive"}
+    assert data.max_length == 64  # how the model reads still comes from the model

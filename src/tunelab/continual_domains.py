@@ -114,14 +114,15 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
     overrides = with_step(given_overrides(cfg), overrides)
     if previous is not None and cfg.continual.method != "joint":
         overrides.append(f"model.model_name_or_path={previous / 'model'}")
-    if index and cfg.continual.method != "finetune":
+    run_dir = out / f"step{index}-{name}"
+    finished = (run_dir / "metrics.json").is_file()  # read back: no memory to build
+    if index and cfg.continual.method != "finetune" and not finished:
         if task != "classification":
             raise TunelabError(
                 f"continual step {index} ({name}): {cfg.continual.method} across datasets "
                 "is built for classification; use continual.method=finetune"
             )
         overrides.append(f"data.extra_train={memory(cfg, steps, index, out)}")
-    run_dir = out / f"step{index}-{name}"
     return run_dir, run_once("train", overrides, run_dir, f"continual step {index} ({name})")
 
 

@@ -1,4 +1,4 @@
-"""Training and evaluation speed of tunelab against the plain Hugging Face Trainer recipe for NER.
+"""Training and evaluation speed of tunelab against the plain Hugging Face Trainer recipe.
 
 Runs, one after the other in separate processes on this machine: the plain recipe (first-subword
 labels, DataCollatorForTokenClassification, default Trainer settings) in fp32 and with its bf16
@@ -12,6 +12,10 @@ so one seed cannot tell a 0.3-point difference from noise.
 
     .venv/bin/python scripts/benchmark.py --quick --json outputs/bench_quick.json   # minutes
     .venv/bin/python scripts/benchmark.py --json outputs/bench_full.json            # 1 epoch, full
+    .venv/bin/python scripts/benchmark.py --task classification --data rotten_tomatoes
+
+`--task classification` does the same for text classification on a preset (the Trainer side:
+AutoModelForSequenceClassification, DataCollatorWithPadding, texts cut at 512 sub-tokens).
 
 Words/s count the words of the split (not sub-tokens, not padding); model FLOPs utilisation (MFU)
 is 6 x non-embedding parameters x real sub-tokens per second of training, over the matrix-product
@@ -36,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 QUICK_SENTENCES = {"train": 3000, "dev": 500, "test": 1000}  # the first N of each split
 DOCUMENT_WORDS = 400  # --documents: training inputs of about 500 sub-tokens
+# The scores each task reports, the first the headline (--task).
+SCORES = {"ner": ("test_f1", "test_f1_strict"), "classification": ("test_acc", "test_f1_macro")}
+CLASSIFICATION_MAX_LENGTH = 512  # the classification presets' data.max_length
 
 
 def matmul_gflops(dtype_name: str, seconds: float = 3.0) -> float:
@@ -134,16 +141,67 @@ def cpu_kind() -> dict:
     return {"model": name, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
 
 
-def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict:
-    """The plain recipe, written the standard way; `options`: Trainer speed options on top."""
+def run_trainer(model, collator, train_set, test_set, bf16: bool, options, args) -> dict:
+    """Train and predict with the Hugging Face Trainer, timing each; the test rows come back in
+    the order of `test_set`."""
     import numpy as np
     import torch
+    from transformers import Trainer, TrainingArguments
+
+    with tempfile.TemporaryDirectory() as output_dir:
+        trainer = Trainer(
+            model=model,
+            args=TrainingArguments(
+                output_dir=output_dir,
+                num_train_epochs=args.epochs,
+                per_device_train_batch_size=32,
+                per_device_eval_batch_size=64,
+                learning_rate=1e-4,
+                weight_decay=0.01,
+                warmup_steps=0.1,  # a ratio in transformers 5
+                bf16=bf16,
+                # transformers 5 spells group_by_length as a sampling strategy
+                train_sampling_strategy=(
+                    "group_by_length" if "group_by_length" in options else "random"
+                ),
+                torch_compile="torch_compile" in options,
+                save_strategy="no",
+                eval_strategy="no",
+                report_to=[],
+                seed=args.seed,
+                use_cpu=not torch.cuda.is_available(),
+            ),
+            train_dataset=train_set,
+            data_collator=collator,
+        )
+        padding = padding_share(trainer.get_train_dataloader())
+        start = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        output = trainer.predict(test_set)
+        eval_seconds = time.perf_counter() - start
+        # With group_by_length the Trainer also groups the test set (a seeded sampler): the rows
+        # come back in the sampler's order, which is drawn again here to put them back.
+        order = list(trainer._get_eval_sampler(test_set) or range(len(test_set)))
+    back = np.argsort(order)
+    return {
+        "train_seconds": train_seconds,
+        "eval_seconds": eval_seconds,
+        "predictions": np.asarray(output.predictions)[back],
+        "train_padding": padding,
+        "non_embedding_params": non_embedding_params(model),
+        "options": ["bf16", *options] if bf16 else list(options),
+    }
+
+
+def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict:
+    """The plain NER recipe, written the standard way; `options`: Trainer speed options on top."""
+    import numpy as np
     from transformers import (
         AutoModelForTokenClassification,
         AutoTokenizer,
         DataCollatorForTokenClassification,
-        Trainer,
-        TrainingArguments,
         set_seed,
     )
 
@@ -177,62 +235,71 @@ def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict
     model = AutoModelForTokenClassification.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
     )
-    with tempfile.TemporaryDirectory() as output_dir:
-        trainer = Trainer(
-            model=model,
-            args=TrainingArguments(
-                output_dir=output_dir,
-                num_train_epochs=args.epochs,
-                per_device_train_batch_size=32,
-                per_device_eval_batch_size=64,
-                learning_rate=1e-4,
-                weight_decay=0.01,
-                warmup_steps=0.1,  # a ratio in transformers 5
-                bf16=bf16,
-                # transformers 5 spells group_by_length as a sampling strategy
-                train_sampling_strategy=(
-                    "group_by_length" if "group_by_length" in options else "random"
-                ),
-                torch_compile="torch_compile" in options,
-                save_strategy="no",
-                eval_strategy="no",
-                report_to=[],
-                seed=args.seed,
-                use_cpu=not torch.cuda.is_available(),
-            ),
-            train_dataset=train_set,
-            data_collator=DataCollatorForTokenClassification(tokenizer),
-        )
-        padding = padding_share(trainer.get_train_dataloader())
-        start = time.perf_counter()
-        trainer.train()
-        train_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        output = trainer.predict(test_set)
-        eval_seconds = time.perf_counter() - start
-        # With group_by_length the Trainer also groups the test set (a seeded sampler): the rows
-        # come back in the sampler's order, which is drawn again here to put them back.
-        order = list(trainer._get_eval_sampler(test_set) or range(len(test_set)))
-    pred_ids = np.argmax(output.predictions, -1)
+    collator = DataCollatorForTokenClassification(tokenizer)
+    result = run_trainer(model, collator, train_set, test_set, bf16, options, args)
+    pred_ids = np.argmax(result.pop("predictions"), -1)
     gold, pred = [], []
-    sentences = [data["test"][i] for i in order]
-    for sentence, row, ids in zip(sentences, output.label_ids, pred_ids, strict=True):
-        tags = [labels[p] for label, p in zip(row, ids, strict=False) if label != -100]
+    for sentence, item, ids in zip(data["test"], test_set, pred_ids, strict=True):
+        tags = [labels[p] for label, p in zip(item["labels"], ids, strict=False) if label != -100]
         tags += ["O"] * (len(sentence.words) - len(tags))  # words cut by truncation
         gold.append(sentence.tags)
         pred.append(tags)
     scores = ner_scores(gold, pred)
     return {
-        "train_seconds": train_seconds,
-        "eval_seconds": eval_seconds,
+        **result,
         "train_words": args.epochs * sum(len(s.words) for s in data["train"]),
         "eval_words": sum(len(s.words) for s in data["test"]),
         "train_tokens": args.epochs * train_tokens,
-        "non_embedding_params": non_embedding_params(model),
-        "train_padding": padding,
         "test_f1": scores["f1"],
         "test_f1_strict": scores["f1_strict"],
-        "options": ["bf16", *options] if bf16 else list(options),
+    }
+
+
+def peer_classification(preset: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict:
+    """The plain text-classification recipe (`hf_peer_classification.py`'s data and model)."""
+    from hf_peer_classification import load
+    from sklearn.metrics import accuracy_score, f1_score
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        set_seed,
+    )
+
+    from tunelab.data.registry import resolve_model
+
+    path = resolve_model(MODEL)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    (train_texts, train_labels), (test_texts, test_labels) = (
+        load(preset, "train"),
+        load(preset, "test"),
+    )
+    labels = sorted(set(train_labels))
+    label2id = {label: i for i, label in enumerate(labels)}
+
+    def encode(texts, gold):
+        enc = tokenizer(texts, truncation=True, max_length=CLASSIFICATION_MAX_LENGTH)
+        return [
+            {"input_ids": ids, "labels": label2id[y]}
+            for ids, y in zip(enc["input_ids"], gold, strict=True)
+        ]
+
+    train_set, test_set = encode(train_texts, train_labels), encode(test_texts, test_labels)
+    set_seed(args.seed)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
+    )
+    collator = DataCollatorWithPadding(tokenizer)
+    result = run_trainer(model, collator, train_set, test_set, bf16, options, args)
+    pred = result.pop("predictions").argmax(-1)
+    gold = [item["labels"] for item in test_set]
+    return {
+        **result,
+        "train_words": args.epochs * sum(len(t.split()) for t in train_texts),
+        "eval_words": sum(len(t.split()) for t in test_texts),
+        "train_tokens": args.epochs * sum(len(x["input_ids"]) for x in train_set),
+        "test_acc": float(accuracy_score(gold, pred)),
+        "test_f1_macro": float(f1_score(gold, pred, average="macro")),
     }
 
 
@@ -244,8 +311,9 @@ def tunelab(data_dir: str, args) -> dict:
     from tunelab.config import CONFIG_DIR, build
     from tunelab.train import build_data_and_model
 
-    overrides = ["data=conll", f"data.dir={data_dir}", f"trainer.max_epochs={args.epochs}"]
-    overrides += [f"seed={args.seed}", *args.overrides]
+    classify = args.task == "classification"
+    data = [f"data={args.data}"] if classify else ["data=conll", f"data.dir={data_dir}"]
+    overrides = [*data, f"trainer.max_epochs={args.epochs}", f"seed={args.seed}", *args.overrides]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)
     pl.seed_everything(cfg.seed)
@@ -268,17 +336,23 @@ def tunelab(data_dir: str, args) -> dict:
     start = time.perf_counter()
     trainer.test(model, datamodule=datamodule, verbose=False)
     eval_seconds = time.perf_counter() - start
-    train = datamodule.sentences("train")
+    test = model.scores["test"]
+    if classify:
+        texts = {split: datamodule.raw_texts(split) for split in ("train", "test")}
+        words = {split: sum(len(t.split()) for t in texts[split]) for split in texts}
+        scores = {"test_acc": test["test/acc"], "test_f1_macro": test["test/f1_macro"]}
+    else:
+        words = {s: sum(len(x.words) for x in datamodule.sentences(s)) for s in ("train", "test")}
+        scores = {"test_f1": test["test/f1"], "test_f1_strict": test["test/f1_strict"]}
     return {
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
-        "train_words": args.epochs * sum(len(s.words) for s in train),
-        "eval_words": sum(len(s.words) for s in datamodule.sentences("test")),
+        "train_words": args.epochs * words["train"],
+        "eval_words": words["test"],
         "train_tokens": args.epochs * sum(len(x["input_ids"]) for x in datamodule.encoded("train")),
         "non_embedding_params": non_embedding_params(model.model),
         "train_padding": padding,
-        "test_f1": model.scores["test"]["test/f1"],
-        "test_f1_strict": model.scores["test"]["test/f1_strict"],
+        **scores,
         "precision": str(cfg.trainer.precision),
     }
 
@@ -288,20 +362,22 @@ def worker(args) -> None:
         result = tunelab(args.data_dir, args)
     else:
         bf16, options = peer_options(args.worker, args.tuned)
-        result = peer(args.data_dir, bf16, args, tuple(options))
+        if args.task == "classification":
+            result = peer_classification(args.data, bf16, args, tuple(options))
+        else:
+            result = peer(args.data_dir, bf16, args, tuple(options))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(args.result).write_text(json.dumps(result))
 
 
-def summarise(result: dict, gflops: dict, bf16: bool) -> dict:
+def summarise(result: dict, gflops: dict, bf16: bool, task: str) -> dict:
     flops = 6 * result["non_embedding_params"] * result["train_tokens"] / result["train_seconds"]
     peak = gflops["bf16" if bf16 else "fp32"]
     return {
         "train_words_per_s": result["train_words"] / result["train_seconds"],
         "eval_words_per_s": result["eval_words"] / result["eval_seconds"],
         "peak_rss_mb": result["peak_rss_mb"],
-        "test_f1": result["test_f1"],
-        "test_f1_strict": result["test_f1_strict"],
+        **{k: result[k] for k in SCORES[task]},
         "train_gflops": flops / 1e9,
         "mfu": flops / 1e9 / peak,
         "mfu_of": "bf16" if bf16 else "fp32",
@@ -312,14 +388,15 @@ def summarise(result: dict, gflops: dict, bf16: bool) -> dict:
     }
 
 
-def average(runs: list[dict]) -> dict:
-    """Means over seeds (peak memory: the highest), with F1's standard deviation."""
+def average(runs: list[dict], task: str) -> dict:
+    """Means over seeds (peak memory: the highest), with the first score's standard deviation."""
     numbers = [k for k, v in runs[0].items() if isinstance(v, int | float) and k != "seed"]
     mean = {k: statistics.fmean(r[k] for r in runs) for k in numbers}
     mean["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     mean["mfu_of"] = runs[0]["mfu_of"]
-    f1s = [r["test_f1"] for r in runs]
-    mean["test_f1_std"] = statistics.stdev(f1s) if len(f1s) > 1 else 0.0
+    score = SCORES[task][0]
+    values = [r[score] for r in runs]
+    mean[f"{score}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
     return mean
 
 
@@ -335,6 +412,17 @@ def main() -> None:
         "F1 after ~100 steps moves by points from seed to seed; else 42)",
     )
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
+    parser.add_argument(
+        "--task",
+        choices=sorted(SCORES),
+        default="ner",
+        help="classification: text classification on --data instead of NER on CoNLL-2003",
+    )
+    parser.add_argument(
+        "--data",
+        default="rotten_tomatoes",
+        help="--task classification: the preset (rotten_tomatoes, sst2, bbc_news)",
+    )
     parser.add_argument(
         "--sides", nargs="+", default=["peer", "peer_bf16", "peer_tuned", "tunelab"]
     )
@@ -368,7 +456,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = args.data_dir
-        if args.quick or args.train_sentences or args.documents:
+        subsets = args.quick or args.train_sentences or args.documents
+        if subsets and args.task == "classification":
+            raise SystemExit("--quick, --train-sentences and --documents are for --task ner")
+        if subsets:
             data_dir = str(Path(scratch) / "conll_subset")
             write_subset(Path(args.data_dir), Path(data_dir), args.train_sentences, args.documents)
         gflops = {"fp32": matmul_gflops("float32"), "bf16": matmul_gflops("bfloat16")}
@@ -389,25 +480,30 @@ def main() -> None:
                 command = [sys.executable, __file__, "--worker", side, "--data-dir", data_dir]
                 command += ["--result", str(result_file), "--epochs", str(args.epochs)]
                 command += ["--seed", str(seed), "--tuned", *args.tuned]
+                command += ["--task", args.task, "--data", args.data]
                 command += ["--overrides", *args.overrides]
                 subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
                 raw = json.loads(result_file.read_text())
                 bf16 = "bf16" in raw.get("options", []) or raw.get("precision", "").startswith(
                     "bf16"
                 )
-                runs[side].append({"seed": seed, **summarise(raw, gflops, bf16)})
+                runs[side].append({"seed": seed, **summarise(raw, gflops, bf16, args.task)})
                 print(json.dumps({side: runs[side][-1]}), flush=True)
         for side in args.sides:
-            results[side] = {**average(runs[side]), "runs": runs[side]}
+            results[side] = {**average(runs[side], args.task), "runs": runs[side]}
 
     subset = "quick subset" if args.quick else "full CoNLL-2003"
+    if args.task == "classification":
+        subset = args.data
     if args.train_sentences or args.documents:
         unit = "documents" if args.documents else "sentences"
         subset = f"the first {args.train_sentences or 'all'} training {unit}, quick test split"
     print(f"\n{subset}, {args.epochs} epoch(s), mean of seeds {' '.join(map(str, seeds))}\n")
     if args.overrides:
         print(f"tunelab overrides: {' '.join(args.overrides)}\n")
-    header = ["side", "train words/s", "eval words/s", "peak RSS", "test F1", "strict F1", "MFU"]
+    score, second = SCORES[args.task]
+    names = {"ner": ["test F1", "strict F1"], "classification": ["test acc", "macro F1"]}
+    header = ["side", "train words/s", "eval words/s", "peak RSS", *names[args.task], "MFU"]
     header.append("padding")
     rows = [
         [
@@ -415,8 +511,8 @@ def main() -> None:
             f"{r['train_words_per_s']:.0f}",
             f"{r['eval_words_per_s']:.0f}",
             f"{r['peak_rss_mb'] / 1024:.2f} GB",
-            f"{r['test_f1']:.4f}" + (f" ± {r['test_f1_std']:.4f}" if len(seeds) > 1 else ""),
-            f"{r['test_f1_strict']:.4f}",
+            f"{r[score]:.4f}" + (f" ± {r[score + '_std']:.4f}" if len(seeds) > 1 else ""),
+            f"{r[second]:.4f}",
             f"{100 * r['mfu']:.0f}% of {r['mfu_of']}",
             f"{100 * r['train_padding']:.0f}%",
         ]

@@ -11,17 +11,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.models.base import SETTINGS_FILE, TaskModule
+from tunelab.models.peft_methods import SOFT_PROMPTS
 from tunelab.speed.dropout import use_fast_dropout
 from tunelab.tasks.classification.module import SequenceClassificationModule, loss_weights
 from tunelab.tasks.mlm.module import HEADS
+from tunelab.tasks.prompt.soft import SoftPrompt
 from tunelab.tasks.prompt.template import Template, label_word_ids
 
 log = logging.getLogger(__name__)
+SOFT_PROMPT_FILE = "soft_prompt.safetensors"
 
 
 class PromptModule(SequenceClassificationModule):
@@ -71,8 +75,11 @@ class PromptModule(SequenceClassificationModule):
         verbalizer = self.hparams.verbalizer or {}
         if multi_label:
             raise TunelabError("model=prompt picks one label per text: multi-label is not offered")
-        if self.peft_method != "none":
-            raise TunelabError(f"peft={self.peft_method} is not offered for model=prompt")
+        if self.peft_method not in ("none", *SOFT_PROMPTS):
+            raise TunelabError(
+                f"peft={self.peft_method} is not offered for model=prompt; soft prompts are "
+                f"({', '.join(SOFT_PROMPTS)}), or leave peft=none"
+            )
         self.multi_label, self.threshold, self.class_weights = False, threshold, class_weights
         self.register_buffer(
             "loss_weights", loss_weights(self.labels, class_weights, label_counts), persistent=False
@@ -96,13 +103,22 @@ class PromptModule(SequenceClassificationModule):
             )
         self.model = use_fast_dropout(model).train()
         self.head = next(getattr(model, n) for n in HEADS if hasattr(model, n))
-        self.limit = model.config.max_position_embeddings
+        self.soft_prompt = None
+        if self.peft_method in SOFT_PROMPTS:
+            self.use_soft_prompt(SoftPrompt.build(model, self.peft_settings))
+        else:
+            self.limit = model.config.max_position_embeddings
         self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
+
+    def use_soft_prompt(self, soft_prompt: SoftPrompt) -> None:
+        """Put `soft_prompt`'s vectors before every templated text (texts cut to make room)."""
+        self.soft_prompt = soft_prompt
+        self.limit = self.model.config.max_position_embeddings - len(soft_prompt.positions)
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
         settings = settings or {}
-        return cls(
+        module = cls(
             model_dir,
             settings["labels"],
             template=settings["template"],
@@ -110,6 +126,11 @@ class PromptModule(SequenceClassificationModule):
             input_settings=settings.get("data"),
             **kwargs,
         )
+        if settings.get("soft_prompt"):
+            fixed = load_file(str(Path(model_dir) / SOFT_PROMPT_FILE))["vectors"]
+            module.use_soft_prompt(SoftPrompt(*fixed.shape))
+            module.soft_prompt.fixed.copy_(fixed)
+        return module
 
     def exported_settings(self) -> dict:
         return {
@@ -117,16 +138,25 @@ class PromptModule(SequenceClassificationModule):
             "labels": self.labels,
             "template": self.hparams.template,
             "verbalizer": dict(self.hparams.verbalizer),
+            "soft_prompt": self.soft_prompt is not None,
             "data": self.input_settings,
         }
 
     def export(self, directory: str, tokenizer) -> None:
         """The masked LM (it loads with `pipeline("fill-mask")`), its tokenizer, and
-        `tunelab.json` with the template and label words."""
+        `tunelab.json` with the template and label words; with a soft prompt, its vectors
+        in `soft_prompt.safetensors`."""
         self.model.save_pretrained(directory)
         tokenizer.save_pretrained(directory)
         settings = json.dumps(self.exported_settings(), indent=2)
         (Path(directory) / SETTINGS_FILE).write_text(settings + "\n")
+        if self.soft_prompt is not None:
+            with torch.no_grad():
+                vectors = self.soft_prompt().float().contiguous()
+            save_file({"vectors": vectors}, str(Path(directory) / SOFT_PROMPT_FILE))
+
+    def export_adapter(self, directory: str, tokenizer) -> None:
+        """Nothing: `model/` already holds the frozen masked LM and the soft prompt's vectors."""
 
     def padded_logits(self, batch) -> torch.Tensor:
         """[batch, labels]: each label's mean word score at the mask of the templated text."""
@@ -134,6 +164,11 @@ class PromptModule(SequenceClassificationModule):
             batch["input_ids"], batch["attention_mask"], self.limit, self.pad_id
         )
         inputs = {"input_ids": ids, "attention_mask": mask}
+        if self.soft_prompt is not None:
+            embeddings = self.model.get_input_embeddings()(ids)
+            embeddings, mask = self.soft_prompt.prepend(embeddings, mask)
+            inputs = {"inputs_embeds": embeddings, "attention_mask": mask}
+            positions = positions + len(self.soft_prompt.positions)
         states = self.fast_forward(inputs, self.model.base_model).last_hidden_state
         scores = self.head(states[torch.arange(len(positions)), positions]).float()
         return torch.stack([scores[:, words].mean(-1) for words in self.word_ids], dim=-1)

@@ -16,7 +16,14 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from tunelab.config import build, composed_train_config, data_presets
-from tunelab.continual import given_overrides, report, run_once, task_of, write_report
+from tunelab.continual import (
+    given_overrides,
+    link_same_first_step,
+    report,
+    run_once,
+    task_of,
+    write_report,
+)
 from tunelab.errors import TunelabError
 
 METHODS = ("finetune", "replay", "joint")
@@ -115,6 +122,8 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
     if previous is not None and cfg.continual.method != "joint":
         overrides.append(f"model.model_name_or_path={previous / 'model'}")
     run_dir = out / f"step{index}-{name}"
+    if index == 0 and cfg.continual.method != "joint" and not run_dir.exists():
+        link_same_first_step(run_dir, overrides)
     finished = (run_dir / "metrics.json").is_file()  # read back: no memory to build
     if index and cfg.continual.method != "finetune" and not finished:
         if task != "classification":

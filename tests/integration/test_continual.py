@@ -270,6 +270,17 @@ def test_datasets_are_learnt_a_step_at_a_time_and_tested_on_each(
     assert f"step0-{a}/model" in step1 and "data.extra_train=" in step1
     assert "| 1 (+" in (out / "continual.md").read_text()
     assert continual(cfg)["matrix"] == result["matrix"]  # read back, not run again
+    other = domain_config(
+        tmp_path,
+        tiny_bert,
+        table_dir,
+        second_domain,
+        "continual.method=finetune",
+        f"continual.output_dir={tmp_path / 'finetune'}",
+    )
+    shared = continual(other)  # the same first step: linked, not trained again
+    assert (tmp_path / "finetune" / f"step0-{a}").resolve() == (out / f"step0-{a}").resolve()
+    assert shared["matrix"][0] == result["matrix"][0]
 
 
 def test_bad_steps_stop_with_one_line(tmp_path, tiny_bert, table_dir, second_domain):

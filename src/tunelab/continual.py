@@ -102,7 +102,7 @@ def check_order(cfg: DictConfig) -> None:
     if task == "classification" and len(order[0]) < 2:
         raise TunelabError(
             f"continual step 0 ({'+'.join(order[0])}): a classifier starts from two classes or "
-            "more (e.g. continual.order=[[business,sport],tech])"
+            "more (e.g. continual.order=[[business,sports],tech])"
         )
     first: dict[str, int] = {}
     for index, kinds in enumerate(order):

@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
 from tunelab.data.incremental import check_present, step_order
-from tunelab.errors import TunelabError
+from tunelab.errors import TunelabError, run_failed
 from tunelab.models.labels import trained_labels
 from tunelab.rundir import markdown_table
 from tunelab.tasks.ner.incremental import entity_types
@@ -177,8 +177,9 @@ def run_once(command: str, overrides: list[str], run_dir: Path, what: str) -> di
             overrides.append("ckpt_path=last")
         argv = [sys.executable, "-m", f"tunelab.{command}", *overrides, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
-        if subprocess.run(argv, check=False).returncode != 0:
-            raise TunelabError(f"{what} failed: see {run_dir}")
+        done = subprocess.run(argv, check=False)
+        if done.returncode != 0:
+            raise run_failed(what, done.returncode, run_dir)
         (run_dir / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
     metrics = json.loads(metrics_file.read_text())
     wall = run_dir / "wall_seconds"

@@ -21,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from tunelab.config import CONFIG_DIR, exit_on_user_error
-from tunelab.errors import TunelabError
+from tunelab.errors import TunelabError, run_failed
 from tunelab.rundir import markdown_table
 
 log = logging.getLogger("tunelab")
@@ -50,7 +50,7 @@ def run_point(cfg: DictConfig, method: str, k: int, seed: int, out: Path) -> dic
         command = [sys.executable, "-m", "tunelab.train", *point_overrides(cfg, method, k, seed)]
         done = subprocess.run([*command, f"hydra.run.dir={run_dir}"], check=False)
         if done.returncode != 0:
-            raise TunelabError(f"curve point {method} K={k} seed={seed} failed: see {run_dir}")
+            raise run_failed(f"curve point {method} K={k} seed={seed}", done.returncode, run_dir)
     return {"run_dir": str(run_dir), **json.loads(metrics_file.read_text())}
 
 

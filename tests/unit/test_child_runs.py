@@ -1,0 +1,24 @@
+"""A child training run that fails or is killed: the error says how, in one line."""
+
+import subprocess
+
+import pytest
+
+from tunelab import continual
+from tunelab.errors import TunelabError, run_failed
+
+
+def test_a_killed_run_names_its_signal_and_the_memory_hint(tmp_path):
+    error = str(run_failed("continual step 2 (sports)", -9, tmp_path))
+    assert "killed by SIGKILL, often the system running out of memory" in error
+    assert "rerun to resume" in error and str(tmp_path) in error
+    assert "memory" not in str(run_failed("step", -15, tmp_path))  # SIGTERM: no hint
+    assert "exit status 2" in str(run_failed("step", 2, tmp_path))
+
+
+def test_continual_step_killed_by_the_kernel_says_so(tmp_path, monkeypatch):
+    killed = subprocess.CompletedProcess(args=[], returncode=-9)
+    monkeypatch.setattr(continual.subprocess, "run", lambda *a, **k: killed)
+    with pytest.raises(TunelabError, match=r"^continual step 1 \(MISC\) was killed by SIGKILL"):
+        continual.run_once("train", [], tmp_path / "step1-MISC", "continual step 1 (MISC)")
+    assert not (tmp_path / "step1-MISC" / "wall_seconds").exists()

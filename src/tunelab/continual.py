@@ -70,7 +70,7 @@ def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[s
     if previous is not None:
         extra.append(f"model.model_name_or_path={previous / 'model'}")
         if "distill" in method:  # the previous step's model teaches the old types
-            extra.append(f"model.teacher={previous / 'model'}")
+            extra.append(f"++model.teacher={previous / 'model'}")  # classification has no key
     return extra
 
 
@@ -96,8 +96,6 @@ def check_order(cfg: DictConfig) -> None:
     method = str(cfg.continual.method)
     if method not in METHODS:
         raise TunelabError(f"continual.method={method}: one of {', '.join(sorted(METHODS))}")
-    if task != "ner" and "distill" in method:
-        raise TunelabError(f"continual.method={method}: distillation is built for NER only")
     order = step_order(list(cfg.continual.order))
     if task == "classification" and len(order[0]) < 2:
         raise TunelabError(

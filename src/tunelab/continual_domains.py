@@ -26,7 +26,7 @@ from tunelab.continual import (
 )
 from tunelab.errors import TunelabError
 
-METHODS = ("finetune", "replay", "joint")
+METHODS = ("finetune", "replay", "distill", "replay+distill", "joint")
 # the eval command's own config groups: only these of the user's overrides apply to the tests
 EVAL_KEYS = ("trainer.", "data.", "paths.")
 
@@ -96,12 +96,12 @@ def with_step(given: list[str], step: list[str]) -> list[str]:
 
 def memory(cfg: DictConfig, steps: list[tuple[str, list[str]]], index: int, out: Path) -> Path:
     """A table of earlier steps' training texts for step `index`: all of them (joint), or
-    `continual.replay` drawn at random from the seed (replay)."""
+    `continual.replay` drawn at random from the seed (replay, replay+distill)."""
     examples = []
     for _, overrides in steps[:index]:
         datamodule = build(composed_train_config(with_step(given_overrides(cfg), overrides)).data)
         examples += datamodule.examples("train")
-    if cfg.continual.method == "replay":
+    if "replay" in cfg.continual.method:
         rng = random.Random(f"replay:{cfg.seed}:{index}")
         examples = rng.sample(examples, min(int(cfg.continual.replay), len(examples)))
     path = out / "memory" / f"step{index}.jsonl"
@@ -131,7 +131,10 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
                 f"continual step {index} ({name}): {cfg.continual.method} across datasets "
                 "is built for classification; use continual.method=finetune"
             )
-        overrides.append(f"data.extra_train={memory(cfg, steps, index, out)}")
+        if cfg.continual.method != "distill":
+            overrides.append(f"data.extra_train={memory(cfg, steps, index, out)}")
+    if previous is not None and "distill" in cfg.continual.method:
+        overrides.append(f"++model.teacher={previous / 'model'}")  # its view on the old labels
     return run_dir, run_once("train", overrides, run_dir, f"continual step {index} ({name})")
 
 

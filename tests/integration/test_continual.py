@@ -6,14 +6,16 @@ import shutil
 import pytest
 import torch
 import yaml
-from transformers import AutoConfig
+from transformers import AutoConfig, AutoModelForTokenClassification
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab.config import build
 from tunelab.continual import check_order, continual, link_same_first_step
 from tunelab.data.alignment import IGNORE
 from tunelab.errors import TunelabError
-from tunelab.tasks.ner.distill import distill_loss, load_teacher
+from tunelab.models.teacher import load_teacher
+from tunelab.tasks.classification.distill import distill_loss as class_distill_loss
+from tunelab.tasks.ner.distill import distill_loss
 from tunelab.tasks.ner.incremental import sentence_steps, step_sentences
 
 
@@ -168,14 +170,30 @@ def test_a_teacher_must_match_the_student(tmp_path, trained_run, tiny_bert):
 
     model = trained_run[0] / "model"
     with pytest.raises(TunelabError, match="must be the first of the model's"):
-        load_teacher(str(model), str(model), ["O", "B-X", "I-X"])
+        load_teacher(str(model), str(model), ["O", "B-X", "I-X"], AutoModelForTokenClassification)
     other = tmp_path / "other-tokenizer"
     shutil.copytree(model, other)
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"])}
     BertTokenizerFast(vocab=vocab).save_pretrained(other)
     labels = [AutoConfig.from_pretrained(model).id2label[i] for i in range(7)]
     with pytest.raises(TunelabError, match="its tokenizer differs from the model's"):
-        load_teacher(str(other), str(model), labels)
+        load_teacher(str(other), str(model), labels, AutoModelForTokenClassification)
+
+
+def test_class_distillation_is_gold_plus_the_teacher_on_old_classes():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(4, 3), torch.randn(4, 2)  # old classes 0, 1 | new class 2
+    gold = torch.tensor([2, 2, 0, 2])
+    loss = class_distill_loss(student, teacher, gold, multi_label=False, temperature=2.0)
+    soft = torch.softmax(teacher / 2, -1) * torch.log_softmax(student[:, :2] / 2, -1)
+    expected = torch.nn.functional.cross_entropy(student, gold) - soft.sum(-1).mean() * 4
+    assert loss == pytest.approx(expected.item(), rel=1e-6)
+    multi = torch.tensor([[0, 0, 1], [1, 0, 1], [0, 0, 0], [0, 1, 0]])
+    loss = class_distill_loss(student, teacher, multi, multi_label=True, temperature=2.0)
+    target = multi.float()
+    target[:, :2] = torch.maximum(target[:, :2], torch.sigmoid(teacher))  # gold 1 stays 1
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(student, target)
+    assert loss == pytest.approx(expected.item(), rel=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -213,8 +231,13 @@ def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes)
     assert set(result["forgetting"]) == {"travel", "work"}
     log = (out / "step1-far" / "train.log").read_text()
     assert "added from the data: far" in log
-    with pytest.raises(TunelabError, match="distillation is built for NER only"):
-        check_order(compose_train(tmp_path, [*overrides, "continual.method=distill"], "continual"))
+    distill = tmp_path / "distill"
+    overrides += ["continual.method=replay+distill", f"continual.output_dir={distill}"]
+    taught = continual(compose_train(tmp_path, overrides, "continual", return_hydra_config=True))
+    assert taught["matrix"][0] == result["matrix"][0]  # the same first step, linked
+    step1 = yaml.safe_load((distill / "step1-far" / ".hydra" / "config.yaml").read_text())
+    assert step1["model"]["teacher"] == str(distill / "step0-travel+work" / "model")
+    assert step1["data"]["step"]["replay"] > 0
     with pytest.raises(TunelabError, match="step 0 \\(travel\\): a classifier starts from two"):
         check_order(
             compose_train(tmp_path, [*overrides, "continual.order=[travel,work]"], "continual")
@@ -288,7 +311,7 @@ def test_bad_steps_stop_with_one_line(tmp_path, tiny_bert, table_dir, second_dom
         (["continual.steps=[nowhere,sst2]"], r"step 0 \(nowhere\): neither a data preset"),
         (["continual.steps=[sst2]"], "lists one dataset"),
         (["continual.steps=[sst2,sst2]"], r"step 1 \(sst2\): sst2 is step 0 too"),
-        (["continual.method=distill"], "with continual.steps, one of finetune, replay, joint"),
+        (["continual.method=forget"], "with continual.steps, one of finetune, replay, distill"),
     ]:
         cfg = domain_config(tmp_path, tiny_bert, table_dir, second_domain, *extra)
         with pytest.raises(TunelabError, match=message):

@@ -11,6 +11,8 @@ import torchmetrics.functional.classification as tmf
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from tunelab.models.base import TaskModule
+from tunelab.models.teacher import load_teacher, teacher_logits
+from tunelab.tasks.classification.distill import distill_loss
 
 
 def classification_scores(
@@ -79,6 +81,10 @@ class SequenceClassificationModule(TaskModule):
         class_weights: `auto` (inverse class frequency of the training split), a list in label
             order, or None. Weights the cross-entropy of single-label training.
         threshold: decision threshold for multi-label prediction.
+        teacher: a model to distil from (continual learning: the previous step's), whose labels
+            are this model's first ones; every text also teaches the teacher's view of it over
+            those labels (`tunelab.tasks.classification.distill`).
+        distill_temperature: the softmax temperature of that distillation.
     """
 
     task = "classification"
@@ -97,6 +103,8 @@ class SequenceClassificationModule(TaskModule):
         peft: dict | None = None,
         input_settings: dict | None = None,
         label_counts: list[int] | None = None,
+        teacher: str | None = None,
+        distill_temperature: float = 2.0,
     ):
         super().__init__(
             model_name_or_path,
@@ -113,6 +121,11 @@ class SequenceClassificationModule(TaskModule):
         # Not persistent: recomputed from the data each run, never needed to load a checkpoint.
         weights = loss_weights(self.labels, class_weights, label_counts)
         self.register_buffer("loss_weights", weights, persistent=False)
+        # In a list: never trained, saved nor counted as this module's parameters.
+        self.teacher = []
+        if teacher:
+            classes = AutoModelForSequenceClassification
+            self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
         self._outputs: dict[tuple[int, int], torch.Tensor] = {}
         self.test_probs: dict[int, torch.Tensor] = {}
         self.scores: dict[str, dict[str, float]] = {}
@@ -132,7 +145,13 @@ class SequenceClassificationModule(TaskModule):
 
     def training_step(self, batch, batch_idx):
         logits = self.padded_logits(batch)
-        if self.multi_label:
+        if self.teacher:
+            taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
+            temperature = self.hparams.distill_temperature
+            loss = distill_loss(
+                logits, taught, batch["label"], self.multi_label, temperature, self.loss_weights
+            )
+        elif self.multi_label:
             loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
         else:
             loss = F.cross_entropy(logits, batch["label"], weight=self.loss_weights)

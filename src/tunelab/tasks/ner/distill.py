@@ -6,29 +6,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from tunelab.data.alignment import IGNORE
-from tunelab.data.registry import from_pretrained
-from tunelab.errors import TunelabError
-from tunelab.models.labels import trained_labels
-
-
-def load_teacher(teacher: str, student: str, labels: list[str]) -> torch.nn.Module:
-    """The frozen teacher, checked: its labels must be the student's first labels, in order,
-    and its tokenizer the student's (the two read the same sub-tokens)."""
-    old = trained_labels(teacher)
-    if not old or labels[: len(old)] != old:
-        raise TunelabError(
-            f"teacher {teacher}: its labels ({', '.join(old or ['none'])}) must be the first "
-            f"of the model's ({', '.join(labels)})"
-        )
-    mine = from_pretrained(AutoTokenizer, student).get_vocab()
-    if from_pretrained(AutoTokenizer, teacher).get_vocab() != mine:
-        raise TunelabError(f"teacher {teacher}: its tokenizer differs from the model's ({student})")
-    model = from_pretrained(AutoModelForTokenClassification, teacher).eval()
-    model.requires_grad_(False)
-    return model
 
 
 def distill_loss(

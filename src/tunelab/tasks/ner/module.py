@@ -16,9 +16,10 @@ from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.models.base import UNCHECKED, TaskModule
+from tunelab.models.teacher import load_teacher, teacher_logits
 from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.crf import CRF, word_rows
-from tunelab.tasks.ner.distill import distill_loss, load_teacher
+from tunelab.tasks.ner.distill import distill_loss
 from tunelab.tasks.ner.metrics import ner_scores
 from tunelab.tasks.ner.spans import allowed_starts, allowed_transitions, viterbi_many
 
@@ -81,7 +82,10 @@ class TokenClassificationModule(TaskModule):
         if teacher and crf:
             raise TunelabError("model.teacher (distillation) works without a CRF: set crf=false")
         # In a list: never trained, saved nor counted as this module's parameters.
-        self.teacher = [load_teacher(teacher, model_name_or_path, self.labels)] if teacher else []
+        self.teacher = []
+        if teacher:
+            classes = AutoModelForTokenClassification
+            self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
         self._outputs: dict[tuple[int, int], tuple] = {}
         self._position_offset: int | None | object = UNCHECKED
         self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
@@ -118,9 +122,7 @@ class TokenClassificationModule(TaskModule):
         logits = self.training_logits(batch)
         labels = batch["labels"]
         if self.teacher:
-            teacher = self.teacher[0].to(self.device)
-            with torch.no_grad():
-                taught = teacher(**self.model_inputs(batch)).logits
+            taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
             outside = self.labels.index("O")
             temperature = self.hparams.distill_temperature
             loss = distill_loss(logits, taught, labels, outside, temperature)

@@ -238,6 +238,8 @@ def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes)
     step1 = yaml.safe_load((distill / "step1-far" / ".hydra" / "config.yaml").read_text())
     assert step1["model"]["teacher"] == str(distill / "step0-travel+work" / "model")
     assert step1["data"]["step"]["replay"] > 0
+    log = (distill / "step1-far" / "train.log").read_text()
+    assert "the teacher of 2 labels: travel work" in log
     with pytest.raises(TunelabError, match="step 0 \\(travel\\): a classifier starts from two"):
         check_order(
             compose_train(tmp_path, [*overrides, "continual.order=[travel,work]"], "continual")

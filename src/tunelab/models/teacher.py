@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from transformers import AutoTokenizer
 
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.models.labels import trained_labels
+
+log = logging.getLogger("tunelab")
 
 
 def load_teacher(teacher: str, student: str, labels: list[str], auto_class) -> torch.nn.Module:
@@ -25,6 +29,7 @@ def load_teacher(teacher: str, student: str, labels: list[str], auto_class) -> t
         raise TunelabError(f"teacher {teacher}: its tokenizer differs from the model's ({student})")
     model = from_pretrained(auto_class, teacher).eval()
     model.requires_grad_(False)
+    log.info("distilling from %s, the teacher of %d labels: %s", teacher, len(old), " ".join(old))
     return model
 
 

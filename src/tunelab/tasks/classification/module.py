@@ -89,6 +89,8 @@ class SequenceClassificationModule(TaskModule):
 
     task = "classification"
     peft_task_type = "SEQ_CLS"
+    # No teacher unless __init__ loads one (subclasses with their own __init__: prompt, NLI).
+    teacher: list | tuple = ()
 
     def __init__(
         self,

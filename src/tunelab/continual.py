@@ -67,11 +67,17 @@ def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[s
     replay = cfg.continual.replay if "replay" in method else 0
     share = f"{{order:{brackets(order)},index:{index},replay:{replay},seed:{cfg.seed}}}"
     extra.append(f"data.step={share}")
-    if previous is not None:
-        extra.append(f"model.model_name_or_path={previous / 'model'}")
-        if "distill" in method:  # the previous step's model teaches the old types
-            extra.append(f"++model.teacher={previous / 'model'}")  # classification has no key
-    return extra
+    return extra + start_from(method, previous)
+
+
+def start_from(method: str, previous: Path | None) -> list[str]:
+    """A later step starts from the previous step's model, which also teaches when distilling."""
+    if previous is None or method == "joint":  # joint starts each step from the base model
+        return []
+    model = previous / "model"
+    # `++`: the classification config has no teacher key
+    teacher = [f"++model.teacher={model}"] if "distill" in method else []
+    return [f"model.model_name_or_path={model}", *teacher]
 
 
 def given_overrides(cfg: DictConfig) -> list[str]:

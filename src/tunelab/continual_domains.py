@@ -21,6 +21,7 @@ from tunelab.continual import (
     link_same_first_step,
     report,
     run_once,
+    start_from,
     task_of,
     write_report,
 )
@@ -119,8 +120,7 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
     the base model for joint, with every earlier dataset's texts)."""
     name, overrides = steps[index]
     overrides = with_step(given_overrides(cfg), overrides)
-    if previous is not None and cfg.continual.method != "joint":
-        overrides.append(f"model.model_name_or_path={previous / 'model'}")
+    overrides += start_from(str(cfg.continual.method), previous)
     run_dir = out / f"step{index}-{name}"
     if index == 0 and cfg.continual.method != "joint" and not run_dir.exists():
         link_same_first_step(run_dir, overrides)
@@ -133,8 +133,6 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
             )
         if cfg.continual.method != "distill":
             overrides.append(f"data.extra_train={memory(cfg, steps, index, out)}")
-    if previous is not None and "distill" in cfg.continual.method:
-        overrides.append(f"++model.teacher={previous / 'model'}")  # its view on the old labels
     return run_dir, run_once("train", overrides, run_dir, f"continual step {index} ({name})")
 
 

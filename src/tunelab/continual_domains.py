@@ -122,7 +122,7 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
     overrides = with_step(given_overrides(cfg), overrides)
     overrides += start_from(str(cfg.continual.method), previous)
     run_dir = out / f"step{index}-{name}"
-    if index == 0 and cfg.continual.method != "joint" and not run_dir.exists():
+    if index == 0 and not run_dir.exists():  # joint's too: the first dataset, from the base
         link_same_first_step(run_dir, overrides)
     finished = (run_dir / "metrics.json").is_file()  # read back: no memory to build
     if index and cfg.continual.method != "finetune" and not finished:

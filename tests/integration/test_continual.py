@@ -306,6 +306,19 @@ def test_datasets_are_learnt_a_step_at_a_time_and_tested_on_each(
     shared = continual(other)  # the same first step: linked, not trained again
     assert (tmp_path / "finetune" / f"step0-{a}").resolve() == (out / f"step0-{a}").resolve()
     assert shared["matrix"][0] == result["matrix"][0]
+    joint = domain_config(
+        tmp_path,
+        tiny_bert,
+        table_dir,
+        second_domain,
+        "continual.method=joint",
+        f"continual.output_dir={tmp_path / 'joint'}",
+    )
+    everything = continual(joint)  # from the base model: its first step is the same run too
+    assert (tmp_path / "joint" / f"step0-{a}").is_symlink()
+    step1 = (tmp_path / "joint" / f"step1-{b}" / ".hydra" / "overrides.yaml").read_text()
+    assert f"step0-{a}/model" not in step1 and "memory/step1.jsonl" in step1
+    assert everything["matrix"][0] == result["matrix"][0]
 
 
 def test_bad_steps_stop_with_one_line(tmp_path, tiny_bert, table_dir, second_domain):

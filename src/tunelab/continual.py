@@ -148,8 +148,8 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
 
 def same_run(overrides: list[str]) -> list[str]:
     """Overrides less those that cannot change a first step: the replay budget (nothing
-    earlier to replay) and Hydra's own."""
-    kept = [o for o in overrides if not o.startswith("hydra.")]
+    earlier to replay), the distillation settings (no teacher yet) and Hydra's own."""
+    kept = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "model.distill_"))]
     return [re.sub(r"replay:\d+", "replay:0", o) if o.startswith("data.step=") else o for o in kept]
 
 

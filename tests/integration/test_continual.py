@@ -15,6 +15,7 @@ from tunelab.data.alignment import IGNORE
 from tunelab.errors import TunelabError
 from tunelab.models.teacher import load_teacher
 from tunelab.tasks.classification.distill import distill_loss as class_distill_loss
+from tunelab.tasks.classification.module import SequenceClassificationModule
 from tunelab.tasks.ner.distill import distill_loss
 from tunelab.tasks.ner.incremental import sentence_steps, step_sentences
 
@@ -97,7 +98,7 @@ def test_a_first_step_is_shared_by_methods_with_the_same_seed(tmp_path, tiny_ber
         fresh = tmp_path / "runs" / "distill-seed42" / "step0-PER"
         link_same_first_step(fresh, changed)
         assert not fresh.exists()
-    link_same_first_step(fresh, record)
+    link_same_first_step(fresh, [*record, "++model.distill_weight=0.5"])  # no teacher yet
     assert fresh.is_symlink()
 
 
@@ -188,6 +189,11 @@ def test_class_distillation_is_gold_plus_the_teacher_on_old_classes():
     soft = torch.softmax(teacher / 2, -1) * torch.log_softmax(student[:, :2] / 2, -1)
     expected = torch.nn.functional.cross_entropy(student, gold) - soft.sum(-1).mean() * 4
     assert loss == pytest.approx(expected.item(), rel=1e-6)
+    half = class_distill_loss(student, teacher, gold, False, 2.0, teacher_weight=0.5)
+    expected = torch.nn.functional.cross_entropy(student, gold) - soft.sum(-1).mean() * 2
+    assert half == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(TunelabError, match="model.distill_weight weighs single-label"):
+        SequenceClassificationModule("unused", ["a", "b"], multi_label=True, distill_weight=0.5)
     multi = torch.tensor([[0, 0, 1], [1, 0, 1], [0, 0, 0], [0, 1, 0]])
     loss = class_distill_loss(student, teacher, multi, multi_label=True, temperature=2.0)
     target = multi.float()

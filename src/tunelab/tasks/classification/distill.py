@@ -15,19 +15,23 @@ def distill_loss(
     multi_label: bool,
     temperature: float,
     weight: torch.Tensor | None = None,
+    teacher_weight: float = 1.0,
 ) -> torch.Tensor:
     """The gold loss plus the teacher's, mean over texts.
 
-    Single-label: cross-entropy with the gold class, plus cross-entropy between the teacher's
-    probabilities and the student's over the old classes alone, both at `temperature`, scaled by
-    temperature squared. Multi-label: binary cross-entropy in which an old label's target is the
-    teacher's probability where the gold says absent (new data leaves old labels unmarked).
+    Single-label: cross-entropy with the gold class, plus `teacher_weight` times the
+    cross-entropy between the teacher's probabilities and the student's over the old classes
+    alone, both at `temperature`, scaled by temperature squared (LwF's lambda: below 1, the new
+    data counts for more than keeping the old model's view). Multi-label: binary cross-entropy
+    in which an old label's target is the teacher's probability where the gold says absent (new
+    data leaves old labels unmarked).
 
     Args:
         student: [texts, labels] logits over old and new labels.
         teacher: [texts, old labels] logits.
         target: [texts] gold ids, or [texts, labels] multi-hot.
         weight: per-label weights of the single-label gold cross-entropy.
+        teacher_weight: single-label only.
     """
     student, teacher = student.float(), teacher.float()
     old = teacher.shape[-1]
@@ -38,4 +42,4 @@ def distill_loss(
     gold = F.cross_entropy(student, target, weight=weight)
     soft = F.softmax(teacher / temperature, dim=-1)
     log_probs = F.log_softmax(student[:, :old] / temperature, dim=-1)
-    return gold - (soft * log_probs).sum(-1).mean() * temperature**2
+    return gold - teacher_weight * (soft * log_probs).sum(-1).mean() * temperature**2

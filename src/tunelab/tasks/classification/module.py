@@ -10,6 +10,7 @@ import torch.nn.functional as F
 import torchmetrics.functional.classification as tmf
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
+from tunelab.errors import TunelabError
 from tunelab.models.base import TaskModule
 from tunelab.models.teacher import load_teacher, teacher_logits
 from tunelab.tasks.classification.distill import distill_loss
@@ -85,6 +86,7 @@ class SequenceClassificationModule(TaskModule):
             are this model's first ones; every text also teaches the teacher's view of it over
             those labels (`tunelab.tasks.classification.distill`).
         distill_temperature: the softmax temperature of that distillation.
+        distill_weight: the weight of the teacher's term against the gold labels' (single-label).
     """
 
     task = "classification"
@@ -107,7 +109,12 @@ class SequenceClassificationModule(TaskModule):
         label_counts: list[int] | None = None,
         teacher: str | None = None,
         distill_temperature: float = 2.0,
+        distill_weight: float = 1.0,
     ):
+        if multi_label and distill_weight != 1.0:
+            raise TunelabError(
+                "model.distill_weight weighs single-label distillation: multi-label runs keep 1"
+            )
         super().__init__(
             model_name_or_path,
             labels,
@@ -149,9 +156,14 @@ class SequenceClassificationModule(TaskModule):
         logits = self.padded_logits(batch)
         if self.teacher:
             taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
-            temperature = self.hparams.distill_temperature
             loss = distill_loss(
-                logits, taught, batch["label"], self.multi_label, temperature, self.loss_weights
+                logits,
+                taught,
+                batch["label"],
+                self.multi_label,
+                self.hparams.distill_temperature,
+                self.loss_weights,
+                self.hparams.distill_weight,
             )
         elif self.multi_label:
             loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())

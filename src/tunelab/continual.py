@@ -141,7 +141,7 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     kinds = step_order(list(cfg.continual.order))[index]
     overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
     run_dir = out / step_name(index, kinds)
-    if index == 0 and cfg.continual.method != "joint" and not run_dir.exists():
+    if index == 0 and not run_dir.exists():  # joint's reads the whole split: no other method's
         link_same_first_step(run_dir, overrides)
     return run_once("train", overrides, run_dir, f"continual step {index} ({'+'.join(kinds)})")
 
@@ -155,8 +155,8 @@ def same_run(overrides: list[str]) -> list[str]:
 
 def link_same_first_step(run_dir: Path, overrides: list[str]) -> None:
     """A first step is the same run for several methods (no earlier step to replay or distil
-    from; with continual.steps, joint's too): link another method's finished one, with the same
-    seed and overrides, instead of training it again."""
+    from): link another method's finished one, with the same seed and overrides, instead of
+    training it again."""
     for other in sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}")):
         record = other / ".hydra" / "overrides.yaml"
         if other.parent == run_dir.parent or not (other / "metrics.json").is_file():

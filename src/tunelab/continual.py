@@ -141,27 +141,32 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     kinds = step_order(list(cfg.continual.order))[index]
     overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
     run_dir = out / step_name(index, kinds)
-    if index == 0 and not run_dir.exists():  # joint's reads the whole split: no other method's
-        link_same_first_step(run_dir, overrides)
+    if index == 0 and not run_dir.exists():
+        link_same_first_step(run_dir, overrides, by_class=task_of(cfg)[0] == "classification")
     return run_once("train", overrides, run_dir, f"continual step {index} ({'+'.join(kinds)})")
 
 
-def same_run(overrides: list[str]) -> list[str]:
+def same_run(overrides: list[str], by_class: bool = False) -> list[str]:
     """Overrides less those that cannot change a first step: the replay budget (nothing
-    earlier to replay), the distillation settings (no teacher yet) and Hydra's own."""
-    kept = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "model.distill_"))]
+    earlier to replay), the distillation settings (no teacher yet) and Hydra's own. With
+    `by_class`, the step's share too: a classifier's first share is the texts of its classes,
+    which `data.classes` (joint's only cut) reads alike; NER's first share is a part of the
+    sentences, whereas joint reads them all."""
+    drop = ("hydra.", "model.distill_", *(("data.step=",) if by_class else ()))
+    kept = [o for o in overrides if not o.lstrip("+~").startswith(drop)]
     return [re.sub(r"replay:\d+", "replay:0", o) if o.startswith("data.step=") else o for o in kept]
 
 
-def link_same_first_step(run_dir: Path, overrides: list[str]) -> None:
+def link_same_first_step(run_dir: Path, overrides: list[str], by_class: bool = False) -> None:
     """A first step is the same run for several methods (no earlier step to replay or distil
     from): link another method's finished one, with the same seed and overrides, instead of
-    training it again."""
+    training it again (`by_class`: see `same_run`)."""
     for other in sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}")):
         record = other / ".hydra" / "overrides.yaml"
         if other.parent == run_dir.parent or not (other / "metrics.json").is_file():
             continue
-        if record.is_file() and same_run(yaml.safe_load(record.read_text())) == same_run(overrides):
+        done = yaml.safe_load(record.read_text()) if record.is_file() else None
+        if done is not None and same_run(done, by_class) == same_run(overrides, by_class):
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             run_dir.symlink_to(Path("..") / other.parent.name / other.name)
             log.info("continual step 0: the same run as %s, linked", other)

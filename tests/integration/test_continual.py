@@ -246,6 +246,12 @@ def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes)
     assert step1["data"]["step"]["replay"] > 0
     log = (distill / "step1-far" / "train.log").read_text()
     assert "the teacher of 2 labels: travel work" in log
+    # joint's first step reads the same texts (data.classes alone): linked too
+    joint = tmp_path / "joint"
+    overrides += ["continual.method=joint", f"continual.output_dir={joint}"]
+    joined = continual(compose_train(tmp_path, overrides, "continual", return_hydra_config=True))
+    assert (joint / "step0-travel+work").is_symlink()
+    assert joined["matrix"][0] == result["matrix"][0]
     with pytest.raises(TunelabError, match="step 0 \\(travel\\): a classifier starts from two"):
         check_order(
             compose_train(tmp_path, [*overrides, "continual.order=[travel,work]"], "continual")

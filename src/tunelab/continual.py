@@ -196,11 +196,17 @@ def run_once(command: str, overrides: list[str], run_dir: Path, what: str) -> di
     return metrics
 
 
-def report(order: list[list[str]], steps: list[dict], micro: str, unseen: bool = False) -> dict:
+def report(
+    order: list[list[str]],
+    steps: list[dict],
+    micro: str,
+    unseen: bool = False,
+    seen_name: str = "micro F1 (seen)",
+) -> dict:
     """The step x label F1 matrix (None before a label is learnt, unless `unseen`: scores
-    before learning are kept), average incremental F1 (mean over steps of the micro F1 on the
-    labels seen), final F1, and forgetting per label (its best score from its own step to the
-    one before the last, minus its final score)."""
+    before learning are kept), average incremental F1 (mean over steps of the score on the
+    labels seen, `seen_name`), final F1, and forgetting per label (its best score from its own
+    step to the one before the last, minus its final score)."""
     kinds = [kind for group in order for kind in group]
     learnt = {kind: i for i, group in enumerate(order) for kind in group}
     matrix = [
@@ -222,6 +228,7 @@ def report(order: list[list[str]], steps: list[dict], micro: str, unseen: bool =
         "order": order,
         "labels": kinds,
         "matrix": matrix,
+        "seen_name": seen_name,
         "micro_f1": [metrics[micro] for metrics in steps],
         "average_incremental_f1": statistics.fmean(m[micro] for m in steps),
         "final_f1": steps[-1][micro],
@@ -238,12 +245,24 @@ def plot(result: dict, title: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     order, matrix = result["order"], result["matrix"]
+    learnt = {kind: i for i, group in enumerate(order) for kind in group}
     figure, axes = plt.subplots(figsize=(6, 4))
-    steps = range(1, len(matrix) + 1)
+    steps = list(range(1, len(matrix) + 1))
     for k, kind in enumerate(result["labels"]):
-        axes.plot(steps, [row[k] for row in matrix], marker="o", label=kind)
-    axes.plot(steps, result["micro_f1"], marker="s", color="black", label="micro (seen)")
-    axes.set_xticks(list(steps), ["+" + "+".join(kinds) for kinds in order[: len(matrix)]])
+        scores, first = [row[k] for row in matrix], learnt[kind]
+        line = axes.plot(steps[first:], scores[first:], marker="o", label=kind)[0]
+        if any(v is not None for v in scores[:first]):  # before learning it: dotted, hollow
+            axes.plot(
+                steps[: first + 1],
+                scores[: first + 1],
+                ":",
+                marker="o",
+                markerfacecolor="none",
+                color=line.get_color(),
+            )
+    axes.plot(steps, result["micro_f1"], marker="s", color="black", label=result["seen_name"])
+    ticks = ["\n".join("+" + kind for kind in kinds) for kinds in order[: len(matrix)]]
+    axes.set_xticks(steps, ticks)  # one label a line: long names would overlap
     axes.set_xlabel("step (labels learnt)")
     axes.set_ylabel("test F1")
     axes.set_ylim(0, 1)
@@ -264,7 +283,7 @@ def write_report(result: dict, title: str, out: Path) -> str:
         ]
         for i, (row, micro) in enumerate(zip(result["matrix"], result["micro_f1"], strict=True))
     ]
-    table = markdown_table(["step", *result["labels"], "micro F1 (seen)"], rows)
+    table = markdown_table(["step", *result["labels"], result["seen_name"]], rows)
     summary = (
         f"average incremental F1 {result['average_incremental_f1']:.4f}, final F1 "
         f"{result['final_f1']:.4f}, mean forgetting {result['mean_forgetting']:.4f}"

@@ -168,7 +168,9 @@ def domains(cfg: DictConfig) -> dict:
     for index in range(len(steps)):
         previous, own = train_step(cfg, steps, index, previous, out, task)
         scores.append(test_everywhere(cfg, steps, index, previous, own, micro))
-    result = report([[name] for name in names], scores, "seen", unseen=True)
+    result = report(
+        [[name] for name in names], scores, "seen", unseen=True, seen_name="mean (domains seen)"
+    )
     print(write_report(result, f"{cfg.continual.method}, seed {cfg.seed}", out))
     print(f"continual: {out}")
     return result

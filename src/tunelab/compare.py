@@ -13,12 +13,11 @@ import csv
 import json
 from pathlib import Path
 
-import yaml
-
 from tunelab import plots
 from tunelab.errors import TunelabError
 from tunelab.rundir import markdown_table
 from tunelab.sweep import job_order, metric_columns
+from tunelab.sweep import read_run as sweep_read_run
 
 # Where a run lives or how Hydra ran it, not what it trained: never a difference worth a column.
 IGNORED = ("paths.", "hydra.", "trainer.default_root_dir", "callbacks.model_checkpoint.dirpath")
@@ -50,17 +49,8 @@ def flatten(node, prefix: str = "") -> dict[str, str]:
 
 
 def read_run(folder: Path) -> dict:
-    config = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text()) or {}
-    metrics_file = folder / "metrics.json"
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    return {
-        "run": str(folder),
-        "config": flatten(config),
-        "monitor": config.get("monitor"),
-        "task": config.get("task"),
-        "status": "done" if metrics else "no metrics.json",
-        **metrics,
-    }
+    run = sweep_read_run(folder)
+    return {**run, "config": flatten(run["config"])}
 
 
 def differing_keys(runs: list[dict]) -> list[str]:

@@ -18,10 +18,11 @@ import sys
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
-
+from tunelab import untrusted
 from tunelab.config import ROOT
+from tunelab.errors import TunelabError
 
 RECORD = "run_record.json"
 DIFF = "git.diff"
@@ -74,58 +75,48 @@ def write_record(run_dir: Path, seed: int) -> None:
 
 def differences(run_dir: Path) -> list[str]:
     """How the code and packages now differ from the run's record (empty when identical)."""
-    record = json.loads((run_dir / RECORD).read_text())
+    record = untrusted.read_json(run_dir / RECORD)
+    if not isinstance(record, dict):
+        raise TunelabError(f"{run_dir / RECORD}: not a run record (a JSON object)")
     diff_file = run_dir / DIFF
     old_diff = diff_file.read_text() if diff_file.is_file() else ""
     now = current_state()
     found = []
-    if now["git_commit"] != record["git_commit"]:
-        found.append(f"git commit is {now['git_commit']}, the run used {record['git_commit']}")
+    if now["git_commit"] != record.get("git_commit"):
+        found.append(f"git commit is {now['git_commit']}, the run used {record.get('git_commit')}")
     if now["git_diff"] != old_diff:
         found.append("uncommitted changes differ from the run's (its diff is in git.diff)")
-    old, new = record["packages"], now["packages"]
+    old, new = record.get("packages") or {}, now["packages"]
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
             found.append(
                 f"package {name}: {old.get(name, 'absent')} then, {new.get(name, 'absent')} now"
             )
-    if platform.python_version() != record["python"]:
-        found.append(f"Python {platform.python_version()} now, {record['python']} then")
+    if platform.python_version() != record.get("python"):
+        found.append(f"Python {platform.python_version()} now, {record.get('python')} then")
     return found
 
 
-# What a rerun builds without --trust: tunelab and the libraries it runs on (torch only where its
-# classes are plain building blocks: torch.hub and the loaders can run or unpickle code).
-TRUSTED_TARGETS = (
-    "tunelab.",
-    "hydra_plugins.tunelab_sweeper.",
-    "pytorch_lightning.",
-    "lightning.",
-    "torch.optim.",
-    "torch.nn.",
-    "torch.distributed.fsdp.",
-    "transformers.",
-    "peft.",
-)
-GET_CLASS = "hydra.utils.get_class"  # trusted when the class it names is
+def untrusted_entries(config: dict) -> list[str]:
+    """`key: value` of every entry of a run's config that would build or import something
+    tunelab's own configs do not (`untrusted.BUILT_BY_CONFIGS`, exact names at their places),
+    pull in other files, or turn on remote code other than `model.trust_remote_code`."""
+    found = ["defaults (a defaults list pulls in other files)"] if "defaults" in config else []
+    found += untrusted.foreign_builds(config)
+    found += [f"{path}: true" for path in remote_code_switches(config)]
+    return found
 
 
-def untrusted_entries(config: dict | list, where: str = "") -> list[str]:
-    """`key: value` of every entry of a run's config that would build or import something outside
-    `TRUSTED_TARGETS`, or turn on remote code other than `model.trust_remote_code`."""
+def remote_code_switches(config: Any, where: str = "") -> list[str]:
+    """Where a config sets `trust_remote_code: true`, other than `model.trust_remote_code`."""
     found = []
-    is_get_class = isinstance(config, dict) and config.get("_target_") == GET_CLASS
-    for key, value in config.items() if isinstance(config, dict) else enumerate(config):
+    items = config.items() if isinstance(config, dict) else enumerate(config)
+    for key, value in items:
         path = f"{where}.{key}" if where else str(key)
-        names_code = key == "_target_" and value != GET_CLASS or key == "path" and is_get_class
-        if key == "defaults" and not where:
-            found.append("defaults (a defaults list pulls in other files)")
-        elif isinstance(value, dict | list):
-            found += untrusted_entries(value, path)
-        elif names_code and not str(value).startswith(TRUSTED_TARGETS):
-            found.append(f"{path}: {value}")
+        if isinstance(value, dict | list):
+            found += remote_code_switches(value, path)
         elif key == "trust_remote_code" and value is True and path != "model.trust_remote_code":
-            found.append(f"{path}: true")
+            found.append(path)
     return found
 
 
@@ -159,6 +150,13 @@ def rerun_command(run_dir: Path, out_dir: Path, overrides: list[str]) -> list[st
 
 
 def main() -> None:
+    try:
+        rerun_main()
+    except TunelabError as error:
+        raise SystemExit(f"tunelab: error: {error}") from None
+
+
+def rerun_main() -> None:
     parser = argparse.ArgumentParser(description="Run a past tunelab-train run again.")
     parser.add_argument("run_dir", type=Path, help="the run directory to repeat")
     parser.add_argument("--out", type=Path, help="new run directory (default: RUN_DIR-rerun-TIME)")
@@ -180,7 +178,9 @@ def main() -> None:
             raise SystemExit(
                 f"tunelab: error: {needed} is missing: not a tunelab-train run directory"
             )
-    config = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"))
+    config = untrusted.read_yaml(run_dir / ".hydra" / "config.yaml")
+    if not isinstance(config, dict):
+        raise TunelabError(f"{run_dir}/.hydra/config.yaml: not a config (a YAML mapping)")
     dropped = tuple(o[1:].split("=", 1)[0] for o in args.overrides if o.startswith("~"))
     foreign = [e for e in untrusted_entries(config) if not e.startswith(dropped or ("\0",))]
     if foreign and not args.trust:

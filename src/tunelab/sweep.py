@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
+import logging
 from pathlib import Path
 
-import yaml
 from hydra.experimental.callback import Callback
 
-from tunelab import tasks
+from tunelab import tasks, untrusted
 from tunelab.errors import TunelabError
 from tunelab.rundir import markdown_table
+
+log = logging.getLogger("tunelab")
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -34,26 +35,43 @@ def job_order(folder: Path) -> tuple:
     )
 
 
+def read_run(folder: Path) -> dict:
+    """A run folder's config (a broken one stops with one line) and scores (a broken
+    metrics.json becomes the run's status, so that the other runs are still shown)."""
+    config_file = folder / ".hydra" / "config.yaml"
+    config = untrusted.read_yaml(config_file) or {}
+    if not isinstance(config, dict):
+        raise TunelabError(f"{config_file}: not a config (a YAML mapping)")
+    metrics, status = {}, "no metrics.json"
+    metrics_file = folder / "metrics.json"
+    if metrics_file.is_file():
+        try:
+            metrics, status = untrusted.read_json(metrics_file), "done"
+        except TunelabError as err:
+            status = f"unreadable metrics.json ({err})"
+        if not isinstance(metrics, dict):
+            metrics, status = {}, "metrics.json is not a JSON object"
+    scores = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    return {
+        "run": str(folder),
+        "config": config,
+        "monitor": config.get("monitor"),
+        "task": config.get("task"),
+        "status": status,
+        **scores,
+    }
+
+
 def read_runs(multirun_dir: Path) -> list[dict]:
     """Each job folder's overrides (`key=value` strings parsed), monitor and metrics."""
     runs = []
     for overrides_file in sorted(multirun_dir.glob("*/.hydra/overrides.yaml")):
         job = overrides_file.parent.parent
-        overrides = parse_overrides(yaml.safe_load(overrides_file.read_text()) or [])
-        config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text()) or {}
-        metrics_file = job / "metrics.json"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-        status = "done" if metrics_file.is_file() else "no metrics.json"
-        runs.append(
-            {
-                "job": job.name,
-                "status": status,
-                "overrides": overrides,
-                "monitor": config.get("monitor"),
-                "task": config.get("task"),
-                **metrics,
-            }
-        )
+        overrides = untrusted.read_yaml(overrides_file) or []
+        if not isinstance(overrides, list):
+            raise TunelabError(f"{overrides_file}: not a list of overrides")
+        run = read_run(job)
+        runs.append({"job": job.name, "overrides": parse_overrides(map(str, overrides)), **run})
     runs.sort(key=lambda run: job_order(Path(run["job"])))
     return runs
 
@@ -65,7 +83,12 @@ def metric_columns(runs: list[dict]) -> list[str]:
         if run.get("monitor"):
             wanted += [run["monitor"], run["monitor"].replace("val/", "test/")]
         if run.get("task"):
-            wanted += tasks.get(run["task"]).headline
+            # a run folder's config names the task: only tunelab's own are imported
+            source = f"{run.get('run', 'a run')}/.hydra/config.yaml"
+            try:
+                wanted += tasks.get(str(run["task"]), named_by=source).headline
+            except TunelabError:
+                log.warning("%s names task %r, not one of tunelab's", source, run["task"])
     return [key for key in dict.fromkeys(wanted) if any(key in run for run in runs)]
 
 

@@ -88,13 +88,6 @@ def get(name: str, named_by: str | None = None) -> Task:
     return _TASKS[name]
 
 
-def owns(task: Task, class_path: str) -> bool:
-    """Whether `class_path` (a DataModule a model records) lies in tunelab or in the task's own
-    package: the only classes a model file may have tunelab build."""
-    package = task.module.rpartition(".")[0].rpartition(".")[0] or task.module
-    return class_path.startswith(("tunelab.", f"{package}."))
-
-
 def known() -> list[str]:
     for name in BUILT_IN:
         get(name)

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from tunelab import schema
 from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.data.output_file import check_not_input, terminate_as_exit
 from tunelab.data.table_stream import STDIO, stream_format
 from tunelab.errors import TunelabError
 from tunelab.predict_table import predict_table
@@ -27,7 +28,13 @@ log = logging.getLogger("tunelab")
 
 
 def predict(cfg: DictConfig) -> Path:
-    """Label `cfg.input` into `cfg.output` with the model in `cfg.model_dir`."""
+    """Label `cfg.input` into `cfg.output` with the model in `cfg.model_dir`; SIGTERM stops it
+    like Ctrl-C, leaving no output."""
+    with terminate_as_exit():
+        return label_file(cfg)
+
+
+def label_file(cfg: DictConfig) -> Path:
     schema.check(cfg)
     source, target = Path(cfg.input), Path(cfg.output)
     table = stream_format(cfg.input, cfg.get("table"))
@@ -37,6 +44,8 @@ def predict(cfg: DictConfig) -> Path:
         raise TunelabError(f"input file {source} does not exist")
     if target.is_dir():
         raise TunelabError(f"output={target} is a folder; name a file in it, e.g. out.jsonl")
+    if cfg.output != STDIO:
+        check_not_input(cfg.output, None if cfg.input == STDIO else cfg.input)
     if cfg.output == STDIO:
         logs_to_stderr()
     model = Predictor(
@@ -49,12 +58,13 @@ def predict(cfg: DictConfig) -> Path:
         trust_remote_code=cfg.get("trust_remote_code", False),
         backend=cfg.get("backend", "torch"),
         onnx_model=cfg.get("onnx_model"),
+        max_chars=cfg.get("max_chars"),
     )
     if table is not None:
         count = predict_table(model, cfg, table)
         print(f"wrote {count} row(s) to {target}", file=sys.stderr)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)  # for a task that writes it itself
     # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that the
     # same text gets the same scores from both commands.
     with torch.autocast("cpu", torch.bfloat16, enabled=model.precision == "bf16-mixed"):

@@ -68,6 +68,8 @@ class Columns:
             value = record[key] if key in record else None
             if not isinstance(value, str):
                 return f"{key!r} holds {JSON_KINDS.get(type(value), 'no value')}, not a text"
+            if not value.strip():
+                return f"{key!r} is empty: no text to label"
         if self.out_kind == "tsv":
             for key, value in record.items():
                 if isinstance(value, str) and any(c in value for c in "\t\n\r"):
@@ -102,7 +104,12 @@ def predict_table(model: Predictor, cfg, kind: str) -> int:
     columns = Columns(cfg, model.settings, out_kind)
     reader = TableReader(cfg.input, kind, cfg.get("skip_bad_rows", False), columns.problem)
     try:
-        written = label_rows(model, reader, columns, TableWriter(cfg.output, out_kind))
+        written = label_rows(
+            model,
+            reader,
+            columns,
+            TableWriter(cfg.output, out_kind, cfg.get("escape_formulas", True)),
+        )
     finally:
         reader.close()
     if reader.bad_rows:

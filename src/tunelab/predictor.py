@@ -7,7 +7,7 @@ Predictor("outputs/run/model").predict(["Anna lives in Berlin."])
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 from transformers import AutoTokenizer
@@ -38,6 +38,48 @@ def reading_settings(recorded: dict, given: Mapping | None = None) -> dict:
     return settings
 
 
+PRECISIONS = ("bf16-mixed", "32-true")
+
+
+def check_settings(precision, batch_size, max_tokens, max_chars) -> None:
+    """The Predictor's own settings, one line for a wrong one."""
+    if precision is not None and precision not in PRECISIONS:
+        raise TunelabError(f"precision={precision!r}; choose one of {', '.join(PRECISIONS)}")
+    for name, value, nullable in (
+        ("batch_size", batch_size, False),
+        ("max_tokens", max_tokens, True),
+        ("max_chars", max_chars, True),
+    ):
+        if value is None and nullable:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TunelabError(f"{name}={value!r}; use a whole number >= 1")
+
+
+def checked_texts(texts, name: str, max_chars: int | None) -> list[str]:
+    """`texts` as a list of strings, or one line naming the first that is not a text."""
+    if isinstance(texts, str):
+        raise TunelabError(f"{name} is one string: give a list of texts, e.g. predict([text])")
+    if texts is None or not isinstance(texts, Sequence):
+        kind = type(texts).__name__
+        raise TunelabError(f"{name} is {kind}: give a list of texts")
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TunelabError(f"{name}[{index}] is {type(text).__name__}, not a text")
+        if max_chars is not None and len(text) > max_chars:
+            raise TunelabError(
+                f"{name}[{index}] has {len(text):,} characters; at most {max_chars:,} "
+                "(max_chars=None lifts the limit)"
+            )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise TunelabError(
+                f"{name}[{index}] holds a lone surrogate at character {err.start}: not a text"
+            ) from None
+    return list(texts)
+
+
 class Predictor:
     """An exported model (`RUN/model`), its tokenizer and how it reads input.
 
@@ -56,6 +98,9 @@ class Predictor:
         backend: `torch`, or `onnx`: the graph `RUN/model/onnx/<onnx_model>` (written by
             tunelab-export) on ONNX Runtime, in fp32 arithmetic outside it, on padded batches.
         onnx_model: `model.onnx` (default) or `model.int8.onnx`.
+        max_chars: a longer text is refused with one line naming it (None: no limit); a long
+            text costs time and memory in proportion, and a caller's stray document can stall
+            a notebook or a service for minutes.
     """
 
     def __init__(
@@ -70,7 +115,10 @@ class Predictor:
         trust_remote_code: bool = False,
         backend: str = "torch",
         onnx_model: str | None = None,
+        max_chars: int | None = 100_000,
     ) -> None:
+        check_settings(precision, batch_size, max_tokens, max_chars)
+        self.max_chars = max_chars
         self.module, tokenizer_name, self.task = load_module(
             model_dir=model_dir, task=task, trust_remote_code=trust_remote_code
         )
@@ -102,6 +150,11 @@ class Predictor:
         (or "labels"), "probabilities"}`; as `tunelab-predict` writes them."""
         if self.task.label_texts is None:
             raise TunelabError(f"task {self.task.name} has no in-memory prediction (label_texts)")
+        texts = checked_texts(texts, "texts", self.max_chars)
+        if pairs is not None:
+            pairs = checked_texts(pairs, "pairs", self.max_chars)
+            if len(pairs) != len(texts):
+                raise TunelabError(f"{len(texts)} texts but {len(pairs)} pairs: one pair a text")
         if not texts:
             return []
         # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that

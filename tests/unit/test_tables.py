@@ -144,7 +144,13 @@ def table_error(path, content: bytes, text_column="text", label_column="label") 
             "t.csv",
             b"text,label\n" + b"a" * 200_000 + b",b\n",
             ("text", "label"),
-            "malformed CSV (field larger than field limit (131072))",
+            "2: malformed CSV: field larger than field limit (131072)",
+        ),
+        (
+            "t.csv",
+            b'text,label\nhello,a\n"oops,b\nthird,c\n',
+            ("text", "label"),
+            "3: malformed CSV: a quote opened in this row is never closed",
         ),
         (
             "t.jsonl",

@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from tunelab.data.output_file import OutputFile
 from tunelab.errors import CorpusError
 
 log = logging.getLogger(__name__)
@@ -77,5 +78,6 @@ def json_line(record: dict) -> str:
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as out:
+    """JSON lines into `path`, which appears only complete (`OutputFile`)."""
+    with OutputFile(path, newline="\n") as out:
         out.writelines(json_line(record) for record in records)

@@ -13,12 +13,13 @@ import gzip
 import io
 import json
 import logging
-import os
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from tunelab.data.lines import json_line
+from tunelab.data.output_file import OutputFile
 from tunelab.data.tables import FORMATS, records
 from tunelab.errors import CorpusError, TunelabError
 
@@ -87,6 +88,8 @@ class TableReader:
                     yield number, record
         except csv.Error as err:
             raise CorpusError(self.name, None, f"malformed CSV ({err})") from None
+        except (OSError, EOFError, zlib.error) as err:  # a corrupt .gz or .bz2
+            raise CorpusError(self.name, None, f"cannot decompress ({err})") from None
 
     def chunks(self, size: int) -> Iterator[list[tuple[int, dict]]]:
         chunk = []
@@ -110,21 +113,18 @@ def _undecodable(value) -> bool:
 
 class TableWriter:
     """Rows out as CSV, TSV or JSON lines, to stdout or to a file that takes its name only when
-    the table is complete (a stopped run leaves no half table under the name asked for)."""
+    the table is complete (`OutputFile`: a stopped run leaves no half table, and no stray file).
 
-    def __init__(self, target: str, kind: str) -> None:
+    `escape_formulas`: a CSV/TSV cell that a spreadsheet would run as a formula (it starts with
+    `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP advises.
+    """
+
+    def __init__(self, target: str, kind: str, escape_formulas: bool = True) -> None:
         self.target, self.kind = target, kind
+        self.escape = escape_formulas and kind != "jsonl"
         self.columns: list[str] | None = None
-        self.partial = None if target == STDIO else Path(f"{target}.partial")
-        if self.partial is None:
-            self.out = sys.stdout
-        else:
-            try:
-                self.partial.parent.mkdir(parents=True, exist_ok=True)
-                self.out = self.partial.open("w", encoding="utf-8", newline="")
-            except OSError as err:
-                problem = f"output={target}: cannot write there ({err.strerror})"
-                raise TunelabError(problem) from None
+        self.file = None if target == STDIO else OutputFile(target)
+        self.out = sys.stdout if self.file is None else self.file
         self.writer = None
 
     def write(self, rows: list[dict]) -> None:
@@ -137,23 +137,30 @@ class TableWriter:
             options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "quotechar": None}
             options = options if self.kind == "tsv" else {}
             self.writer = csv.writer(self.out, lineterminator="\n", **options)
-            self.writer.writerow(self.columns)
-        self.writer.writerows([[cell(row.get(c)) for c in self.columns] for row in rows])
+            self.writer.writerow([cell(c, self.escape) for c in self.columns])
+        self.writer.writerows(
+            [[cell(row.get(c), self.escape) for c in self.columns] for row in rows]
+        )
 
     def finish(self) -> None:
-        self.out.flush()
-        if self.partial is not None:
-            self.out.close()
-            os.replace(self.partial, self.target)
+        if self.file is None:
+            self.out.flush()
+        else:
+            self.file.commit()
 
     def abandon(self) -> None:
-        if self.partial is not None:
-            self.out.close()
-            self.partial.unlink(missing_ok=True)
+        if self.file is not None:
+            self.file.discard()
 
 
-def cell(value) -> str:
-    """A value as a CSV/TSV cell: strings as they are, anything else as JSON."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value, escape_formulas: bool = False) -> str:
+    """A value as a CSV/TSV cell: strings as they are (a formula-like one escaped when asked),
+    anything else as JSON."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "'" + value if escape_formulas and value.startswith(FORMULA_STARTS) else value

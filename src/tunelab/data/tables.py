@@ -96,8 +96,9 @@ def records(name: str, kind: str, handle, bad=None):
                 else:
                     problem(number, "expected a JSON object per line")
         return
-    # GLUE-style TSV files are not quoted: a leading " is part of the text.
-    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {}
+    # GLUE-style TSV files are not quoted: a leading " is part of the text. strict: a quote
+    # never closed is an error, not a field that swallows the rest of the file.
+    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {"strict": True}
     reader = csv.DictReader(handle, **options)
     header = reader.fieldnames or []
     repeated = [column for i, column in enumerate(header) if column in header[:i]]
@@ -107,7 +108,16 @@ def records(name: str, kind: str, handle, bad=None):
             name, 1, f"column {repeated[0]!r} appears twice (columns {', '.join(columns)})"
         )
     start = 2
-    for record in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            record = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            unclosed = "unexpected end of data" in str(err)
+            text = "a quote opened in this row is never closed" if unclosed else str(err)
+            raise CorpusError(name, start, f"malformed CSV: {text}") from None
         if None in record:
             problem(start, "more fields than header columns")
         else:

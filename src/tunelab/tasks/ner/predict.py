@@ -11,6 +11,7 @@ from tunelab.data.alignment import encode_sentences
 from tunelab.data.batching import sorted_batches
 from tunelab.data.conll import read_conll
 from tunelab.data.lines import read_lines, write_jsonl
+from tunelab.data.output_file import OutputFile
 from tunelab.errors import TunelabError
 from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.tasks.ner.spans import tags_to_spans
@@ -145,7 +146,7 @@ def predict_file(module, tokenizer, settings: dict, cfg) -> int:
             documents=documents,
             **reading(settings, cfg.batch_size, cfg.max_tokens),
         )
-        with target.open("w", encoding="utf-8") as out:
+        with OutputFile(target, newline="\n") as out:
             for sentence, (tags, _) in zip(words, tagged, strict=True):
                 out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
                 out.write("\n")

@@ -15,6 +15,10 @@ work off the cores):
 - `pipeline_batched`: the same pipeline given the texts as a list with `batch_size=32`.
 - `service_onnx`, `service_onnx_int8` (add them to `--sides`): the service with `backend=onnx`, on
   the fp32 or int8 graph that `tunelab-export model_dir=... quantize=int8` wrote.
+- `isolation` (add it to `--sides`): the service, `--clients` (32) clients sending one text a
+  request, one request in ten poisoned (a lone surrogate, escaped as JSON allows), while
+  `--big-clients` (2) more send 1,000-text requests back to back; every good one-text request must
+  get 200, and its p99 latency is the figure (issue 45: under one second).
 """
 
 from __future__ import annotations
@@ -117,6 +121,86 @@ async def hammer(url: str, texts: list[str], clients: int, seconds: float) -> di
     }
 
 
+POISON = '{"texts": ["x \\ud800 y"]}'
+
+
+async def hammer_isolation(
+    url: str, texts: list[str], clients: int, big_clients: int, seconds: float
+) -> dict:
+    """One-text clients (every tenth request poisoned) beside clients of 1,000-text requests."""
+    import aiohttp
+
+    small, poisoned, big = [], [], []
+    good_failures, sent = 0, itertools.count()
+    feed = itertools.cycle(texts)
+    stop = time.perf_counter() + seconds
+
+    async def one_text(session) -> None:
+        nonlocal good_failures
+        while time.perf_counter() < stop:
+            poison = next(sent) % 10 == 9
+            body = POISON if poison else json.dumps({"texts": [next(feed)]})
+            start = time.perf_counter()
+            async with session.post(
+                f"{url}/v1/predict", data=body, headers={"Content-Type": "application/json"}
+            ) as answer:
+                await answer.read()
+            if poison:
+                poisoned.append(answer.status)
+            elif answer.status == 200:
+                small.append(1000 * (time.perf_counter() - start))
+            else:
+                good_failures += 1
+
+    async def thousand_texts(session) -> None:
+        nonlocal good_failures
+        while time.perf_counter() < stop:
+            batch = [next(feed) for _ in range(1000)]
+            start = time.perf_counter()
+            async with session.post(f"{url}/v1/predict", json={"texts": batch}) as answer:
+                await answer.read()
+            if answer.status == 200:
+                big.append(time.perf_counter() - start)
+            else:
+                good_failures += 1
+
+    timeout = aiohttp.ClientTimeout(total=600)
+    connector = aiohttp.TCPConnector(limit=clients + big_clients)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        began = time.perf_counter()
+        await asyncio.gather(
+            *(one_text(session) for _ in range(clients)),
+            *(thousand_texts(session) for _ in range(big_clients)),
+        )
+        elapsed = time.perf_counter() - began
+    return {
+        "clients": clients,
+        "big_clients": big_clients,
+        "seconds": round(elapsed, 1),
+        "one_text_requests": len(small),
+        "good_requests_failed": good_failures,
+        "poisoned": len(poisoned),
+        "poisoned_statuses": sorted(set(poisoned)),
+        "one_text_p50_ms": round(percentile(small, 0.50), 1),
+        "one_text_p99_ms": round(percentile(small, 0.99), 1),
+        "one_text_max_ms": round(max(small, default=float("nan")), 1),
+        "thousand_text_requests": len(big),
+        "thousand_text_mean_s": round(sum(big) / len(big), 1) if big else None,
+    }
+
+
+def run_isolation(args, texts: list[str]) -> dict:
+    process, url = start_service(args.model_dir, args.serve_overrides)
+    try:
+        asyncio.run(hammer(url, texts, args.clients, 5))  # warm-up
+        return asyncio.run(
+            hammer_isolation(url, texts, args.clients, args.big_clients, args.seconds)
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
 def run_service(args, texts: list[str], extra: list[str]) -> dict:
     process, url = start_service(args.model_dir, extra)
     try:
@@ -169,6 +253,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--latency-clients", type=int, default=8)
+    parser.add_argument("--big-clients", type=int, default=2)
     parser.add_argument("--latency-seconds", type=float, default=20)
     parser.add_argument("--sides", nargs="+", default=["service", "pipeline", "pipeline_batched"])
     parser.add_argument("--serve-overrides", nargs="*", default=[])
@@ -188,6 +273,8 @@ def main() -> None:
         print(f"load test: {side} ...", flush=True)
         if side == "service":
             result[side] = run_service(args, texts, args.serve_overrides)
+        elif side == "isolation":
+            result[side] = run_isolation(args, texts)
         elif side.startswith("service_onnx"):
             graph = "model.int8.onnx" if side.endswith("int8") else "model.onnx"
             extra = ["backend=onnx", f"onnx_model={graph}", *args.serve_overrides]

@@ -79,6 +79,7 @@ SETTINGS = (
         )
     ),
     Setting("max_tokens", int, 1, nullable=True),
+    Setting("max_chars", int, 1, nullable=True),
     Setting("data.eval_batch_size", int, 1),
     Setting("data.eval_max_tokens", int, 1, nullable=True),
     Setting("data.eval_window", int, 4, nullable=True, also=("auto",)),
@@ -94,6 +95,17 @@ SETTINGS = (
     Setting("data.k_shot_seed", int, 0),
     Setting("data.k_shot_epoch_steps", int, 1, nullable=True),
     Setting("model.head_warmup_steps", int, 0),
+    Setting("continual.replay", int, 0),
+    # tunelab-serve
+    Setting("port", int, 0, 65535),
+    Setting("max_batch", int, 1),
+    Setting("chunk_texts", int, 1),
+    Setting("max_wait_ms", float, 0),
+    Setting("shutdown_timeout_s", float, 0),
+    Setting("limits.max_texts", int, 1),
+    Setting("limits.max_chars", int, 1),
+    Setting("limits.max_body_bytes", int, 1),
+    Setting("limits.body_timeout_s", float, 0, above=True),
 )
 
 

@@ -9,12 +9,16 @@ lets the requests in flight finish (at most `shutdown_timeout_s`).
 from __future__ import annotations
 
 import logging
+import socket
+from dataclasses import fields
 
 import hydra
 import uvicorn
 from omegaconf import DictConfig
 
+from tunelab import schema
 from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.errors import TunelabError
 from tunelab.predictor import Predictor
 from tunelab.serving.app import Limits, create_app
 
@@ -23,6 +27,13 @@ log = logging.getLogger("tunelab")
 
 def build_app(cfg: DictConfig):
     """The ASGI app for `cfg` (serve.yaml): the model loaded, batching and limits set."""
+    schema.check(cfg)
+    unknown = set(cfg.limits) - {f.name for f in fields(Limits)}
+    if unknown:
+        raise TunelabError(
+            f"limits.{sorted(unknown)[0]} is not a limit; limits are "
+            f"{', '.join(f.name for f in fields(Limits))}"
+        )
     predictor = Predictor(
         cfg.model_dir,
         precision=cfg.precision,
@@ -33,12 +44,31 @@ def build_app(cfg: DictConfig):
         trust_remote_code=cfg.trust_remote_code,
         backend=cfg.get("backend", "torch"),
         onnx_model=cfg.get("onnx_model"),
+        max_chars=cfg.limits.max_chars,
     )
     limits = Limits(**cfg.limits)
-    return create_app(predictor, limits, cfg.max_batch, cfg.max_wait_ms), predictor
+    app = create_app(predictor, limits, cfg.max_batch, cfg.max_wait_ms, cfg.get("chunk_texts", 16))
+    return app, predictor
+
+
+def check_address(host: str, port: int) -> None:
+    """Stop with one line, before the model loads, when the address cannot be listened on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as err:
+        raise TunelabError(f"host={host!r} is not an address here ({err})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise TunelabError(f"cannot listen on {host}:{port} ({err.strerror})") from None
 
 
 def serve(cfg: DictConfig) -> None:
+    schema.check(cfg)
+    check_address(str(cfg.host), cfg.port)
     app, predictor = build_app(cfg)
     log.info(
         "serving %s (%s) on http://%s:%d", cfg.model_dir, predictor.task.name, cfg.host, cfg.port

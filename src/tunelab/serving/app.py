@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -10,14 +11,14 @@ from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException
 
 from tunelab import __version__
 from tunelab.errors import TunelabError
-from tunelab.predictor import Predictor
-from tunelab.serving.batcher import MicroBatcher
+from tunelab.predictor import Predictor, checked_texts
+from tunelab.serving.batcher import MicroBatcher, ShuttingDown, TextFailed
 from tunelab.serving.limits import BodyLimit
 
 log = logging.getLogger("tunelab")
@@ -30,6 +31,7 @@ class Limits:
     max_texts: int = 1000
     max_chars: int = 20000
     max_body_bytes: int = 2_000_000
+    body_timeout_s: float = 10.0  # between two parts of a body (a client that stops sending)
 
 
 class PredictRequest(BaseModel):
@@ -101,14 +103,32 @@ def check(
                 f"text {index % len(texts)} has {len(text)} characters; at most "
                 f"{limits.max_chars} (max_chars)",
             )
+    for name, given in (("texts", texts), ("pairs", pairs)):
+        if given is not None:
+            try:
+                checked_texts(given, name, None)
+            except TunelabError as err:  # a lone surrogate, sent as an escape (\ud800)
+                raise ServeError(400, str(err)) from None
     return texts, pairs
 
 
+async def client_left(request: Request) -> None:
+    """Returns when the client closes the connection (the body is read by then)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
 def create_app(
-    predictor: Predictor, limits: Limits = Limits(), max_batch: int = 64, max_wait_ms: float = 5
+    predictor: Predictor,
+    limits: Limits = Limits(),
+    max_batch: int = 64,
+    max_wait_ms: float = 5,
+    chunk_texts: int = 16,
 ):
-    """The ASGI application (FastAPI wrapped in the body-size limit)."""
-    batcher = MicroBatcher(predictor.predict, max_batch, max_wait_ms)
+    """The ASGI application (FastAPI wrapped in the body checks)."""
+    batcher = MicroBatcher(predictor.predict, max_batch, max_wait_ms, chunk_texts)
     started = time.time()
     in_flight = 0
 
@@ -144,17 +164,37 @@ def create_app(
     async def user_error(_request: Request, err: TunelabError):
         return JSONResponse({"error": str(err)}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def failed(_request: Request, err: Exception):
+        log.exception("request failed")
+        return JSONResponse({"error": f"internal error ({type(err).__name__})"}, status_code=500)
+
+    @app.exception_handler(TextFailed)
+    async def text_failed(_request: Request, err: TextFailed):
+        return JSONResponse({"error": str(err), "index": err.index}, status_code=422)
+
+    @app.exception_handler(ShuttingDown)
+    async def shutting_down(_request: Request, err: ShuttingDown):
+        return JSONResponse({"error": str(err)}, status_code=503)
+
     @app.post("/v1/predict", response_model=PredictResponse)
-    async def predict(request: PredictRequest) -> JSONResponse:
+    async def predict(request: PredictRequest, raw: Request) -> Response:
         """Label texts: NER entities (type, character offsets, score), or a label and every
         label's probability (multi-label: the labels over the threshold)."""
         nonlocal in_flight
         texts, pairs = check(request, predictor, limits)
         in_flight += 1
+        work = asyncio.ensure_future(batcher.submit(texts, pairs))
+        left = asyncio.ensure_future(client_left(raw))
         try:
-            records = await batcher.submit(texts, pairs)
+            await asyncio.wait({work, left}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             in_flight -= 1
+            left.cancel()
+        if not work.done():  # the client left: its texts not yet run are dropped
+            work.cancel()
+            return Response(status_code=499)
+        records = work.result()
         # The records are JSON-ready already: a JSONResponse skips FastAPI's walk over them
         # (jsonable_encoder), which costs about as much per request as the rest of the answer.
         return JSONResponse({"predictions": records})
@@ -171,13 +211,14 @@ def create_app(
             "uptime_s": round(time.time() - started, 1),
             "in_flight": in_flight,  # requests being answered now
             "batches": batcher.batches,  # batches run so far
+            "queued_texts": batcher.queued_texts,  # texts waiting for their batch
         }
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
         return files("tunelab.serving").joinpath("page.html").read_text(encoding="utf-8")
 
-    return BodyLimit(app, limits.max_body_bytes)
+    return BodyLimit(app, limits.max_body_bytes, limits.body_timeout_s)
 
 
 def jsonable(errors: list[dict]) -> list[dict]:

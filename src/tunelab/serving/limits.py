@@ -1,35 +1,74 @@
 """Checks of a request body before FastAPI reads it: its size (a declared Content-Length over
-the limit is refused at once, a chunked body is counted as it arrives; Starlette has no such
-setting) and its encoding (JSON is UTF-8; FastAPI answers bad bytes with a vague message)."""
+the limit is refused, a chunked body is counted as it arrives; Starlette has no such setting),
+how long the client may pause while sending it, its encoding (JSON is UTF-8; FastAPI answers bad
+bytes with a vague message) and keys named twice (JSON parsers keep the last without a word)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 DRAIN = 20  # a body over the limit is read and dropped up to this many times the limit
 
 
-async def send_error(send, status: int, message: str) -> None:
+async def send_error(send, status: int, message: str, close: bool = False) -> None:
     body = json.dumps({"error": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimit:
-    """ASGI middleware: a JSON error for a request body over `max_bytes` (413) or not UTF-8
-    (400)."""
+class DuplicateKey(ValueError):
+    pass
 
-    def __init__(self, app, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+def refuse_duplicates(pairs: list[tuple]) -> dict:
+    keys = [key for key, _ in pairs]
+    repeated = next((key for i, key in enumerate(keys) if key in keys[:i]), None)
+    if repeated is not None:
+        raise DuplicateKey(repeated)
+    return dict(pairs)
+
+
+def declared_length(scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class BodyLimit:
+    """ASGI middleware: a JSON error for a request body over `max_bytes` (413), one whose parts
+    stop coming for `timeout_s` (408: a Content-Length longer than the body sent), one not UTF-8
+    (400) or naming a JSON key twice (400)."""
+
+    def __init__(self, app, max_bytes: int, timeout_s: float = 10.0) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         too_large = f"request body over {self.max_bytes} bytes (serve setting max_body_bytes)"
+        declared = declared_length(scope)
         chunks, size, more = [], 0, True
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout_s)
+            except TimeoutError:
+                if (declared or 0) > self.max_bytes or size > self.max_bytes:
+                    return await send_error(send, 413, too_large, close=True)
+                return await send_error(
+                    send,
+                    408,
+                    f"the body stopped after {size} of {declared or '?'} bytes for "
+                    f"{self.timeout_s:g} s (serve setting limits.body_timeout_s)",
+                    close=True,
+                )
             if message["type"] == "http.disconnect":
                 return None
             size += len(message.get("body", b""))
@@ -43,11 +82,19 @@ class BodyLimit:
             return await send_error(send, 413, too_large)
         body = b"".join(chunks)
         try:
-            body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError as err:
             return await send_error(
                 send, 400, f"the body is not valid UTF-8 (byte {err.start + 1}); JSON is UTF-8"
             )
+        try:
+            json.loads(text, object_pairs_hook=refuse_duplicates)
+        except DuplicateKey as err:
+            return await send_error(send, 400, f"the body names key {err.args[0]!r} twice")
+        except RecursionError:
+            return await send_error(send, 400, "the body's JSON is nested too deeply")
+        except ValueError:
+            pass  # FastAPI names what is wrong with the JSON itself
         replayed = False
 
         async def replay():

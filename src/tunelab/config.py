@@ -127,8 +127,10 @@ def discard_unused_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir() or not is_rank_zero():
         return
     entries = list(run_dir.iterdir())
-    # what Hydra writes before the command runs: its config record and the job's log
-    hydra_only = all(e.name == ".hydra" or e.suffix == ".log" for e in entries)
+    # what is written before any work: Hydra's config record and the job's log, and the run
+    # record (rerun.py's RECORD and DIFF)
+    records = (".hydra", "run_record.json", "git.diff")
+    hydra_only = all(e.name in records or e.suffix == ".log" for e in entries)
     fresh = all(e.stat().st_mtime >= STARTED - 1 for e in entries)
     if hydra_only and fresh:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -11,19 +11,17 @@ import json
 import logging
 import re
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import hydra
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from tunelab import schema
+from tunelab.child_runs import recorded_overrides, run_once, settings_of
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
 from tunelab.data.incremental import check_present, step_order
-from tunelab.errors import TunelabError, run_failed
+from tunelab.errors import TunelabError
 from tunelab.models.labels import trained_labels
 from tunelab.rundir import markdown_table
 from tunelab.tasks.ner.incremental import entity_types
@@ -141,9 +139,12 @@ def run_step(cfg: DictConfig, index: int, previous: Path | None, out: Path) -> d
     kinds = step_order(list(cfg.continual.order))[index]
     overrides = [*user_overrides(cfg), *step_overrides(cfg, index, previous)]
     run_dir = out / step_name(index, kinds)
+    by_class = task_of(cfg)[0] == "classification"
     if index == 0 and not run_dir.exists():
-        link_same_first_step(run_dir, overrides, by_class=task_of(cfg)[0] == "classification")
-    return run_once("train", overrides, run_dir, f"continual step {index} ({'+'.join(kinds)})")
+        link_same_first_step(run_dir, overrides, by_class)
+    what = f"continual step {index} ({'+'.join(kinds)})"
+    same = (lambda given: same_run(settings_of(given), by_class)) if index == 0 else None
+    return run_once("train", overrides, run_dir, what, same)
 
 
 def same_run(overrides: list[str], by_class: bool = False) -> list[str]:
@@ -162,38 +163,14 @@ def link_same_first_step(run_dir: Path, overrides: list[str], by_class: bool = F
     from): link another method's finished one, with the same seed and overrides, instead of
     training it again (`by_class`: see `same_run`)."""
     for other in sorted(run_dir.parent.parent.glob(f"*/{run_dir.name}")):
-        record = other / ".hydra" / "overrides.yaml"
         if other.parent == run_dir.parent or not (other / "metrics.json").is_file():
             continue
-        done = yaml.safe_load(record.read_text()) if record.is_file() else None
+        done = recorded_overrides(other)
         if done is not None and same_run(done, by_class) == same_run(overrides, by_class):
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             run_dir.symlink_to(Path("..") / other.parent.name / other.name)
             log.info("continual step 0: the same run as %s, linked", other)
             return
-
-
-def run_once(command: str, overrides: list[str], run_dir: Path, what: str) -> dict:
-    """The metrics of `tunelab-COMMAND OVERRIDES` run into `run_dir` (a subprocess, so each
-    step starts with fresh memory), read back instead when `run_dir` already holds them; an
-    interrupted training run goes on from its last checkpoint."""
-    metrics_file = run_dir / "metrics.json"
-    if not metrics_file.is_file():
-        log.info("%s -> %s", what, run_dir)
-        overrides = list(overrides)
-        if (run_dir / "checkpoints" / "last.ckpt").is_file():
-            log.info("%s: resuming from its last checkpoint", what)
-            overrides.append("ckpt_path=last")
-        argv = [sys.executable, "-m", f"tunelab.{command}", *overrides, f"hydra.run.dir={run_dir}"]
-        start = time.perf_counter()
-        done = subprocess.run(argv, check=False)
-        if done.returncode != 0:
-            raise run_failed(what, done.returncode, run_dir)
-        (run_dir / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
-    metrics = json.loads(metrics_file.read_text())
-    wall = run_dir / "wall_seconds"
-    metrics["wall_seconds"] = float(wall.read_text()) if wall.is_file() else None
-    return metrics
 
 
 def report(
@@ -296,6 +273,7 @@ def write_report(result: dict, title: str, out: Path) -> str:
 
 def continual(cfg: DictConfig) -> dict:
     """Run (or read) every step and write the report."""
+    schema.check(cfg)
     if cfg.continual.get("steps"):  # one dataset a step
         from tunelab.continual_domains import domains
 

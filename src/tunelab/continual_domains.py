@@ -15,12 +15,13 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from tunelab.child_runs import run_once, settings_of
 from tunelab.config import build, composed_train_config, data_presets
 from tunelab.continual import (
     given_overrides,
     link_same_first_step,
     report,
-    run_once,
+    same_run,
     start_from,
     task_of,
     write_report,
@@ -133,7 +134,19 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
             )
         if cfg.continual.method != "distill":
             overrides.append(f"data.extra_train={memory(cfg, steps, index, out)}")
-    return run_dir, run_once("train", overrides, run_dir, f"continual step {index} ({name})")
+    what = f"continual step {index} ({name})"
+    return run_dir, run_once("train", overrides, run_dir, what, same_settings(index))
+
+
+def same_settings(index: int):
+    """How a finished step's overrides are compared with this run's: without the memory file
+    (made from the other settings and the seed); a first step as `same_run` links it."""
+
+    def compare(overrides: list[str]) -> list[str]:
+        kept = settings_of([o for o in overrides if not o.startswith("data.extra_train=")])
+        return same_run(kept) if index == 0 else kept
+
+    return compare
 
 
 def test_everywhere(cfg, steps, index: int, run_dir: Path, own: dict, micro: str) -> dict:

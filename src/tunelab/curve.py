@@ -9,19 +9,18 @@ a curve can be filled over several sittings. Writes `curve.csv` (one row a point
 from __future__ import annotations
 
 import csv
-import json
 import logging
+import re
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from tunelab.child_runs import run_once
 from tunelab.config import CONFIG_DIR, exit_on_user_error
-from tunelab.errors import TunelabError, run_failed
+from tunelab.errors import TunelabError
 from tunelab.rundir import markdown_table
 
 log = logging.getLogger("tunelab")
@@ -42,20 +41,71 @@ def point_overrides(cfg: DictConfig, method: str, k: int, seed: int) -> list[str
 
 
 def run_point(cfg: DictConfig, method: str, k: int, seed: int, out: Path) -> dict:
-    """One point's metrics, training it first unless its run directory holds them."""
+    """One point's metrics, training it first unless its run directory holds them (made with
+    the same overrides)."""
     run_dir = out / method / f"k{k}-seed{seed}"
-    metrics_file = run_dir / "metrics.json"
-    if not metrics_file.is_file():
-        log.info("curve point %s K=%d seed=%d -> %s", method, k, seed, run_dir)
-        command = [sys.executable, "-m", "tunelab.train", *point_overrides(cfg, method, k, seed)]
-        done = subprocess.run([*command, f"hydra.run.dir={run_dir}"], check=False)
-        if done.returncode != 0:
-            raise run_failed(f"curve point {method} K={k} seed={seed}", done.returncode, run_dir)
-    return {"run_dir": str(run_dir), **json.loads(metrics_file.read_text())}
+    what = f"curve point {method} K={k} seed={seed}"
+    metrics = run_once("train", point_overrides(cfg, method, k, seed), run_dir, what)
+    return {"run_dir": str(run_dir), **metrics}
+
+
+# what a curve can plot: a split's score family, optionally of one label (test/f1_LOC)
+METRIC = re.compile(r"(test|val)/(acc|f1|f1_macro|f1_micro|f1_strict|precision|recall|loss)(_.+)?")
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+
+
+def whole_numbers(cfg: DictConfig, key: str, low: int) -> list[int]:
+    """A list setting of distinct integers >= low, or one line naming the key."""
+    values = cfg.get(key)
+    if not isinstance(values, ListConfig | list) or not values:
+        raise TunelabError(f"{key}={values!r}: give a list, e.g. {key}=[8,16]")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise TunelabError(f"{key} holds {value!r}: use whole numbers >= {low}")
+    repeated = [v for i, v in enumerate(values) if v in list(values)[:i]]
+    if repeated:
+        raise TunelabError(f"{key} lists {repeated[0]} twice: each point would count twice")
+    return [int(v) for v in values]
+
+
+def override_list(value) -> bool:
+    return isinstance(value, ListConfig | list) and all(isinstance(o, str) for o in value)
+
+
+def check_curve(cfg: DictConfig) -> None:
+    """Every setting of the curve, before the first point trains."""
+    whole_numbers(cfg, "k", 1)
+    whole_numbers(cfg, "seeds", 0)
+    if not cfg.methods:
+        raise TunelabError("methods is empty: name at least one, e.g. methods={head: []}")
+    for name, overrides in cfg.methods.items():
+        if not SAFE_NAME.fullmatch(str(name)) or ".." in str(name):
+            raise TunelabError(
+                f"methods.{name}: a method's name is a folder name (letters, digits, _ . + -)"
+            )
+        if overrides is not None and (
+            not isinstance(overrides, ListConfig) or not all(isinstance(o, str) for o in overrides)
+        ):
+            raise TunelabError(f"methods.{name}={overrides!r}: give a list of overrides")
+    if not isinstance(cfg.overrides, ListConfig) or not all(
+        isinstance(o, str) for o in cfg.overrides
+    ):
+        raise TunelabError(f"overrides={cfg.overrides!r}: give a list of overrides")
+    if cfg.metric is not None and not METRIC.fullmatch(str(cfg.metric)):
+        raise TunelabError(
+            f"metric={cfg.metric!r} is not a score a run writes: e.g. test/acc, test/f1_macro, "
+            "test/f1, test/f1_LABEL, val/loss"
+        )
 
 
 def metric_of(cfg: DictConfig, metrics: dict) -> str:
     if cfg.metric:
+        if cfg.metric not in metrics:
+            like = sorted(k for k in metrics if k.startswith(str(cfg.metric).split("_")[0]))
+            raise TunelabError(
+                f"metric={cfg.metric} is not in {metrics.get('run_dir')}/metrics.json; "
+                f"it has {', '.join(like) or ', '.join(sorted(metrics))}"
+            )
         return cfg.metric
     for key in ("test/acc", "test/f1"):
         if key in metrics:
@@ -109,6 +159,7 @@ def plot(summary: list[dict], metric: str, title: str, path: Path) -> None:
 
 def curve(cfg: DictConfig) -> list[dict]:
     """Run (or read) every point and write curve.csv, curve.md and curve.png."""
+    check_curve(cfg)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []

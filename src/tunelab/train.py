@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import signal
 from pathlib import Path
 
@@ -82,6 +83,25 @@ def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.Li
     return datamodule, model
 
 
+def validation_within_max_steps(trainer: DictConfig, datamodule) -> dict:
+    """Trainer arguments that make a run shorter than one epoch (`trainer.max_steps`) validate
+    once, at its end: Lightning validates at epoch ends, so early stopping and the best
+    checkpoint would wait for a metric that never comes."""
+    steps = trainer.get("max_steps", -1)
+    if not steps or steps < 0 or trainer.get("val_check_interval", 1.0) != 1.0:
+        return {}
+    items, batch = len(datamodule.encoded("train")), datamodule.hparams.batch_size
+    per_epoch = math.ceil(items * datamodule.epoch_passes(items, batch) / batch)
+    processes = [trainer.get(k) for k in ("devices", "num_nodes")]
+    if all(isinstance(n, int) and n > 0 for n in processes):
+        per_epoch = math.ceil(per_epoch / (processes[0] * processes[1]))
+    batches = steps * (trainer.get("accumulate_grad_batches") or 1)
+    if batches >= per_epoch:
+        return {}
+    log.info("trainer.max_steps=%d ends within the first epoch: validating at its end", steps)
+    return {"val_check_interval": batches}
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
     schema.check(cfg)
@@ -92,7 +112,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     keep = (cfg.get("callbacks") or {}).get("keep_checkpoints", "best")
     if keep not in KEEP:
         raise TunelabError(f"callbacks.keep_checkpoints={keep!r}; choose one of {', '.join(KEEP)}")
-    pl.seed_everything(cfg.seed, workers=True)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)  # the seed is in the run record
     run_dir = Path(cfg.paths.output_dir)
     refuse_stale_checkpoints(run_dir, cfg.get("ckpt_path"))
     check_resume_checkpoints(run_dir, cfg.get("ckpt_path"))
@@ -107,6 +127,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.trainer,
         callbacks=build_all(cfg.get("callbacks")),
         logger=prepare(build_all(cfg.get("logger"))),
+        **validation_within_max_steps(cfg.trainer, datamodule),
     )
     log.info("labels: %s", " ".join(datamodule.labels))
     counts = parameter_counts(model)

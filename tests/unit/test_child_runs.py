@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from tunelab import continual
+from tunelab import child_runs
 from tunelab.errors import TunelabError, run_failed
 
 
@@ -18,7 +18,7 @@ def test_a_killed_run_names_its_signal_and_the_memory_hint(tmp_path):
 
 def test_continual_step_killed_by_the_kernel_says_so(tmp_path, monkeypatch):
     killed = subprocess.CompletedProcess(args=[], returncode=-9)
-    monkeypatch.setattr(continual.subprocess, "run", lambda *a, **k: killed)
+    monkeypatch.setattr(child_runs.subprocess, "run", lambda *a, **k: killed)
     with pytest.raises(TunelabError, match=r"^continual step 1 \(MISC\) was killed by SIGKILL"):
-        continual.run_once("train", [], tmp_path / "step1-MISC", "continual step 1 (MISC)")
+        child_runs.run_once("train", [], tmp_path / "step1-MISC", "continual step 1 (MISC)")
     assert not (tmp_path / "step1-MISC" / "wall_seconds").exists()

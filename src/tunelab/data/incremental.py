@@ -4,13 +4,30 @@ labels (entity types, classes) learnt in it; every training example belongs to a
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from tunelab.errors import TunelabError
 
 
-def step_order(order: list) -> list[list[str]]:
-    """Each step's labels: a name alone is a step of one."""
-    return [[str(k)] if isinstance(k, str) else [str(x) for x in k] for k in order]
+def step_order(order, what: str = "continual.order") -> list[list[str]]:
+    """Each step's labels: a name alone is a step of one (a number is a name too: Hydra reads
+    `0` as one).
+
+    Raises:
+        TunelabError: an empty order, or a step that is not a name or a list of names.
+    """
+    if isinstance(order, str | bytes) or not isinstance(order, Sequence) or not order:
+        raise TunelabError(f"{what}={order!r}: list the labels to learn, a step each")
+    steps = []
+    for index, step in enumerate(order):
+        names = [step] if not isinstance(step, Sequence) or isinstance(step, str) else list(step)
+        plain = all(isinstance(n, str | int) and not isinstance(n, bool) for n in names)
+        if not names or not plain or any(not str(n).strip() for n in names):
+            raise TunelabError(
+                f"{what}[{index}]={step!r}: a step is a label name or a list of label names"
+            )
+        steps.append([str(n) for n in names])
+    return steps
 
 
 def step_share(steps: list[int | None], step: int, count: int, replay: int, seed: int) -> list[int]:

@@ -193,7 +193,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         if classes and split == "train":  # the whole split: a step's share lacks earlier classes
             check_present([list(classes)], present, "data.classes")
         if split == "train" and step:
-            order = step_order(list(step["order"]))
+            order = step_order(list(step["order"]), "data.step.order")
             check_present(order, present, "continual.order")
             index = {label: i for i, labels in enumerate(order) for label in labels}
             steps = [index.get(e.label) for e in examples]

@@ -1,0 +1,115 @@
+"""Child runs of the commands made of runs (`tunelab-continual`, `tunelab-curve`): each an
+ordinary `tunelab-train` or `tunelab-eval` run in its own folder, started as a subprocess (fresh
+memory each), read back when finished, resumed when interrupted.
+
+A finished folder is read back only when it was made with the same settings: its recorded
+overrides (`.hydra/overrides.yaml`) must equal the ones asked for now, or a second run with other
+data, epochs or encoder would silently report the first run's scores.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from tunelab.errors import TunelabError, run_failed
+
+log = logging.getLogger("tunelab")
+NOT_SETTINGS = ("hydra.", "ckpt_path=")  # where a run is written, and a resume
+
+
+def settings_of(overrides: list[str]) -> list[str]:
+    """The overrides that make a run what it is, in a comparable order; a path to an existing
+    file or folder as its real path (a first step linked from another method's folder is the
+    same model)."""
+    kept = []
+    for override in overrides:
+        if override.lstrip("+~").startswith(NOT_SETTINGS):
+            continue
+        key, equals, value = override.partition("=")
+        if equals and value.startswith(("/", ".")) and os.path.exists(value):
+            override = f"{key}={os.path.realpath(value)}"
+        kept.append(override)
+    return sorted(kept)
+
+
+def recorded_overrides(run_dir: Path) -> list[str] | None:
+    """The overrides a finished run was made with (None: no readable record)."""
+    record = run_dir / ".hydra" / "overrides.yaml"
+    try:
+        found = yaml.safe_load(record.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return [str(o) for o in found] if isinstance(found, list) else None
+
+
+def check_same_settings(
+    run_dir: Path, overrides: list[str], what: str, same: Callable[[list[str]], list] | None
+) -> None:
+    """Stop with one line when `run_dir` holds a finished run made with other settings.
+
+    `same`: how two lists of overrides are compared (default: `settings_of`); a first step
+    shared by several methods ignores what cannot change it.
+    """
+    compare = same or settings_of
+    done = recorded_overrides(run_dir)
+    if done is None:
+        raise TunelabError(
+            f"{what}: {run_dir} holds metrics.json but no readable .hydra/overrides.yaml, so "
+            "its settings are unknown; remove the folder or choose another output folder"
+        )
+    if compare(done) != compare(overrides):
+        now, then = set(settings_of(overrides)), set(settings_of(done))
+        raise TunelabError(
+            f"{what}: {run_dir} holds a finished run with other settings "
+            f"(now {', '.join(sorted(now - then)) or 'without'}; then "
+            f"{', '.join(sorted(then - now)) or 'without'}); remove it or choose another output "
+            "folder"
+        )
+
+
+def run_once(
+    command: str,
+    overrides: list[str],
+    run_dir: Path,
+    what: str,
+    same: Callable[[list[str]], list] | None = None,
+) -> dict:
+    """The metrics of `tunelab-COMMAND OVERRIDES` run into `run_dir`, read back instead when
+    `run_dir` already holds them from the same settings; an interrupted training run goes on
+    from its last checkpoint. `wall_seconds`: how long the run took (None if unknown)."""
+    metrics_file = run_dir / "metrics.json"
+    if metrics_file.is_file():
+        check_same_settings(run_dir, overrides, what, same)
+    else:
+        log.info("%s -> %s", what, run_dir)
+        overrides = list(overrides)
+        if (run_dir / "checkpoints" / "last.ckpt").is_file():
+            log.info("%s: resuming from its last checkpoint", what)
+            overrides.append("ckpt_path=last")
+        argv = [sys.executable, "-m", f"tunelab.{command}", *overrides, f"hydra.run.dir={run_dir}"]
+        start = time.perf_counter()
+        done = subprocess.run(argv, check=False)
+        if done.returncode != 0:
+            raise run_failed(what, done.returncode, run_dir)
+        (run_dir / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
+    try:
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise TunelabError(f"{metrics_file}: not readable metrics ({err})") from None
+    if not isinstance(metrics, dict):
+        raise TunelabError(f"{metrics_file}: not a JSON object of metrics")
+    wall = run_dir / "wall_seconds"
+    try:
+        metrics["wall_seconds"] = float(wall.read_text()) if wall.is_file() else None
+    except ValueError:
+        metrics["wall_seconds"] = None
+    return metrics

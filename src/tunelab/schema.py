@@ -96,12 +96,14 @@ SETTINGS = (
     Setting("data.k_shot_epoch_steps", int, 1, nullable=True),
     Setting("model.head_warmup_steps", int, 0),
     Setting("continual.replay", int, 0),
+    Setting("opset", int, 14, 21),  # tunelab-export: the ONNX operator sets torch writes
     # tunelab-serve
     Setting("port", int, 0, 65535),
     Setting("max_batch", int, 1),
     Setting("chunk_texts", int, 1),
     Setting("max_wait_ms", float, 0),
     Setting("shutdown_timeout_s", float, 0),
+    Setting("header_timeout_s", float, 0, above=True),
     Setting("limits.max_texts", int, 1),
     Setting("limits.max_chars", int, 1),
     Setting("limits.max_body_bytes", int, 1),

@@ -15,12 +15,15 @@ from dataclasses import fields
 import hydra
 import uvicorn
 from omegaconf import DictConfig
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 
 from tunelab import schema
 from tunelab.config import CONFIG_DIR, exit_on_user_error
 from tunelab.errors import TunelabError
 from tunelab.predictor import Predictor
 from tunelab.serving.app import Limits, create_app
+from tunelab.serving.limits import with_header_timeout
 
 log = logging.getLogger("tunelab")
 
@@ -69,6 +72,9 @@ def check_address(host: str, port: int) -> None:
 def serve(cfg: DictConfig) -> None:
     schema.check(cfg)
     check_address(str(cfg.host), cfg.port)
+    if cfg.http not in HTTP_PROTOCOLS:
+        raise TunelabError(f"http={cfg.http!r}; choose one of {', '.join(HTTP_PROTOCOLS)}")
+    header_timeout = cfg.get("header_timeout_s", 10)
     app, predictor = build_app(cfg)
     log.info(
         "serving %s (%s) on http://%s:%d", cfg.model_dir, predictor.task.name, cfg.host, cfg.port
@@ -81,7 +87,7 @@ def serve(cfg: DictConfig) -> None:
         access_log=cfg.access_log,
         timeout_graceful_shutdown=cfg.shutdown_timeout_s,
         loop=cfg.loop,
-        http=cfg.http,
+        http=with_header_timeout(import_from_string(HTTP_PROTOCOLS[cfg.http]), header_timeout),
     )
 
 

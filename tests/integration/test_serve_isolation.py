@@ -6,6 +6,7 @@ never get a 5xx nor fail a concurrent good request (hypothesis)."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -27,7 +28,7 @@ GOOD = {"texts": ["anna flew to paris ."]}
 
 @pytest.fixture(scope="module")
 def service(trained_run, tmp_path_factory):
-    overrides = ("max_wait_ms=20", "limits.body_timeout_s=1", "chunk_texts=8")
+    overrides = ("max_wait_ms=20", "limits.body_timeout_s=1", "chunk_texts=8", "header_timeout_s=1")
     with served(trained_run[0] / "model", tmp_path_factory.mktemp("serve"), *overrides) as found:
         yield found
 
@@ -104,6 +105,7 @@ def test_a_small_request_rides_beside_a_large_one(service):
     "sent, expected",
     [
         (head(10_000_000), b"413"),  # declares more than the limit, sends nothing
+        (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Ty", b"408"),  # slow headers
         (head(100) + b'{"texts": ', b"408"),  # declares more than it sends
         (head(27) + b'{"texts": ["a"], "texts": []}'[:27], None),
     ],
@@ -210,3 +212,32 @@ def test_random_bodies_get_no_5xx_and_fail_no_good_request(service, body):
         assert "error" in answer or "predictions" in answer
         assert good.result()[0] == 200
     assert process.poll() is None
+
+
+def test_sigterm_with_queued_work_stops_within_the_grace(trained_run, tmp_path):
+    """Four 1,000-text requests queued, a 2 s grace: the service is gone soon after it, and
+    each client gets an answer (the ones cut off: 503 or a closed connection), never a hang."""
+    texts = [f"anna flew to paris with bob number {i} ." for i in range(1000)]
+    overrides = ("batch_size=8", "shutdown_timeout_s=2")
+    with served(trained_run[0] / "model", tmp_path, *overrides) as (url, process):
+        results = []
+
+        def client():
+            try:
+                results.append(post_json(f"{url}/v1/predict", {"texts": texts})[0])
+            except (OSError, ValueError) as err:  # closed, or not JSON: say which
+                results.append(f"{type(err).__name__}: {err}")
+
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for thread in clients:
+            thread.start()
+        while get_json(f"{url}/health")["in_flight"] < 4:
+            time.sleep(0.01)
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+        stopped = time.monotonic() - began
+        for thread in clients:
+            thread.join(60)
+    assert stopped < 2 + 6, stopped
+    assert len(results) == 4 and set(results) <= {200, 503}, results

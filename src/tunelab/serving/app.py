@@ -188,6 +188,14 @@ def create_app(
         left = asyncio.ensure_future(client_left(raw))
         try:
             await asyncio.wait({work, left}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # uvicorn cancels what is still running when shutdown_timeout_s is over: drop the
+            # texts not yet run and say so, rather than uvicorn's plain-text 500
+            work.cancel()
+            return JSONResponse(
+                {"error": "the service stopped before this request finished (shutdown_timeout_s)"},
+                status_code=503,
+            )
         finally:
             in_flight -= 1
             left.cancel()

@@ -105,3 +105,48 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+
+def with_header_timeout(protocol: type, seconds: float) -> type:
+    """uvicorn's HTTP protocol class with a deadline for a request's headers: uvicorn limits the
+    wait between requests (keep-alive) but not a client that sends its headers a byte at a time,
+    which holds a connection open for ever. Past `seconds`, a 408 and the connection closed."""
+
+    class HeaderTimeout(protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._header_timer = None
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            between = self.cycle is None or self.cycle.response_complete
+            if self._header_timer is None and between:
+                self._arm()
+            super().data_received(data)
+            if self._header_timer is not None and self.cycle is not self._cycle_before:
+                self._header_timer.cancel()  # the headers are in: a request has begun
+                self._header_timer = None
+
+        def connection_lost(self, exc) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._cycle_before = self.cycle
+            self._header_timer = self.loop.call_later(seconds, self._late)
+
+        def _late(self) -> None:
+            self._header_timer = None
+            if self.cycle is self._cycle_before and not self.transport.is_closing():
+                body = json.dumps(
+                    {"error": f"no complete request headers in {seconds:g} s (header_timeout_s)"}
+                ).encode()
+                head = (
+                    "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                    f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+                ).encode()
+                self.transport.write(head + body)
+                self.transport.close()
+
+    return HeaderTimeout

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
+from tunelab import schema
 from tunelab.config import CONFIG_DIR, build, exit_on_user_error
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
@@ -49,6 +50,7 @@ def compare(reference, graph, batches, model_inputs) -> dict:
 
 
 def export(cfg: DictConfig) -> dict:
+    schema.check(cfg)
     if cfg.format != "onnx":
         raise TunelabError(f"format={cfg.format!r}; tunelab-export writes format=onnx")
     if cfg.quantize not in (None, "int8"):

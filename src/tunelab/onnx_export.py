@@ -92,6 +92,9 @@ def quantize_int8(source: Path) -> Path:
     return target
 
 
+GRAPH_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
 class OnnxModel(torch.nn.Module):
     """An ONNX Runtime session that takes the Hugging Face model's place: called with the same
     keyword inputs, it returns an object whose `.logits` is a float32 tensor."""
@@ -107,8 +110,26 @@ class OnnxModel(torch.nn.Module):
             )
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        rewrite = f"write it again with: tunelab-export model_dir={Path(path).parent.parent}"
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own classes per problem
+            reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            raise TunelabError(
+                f"{path} is not a readable ONNX graph ({reason}); {rewrite}"
+            ) from None
         self.names = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        unknown = [
+            n for n in self.names if n not in ("input_ids", "attention_mask", "token_type_ids")
+        ]
+        if "logits" not in outputs or unknown:
+            raise TunelabError(
+                f"{path} takes {', '.join(self.names)} and gives {', '.join(outputs)}; tunelab "
+                f"feeds {', '.join(GRAPH_INPUTS)} and reads logits: {rewrite}"
+            )
         self.config, self.path = config, Path(path)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):

@@ -74,3 +74,16 @@ def test_classification_graph_gives_the_same_labels(tmp_path, classified_run):
 def test_backend_mistakes_are_one_line(tmp_path, trained_run, call, expected):
     with pytest.raises(TunelabError, match=expected.replace("(", r"\(")):
         call(trained_run[0] / "model")
+
+
+@pytest.mark.parametrize("content", [b"not a graph", b""])
+def test_a_broken_graph_is_one_line(tmp_path, trained_run, content):
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained_run[0] / "model", model_dir)
+    (model_dir / "onnx").mkdir(exist_ok=True)
+    (model_dir / "onnx" / "model.onnx").write_bytes(content)
+    with pytest.raises(TunelabError, match="is not a readable ONNX graph") as caught:
+        Predictor(str(model_dir), backend="onnx")
+    assert "\n" not in str(caught.value) and "tunelab-export model_dir=" in str(caught.value)

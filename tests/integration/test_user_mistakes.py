@@ -219,3 +219,19 @@ def test_a_missing_text_folder_leaves_no_run_directory(tmp_path, tiny_bert):
         "tunelab: error: set exactly one of data.dir (a folder of text) or data.from=PRESET"
     ]
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("opset=abc", "opset='abc' is not allowed: use an integer from 14 to 21"),
+        ("quantize=int4", "quantize='int4'; choose int8 or leave it unset"),
+        ("format=tflite", "format='tflite'; tunelab-export writes format=onnx"),
+    ],
+)
+def test_export_mistakes_are_one_line(tmp_path, trained_run, override, expected):
+    from tunelab.export import export
+
+    model_dir = trained_run[0] / "model"
+    cfg = compose_train(tmp_path, [f"model_dir={model_dir}", override], "export")
+    expect_error(lambda: export(cfg), expected)

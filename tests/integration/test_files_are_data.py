@@ -177,3 +177,61 @@ def test_the_rerun_table_is_what_the_configs_build():
     table = {t for targets in BUILT_BY_CONFIGS.values() for t in targets} | set(CLASSES_BY_NAME)
     named = {n for n in named if "." in n and not n.startswith("$")}
     assert named - hydra_own == table
+
+
+# -- a model folder is checked whole ------------------------------------------------------
+def no_tokenizer(folder):
+    (folder / "tokenizer.json").unlink()
+
+
+def not_json(folder):
+    (folder / "tunelab.json").write_text('{"task": "ner",\n "data": {')
+
+
+def truncated_weights(folder):
+    data = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+
+
+def edit_config(**changes):
+    def edit(folder):
+        config = json.loads((folder / "config.json").read_text())
+        config.update(changes)
+        (folder / "config.json").write_text(json.dumps(config))
+
+    return edit
+
+
+def foreign_tokenizer(folder):
+    tokenizer = json.loads((folder / "tokenizer.json").read_text())
+    vocab = tokenizer["model"]["vocab"]
+    vocab.update({f"extra{i}": len(vocab) + i for i in range(500)})
+    (folder / "tokenizer.json").write_text(json.dumps(tokenizer))
+
+
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (no_tokenizer, "holds no tokenizer (tokenizer.json or vocab.txt)"),
+        (not_json, "tunelab.json:2: not valid JSON"),
+        (truncated_weights, "model.safetensors is not a complete safetensors file"),
+        (edit_config(id2label={"0": "O", "1": "B-PER"}), "names 2 labels but the head in"),
+        (edit_config(id2label={"0": "O", "2": "B-PER"}), "id2label must number the labels 0..1"),
+        (edit_config(architectures=["BertForMaskedLM"]), "names task 'ner', but"),
+        (foreign_tokenizer, "tokens but the model's embeddings"),
+    ],
+    ids=["no tokenizer", "not JSON", "truncated", "labels", "label ids", "task", "tokenizer"],
+)
+@pytest.mark.parametrize("command", ["eval", "predict"])
+def test_a_damaged_model_folder_is_one_line(tmp_path, trained_run, damage, expected, command):
+    from tunelab.predictor import Predictor
+
+    run_dir, _, data_dir = trained_run
+    model_dir = tmp_path / "model"
+    shutil.copytree(run_dir / "model", model_dir)
+    damage(model_dir)
+    if command == "eval":
+        cfg = eval_config(tmp_path / "eval", data_dir, f"model_dir={model_dir}")
+        expect_error(lambda: evaluate(cfg), expected)
+    else:
+        expect_error(lambda: Predictor(str(model_dir)), expected)

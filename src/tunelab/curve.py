@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from tunelab.child_runs import run_once
-from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.config import CONFIG_DIR, build, composed_train_config, exit_on_user_error
 from tunelab.errors import TunelabError
 from tunelab.rundir import markdown_table
 
@@ -91,10 +91,29 @@ def check_curve(cfg: DictConfig) -> None:
         isinstance(o, str) for o in cfg.overrides
     ):
         raise TunelabError(f"overrides={cfg.overrides!r}: give a list of overrides")
-    if cfg.metric is not None and not METRIC.fullmatch(str(cfg.metric)):
+    if cfg.metric is not None:
+        check_metric(cfg)
+
+
+def check_metric(cfg: DictConfig) -> None:
+    """`metric=` names a score family a run writes and, for a label's score (`test/f1_LOC`), a
+    label of the data (read from the first point's DataModule; nothing is trained)."""
+    found = METRIC.fullmatch(str(cfg.metric))
+    if not found:
         raise TunelabError(
             f"metric={cfg.metric!r} is not a score a run writes: e.g. test/acc, test/f1_macro, "
             "test/f1, test/f1_LABEL, val/loss"
+        )
+    label = (found.group(3) or "").removeprefix("_")
+    if not label or label in ("macro", "micro", "strict"):
+        return
+    method = next(iter(cfg.methods))
+    first = point_overrides(cfg, method, int(cfg.k[0]), int(cfg.seeds[0]))
+    labels = build(composed_train_config(first).data).labels
+    names = {name.split("-", 1)[1] if name[:2] in ("B-", "I-") else name for name in labels}
+    if label not in names:
+        raise TunelabError(
+            f"metric={cfg.metric}: {label} is not a label of the data ({', '.join(sorted(names))})"
         )
 
 

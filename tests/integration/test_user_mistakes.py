@@ -90,6 +90,7 @@ def test_continual_mistakes_are_one_line(tmp_path, tiny_bert, conll_dir, overrid
         (["+methods={../../x: []}"], "methods.../../x: a method's name is a folder name"),
         (["methods=null"], "methods is empty"),
         (["metric=test/nonsense"], "metric='test/nonsense' is not a score a run writes"),
+        (["metric=test/f1_fresh"], "metric=test/f1_fresh: fresh is not a label of the data"),
     ],
 )
 def test_curve_mistakes_are_one_line_before_training(tmp_path, overrides, expected):

@@ -66,11 +66,14 @@ def get(name: str, named_by: str | None = None) -> Task:
     """The task called `name`, importing its package the first time.
 
     `named_by`: the file that names the task (a checkpoint, `tunelab.json`, a run's config). A file
-    may only name a task already registered in this process or one of tunelab's own
-    (`tunelab.tasks.<name>`): importing any other module would run code that a file chose.
+    may only name a task already registered in this process or one of tunelab's own (`BUILT_IN`,
+    an exact list): importing any other module would run code that a file chose.
     """
     if name not in _TASKS:
-        candidates = [f"tunelab.tasks.{name}"] if named_by else [f"tunelab.tasks.{name}", name]
+        if named_by:
+            candidates = [f"tunelab.tasks.{name}"] if name in BUILT_IN else []
+        else:
+            candidates = [f"tunelab.tasks.{name}", name]
         for candidate in candidates:
             try:
                 importlib.import_module(candidate)

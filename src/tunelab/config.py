@@ -1,4 +1,4 @@
-"""Hydra glue: where conf/ lives, a resolver for the project root, instantiation helpers."""
+"""Hydra glue: where the configs live, a resolver for the project root, instantiation helpers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,22 @@ from omegaconf import DictConfig, OmegaConf
 from tunelab import quiet
 from tunelab.errors import TunelabError
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout (src layout, editable install)
-CONFIG_DIR = str(ROOT / "conf")
+
+def project_root() -> Path:
+    """Where `outputs/` is written and `../shared/datasets` looked for: `$TUNELAB_ROOT`, else the
+    checkout tunelab runs from (a source or editable install), else the current folder (tunelab
+    installed from a wheel)."""
+    if os.environ.get("TUNELAB_ROOT"):
+        return Path(os.environ["TUNELAB_ROOT"]).resolve()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "src" / "tunelab").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+ROOT = project_root()
+# The configs ship inside the package (in a checkout, src/tunelab/conf links to conf/).
+CONFIG_DIR = str(files("tunelab").joinpath("conf"))
 
 
 def default_precision() -> str:

@@ -6,7 +6,9 @@ its warning's category and message, never all warnings. `install()` runs once, o
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,10 +60,15 @@ def install() -> None:
     warnings.filterwarnings(
         "ignore", message=r"`isinstance\(treespec, LeafSpec\)`", category=FutureWarning
     )
-    from transformers.utils import logging as transformers_logging
+    # "Loading weights" / "Writing model shards" bars: a second each, a line in every log. Said
+    # through the environment when transformers is not imported yet: importing it takes most of
+    # a second that `--help` should not spend.
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as transformers_logging
 
-    # "Loading weights" / "Writing model shards" bars: a second each, a line in every log
-    transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()
+    else:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @contextmanager

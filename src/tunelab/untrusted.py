@@ -119,7 +119,8 @@ def datamodule_arguments(class_path: str) -> set[str]:
 
 # Every class or function tunelab's own configs build, by where it sits in a composed config
 # (`*`: any entry name; `[]`: any list item). A run folder's config may build these and nothing
-# else without `tunelab-rerun --trust`. tests/unit/test_untrusted.py keeps it equal to conf/.
+# else without `tunelab-rerun --trust`. tests/integration/test_files_are_data.py keeps it equal
+# to conf/.
 TASK_MODULES = (
     "tunelab.tasks.ner.module.TokenClassificationModule",
     "tunelab.tasks.classification.module.SequenceClassificationModule",

@@ -1,0 +1,5 @@
+"""`python -m tunelab COMMAND ...`: the `tunelab` command."""
+
+from tunelab.cli import main
+
+main()

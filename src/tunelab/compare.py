@@ -65,8 +65,8 @@ def differing_keys(runs: list[dict]) -> list[str]:
 def compare(given: list[str], out: str | Path = "compare") -> Path:
     """Write compare.csv/.md/.png into `out`; return the markdown file."""
     runs = [read_run(folder) for folder in run_folders(given)]
-    if len(runs) < 2:
-        raise TunelabError("name two runs or more (or a multirun) to compare")
+    if not runs:
+        raise TunelabError("name a run or more (or a multirun) to compare")
     differ, metrics = differing_keys(runs), metric_columns(runs)
     header = ["run", *metrics, *differ, "status"]
     rows = [
@@ -81,7 +81,8 @@ def compare(given: list[str], out: str | Path = "compare") -> Path:
         csv.writer(handle).writerows([header, *rows])
     cells = [[f"{v:.4f}" if isinstance(v, float) else v for v in row] for row in rows]
     markdown = folder / "compare.md"
-    markdown.write_text(markdown_table(header, cells))
+    alone = "\nOne run: nothing to compare it with yet; name more runs or a multirun folder.\n"
+    markdown.write_text(markdown_table(header, cells) + (alone if len(runs) == 1 else ""))
     if metrics:
         scored = [run for run in runs if isinstance(run.get(metrics[0]), float)]
         names = [short_name(run["run"], [r["run"] for r in runs]) for run in scored]

@@ -18,6 +18,7 @@ from tunelab import plots, quiet, schema, tasks
 from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
 from tunelab.errors import TunelabError
 from tunelab.loading import read_checkpoint
+from tunelab.model_card import write_model_card
 from tunelab.models.labels import merged_labels, trained_labels
 from tunelab.models.peft_methods import parameter_counts
 from tunelab.rerun import write_record
@@ -162,6 +163,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         report = write_run_outputs(run_dir, task, model, datamodule, split, metrics)
         model.export(str(run_dir / "model"), datamodule.tokenizer)
+        write_model_card(run_dir / "model", cfg, task.name, datamodule.labels, metrics)
         if model.peft_method not in ("none", "head_only"):
             model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
         keep_checkpoints(run_dir / "checkpoints", keep)

@@ -64,9 +64,15 @@ def test_a_multirun_folder_stands_for_its_jobs(tmp_path, two_runs):
 
 
 @pytest.mark.parametrize(
-    "given, expected", [(["nowhere"], "not a run or multirun"), ([], "two runs")]
+    "given, expected", [(["nowhere"], "not a run or multirun"), ([], "name a run or more")]
 )
 def test_mistakes_are_one_line(tmp_path, two_runs, given, expected):
-    named = given or [str(two_runs[0])]
     with pytest.raises(TunelabError, match=expected):
-        compare(named, tmp_path / "out")
+        compare(given, tmp_path / "out")
+
+
+def test_one_run_is_shown_alone(tmp_path, two_runs):
+    """The README runs tunelab-compare after the first run: it shows that run's scores."""
+    markdown = compare([str(two_runs[0])], tmp_path / "out").read_text()
+    assert str(two_runs[0]) in markdown and "One run: nothing to compare it with yet" in markdown
+    assert markdown.count("\n|") == 2  # header rule and one row

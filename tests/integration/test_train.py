@@ -47,6 +47,16 @@ def test_run_directory_contract(trained_run):
     assert "PER" in (run_dir / "report.txt").read_text()
 
 
+def test_the_export_carries_a_model_card(trained_run):
+    run_dir, metrics, conll_dir = trained_run
+    card = (run_dir / "model" / "README.md").read_text()
+    assert card.startswith('---\nlibrary_name: "transformers"\n')
+    assert 'pipeline_tag: "token-classification"' in card
+    assert f"on `{conll_dir.name}` for ner. Labels: O, B-LOC" in card
+    assert f"| `test/f1` | {metrics['test/f1']:.4f} |" in card
+    assert "| `optimizer.lr` | `0.005` |" in card and "## Intended use" in card
+
+
 def test_tiny_model_learns(trained_run):
     _, metrics, _ = trained_run
     assert metrics["test/f1"] > 0.5  # the synthetic corpus is easy; a broken loop stays near 0

@@ -22,9 +22,10 @@ def test_strict_mode_rejects_orphan_inside_tags():
     assert scores["f1_strict"] == 0.0
 
 
-def test_report_has_both_modes():
+def test_report_has_both_modes_once_when_they_agree():
     report = ner_report([["B-PER"]], [["B-PER"]])
-    assert "default mode" in report and "strict IOB2 mode" in report and "PER" in report
+    assert report.startswith("seqeval, default mode (conlleval) and strict IOB2 mode agree\n")
+    assert report.count("micro avg") == 1 and "PER" in report
 
 
 def test_precision_and_recall_are_not_swapped():

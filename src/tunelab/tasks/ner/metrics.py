@@ -30,9 +30,12 @@ def ner_scores(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float]
 
 
 def ner_report(gold: list[list[str]], pred: list[list[str]]) -> str:
-    """Per-type seqeval reports, default mode then strict IOB2 mode."""
+    """Per-type seqeval reports, default mode then strict IOB2 mode; one table when the two
+    readings agree to the last digit (well-formed tags mostly), rather than the same table twice."""
     default = classification_report(gold, pred, digits=4, zero_division=0)
     strict = classification_report(
         gold, pred, digits=4, zero_division=0, mode="strict", scheme=IOB2
     )
+    if default == strict:
+        return f"seqeval, default mode (conlleval) and strict IOB2 mode agree\n{default}"
     return f"seqeval, default mode (conlleval)\n{default}\nseqeval, strict IOB2 mode\n{strict}"

@@ -8,6 +8,7 @@ train.log, so `tunelab-rerun` works on it too).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +59,16 @@ def compose_config(
     return cfg
 
 
+def shows_on_console() -> bool:
+    """Whether tunelab's log lines already reach the terminal (a handler on stderr or stdout)."""
+    for logger in (logging.getLogger("tunelab"), logging.getLogger()):
+        for handler in logger.handlers:
+            stream = getattr(handler, "stream", None)
+            if not isinstance(handler, logging.FileHandler) and stream in (sys.stderr, sys.stdout):
+                return True
+    return False
+
+
 @contextmanager
 def logged_to(path: Path):
     """The run's log lines also go to `path`, as the commands' Hydra logging does; a run stopped
@@ -66,6 +77,10 @@ def logged_to(path: Path):
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)
+    console = None if shows_on_console() else logging.StreamHandler(sys.stderr)
+    if console is not None:  # a notebook configures no logging: show tunelab's own lines
+        console.setFormatter(logging.Formatter("[tunelab] %(message)s"))
+        logging.getLogger("tunelab").addHandler(console)
     level = logging.getLogger("tunelab").level
     logging.getLogger("tunelab").setLevel(logging.INFO)
     stopped_by_user_error = False
@@ -76,6 +91,8 @@ def logged_to(path: Path):
         raise
     finally:
         root.removeHandler(handler)
+        if console is not None:
+            logging.getLogger("tunelab").removeHandler(console)
         logging.getLogger("tunelab").setLevel(level)
         handler.close()
         if stopped_by_user_error:

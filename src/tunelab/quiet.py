@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger("tunelab")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # transformers' load report rows: `key | STATUS | note`
 REPORT_ROW = re.compile(r"^(\S+)\s*\|\s*([A-Z_]+)\s*\|", re.M)
 # Parameters a pretrained encoder has and a fine-tuned head model drops (its pooler, its
@@ -27,7 +28,8 @@ class ExpectedLoadReport(logging.Filter):
     pre-training heads left out), becomes one line in tunelab's log; any other report is kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        # on a terminal, transformers colours the report (ANSI codes inside the words matched)
+        message = ANSI.sub("", record.getMessage())
         if "LOAD REPORT" not in message:
             return True
         rows = REPORT_ROW.findall(message)

@@ -78,6 +78,23 @@ def test_the_page_highlights_the_entities_of_a_submitted_text(browser, trained_r
             m.get_attribute("data-type"): m.value_of_css_property("background-color") for m in marks
         }
         assert len(set(colours.values())) == len(colours)
+        # types, not BIO tags; each score shown on the page, its badge on one line
+        about = browser.find_element(By.ID, "about").text
+        assert about == "ner model, 3 entity types (7 BIO labels)", about
+        assert (
+            len({s.value_of_css_property("background-color") for s in legend_spans(browser)}) == 3
+        )
+        badges = [m.find_element(By.CLASS_NAME, "type") for m in marks]
+        for badge, entity in zip(badges, expected, strict=True):
+            kind, score = badge.text.split(" ")
+            assert kind == entity["type"] and abs(float(score) - entity["score"]) <= 0.005
+        assert {b.value_of_css_property("white-space") for b in badges} == {"nowrap"}
+
+
+def legend_spans(browser):
+    from selenium.webdriver.common.by import By
+
+    return browser.find_elements(By.CSS_SELECTOR, "#legend span")
 
 
 def test_the_page_shows_each_label_probability_as_a_bar(browser, classified_run, tmp_path):

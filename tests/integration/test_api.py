@@ -36,8 +36,11 @@ def test_readme_example_runs(tmp_path, tiny_bert, conll_dir, capsys):
     assert (run.dir / ".hydra" / "config.yaml").is_file() and (run.dir / "train.log").is_file()
     assert "labels:" in (run.dir / "train.log").read_text()
     assert isinstance(model, Predictor)
-    out = capsys.readouterr().out
-    assert "'entities'" in out
+    shown = capsys.readouterr()
+    assert "'entities'" in shown.out
+    # as in a notebook, where nothing configures logging: tunelab's own lines are shown
+    assert "[tunelab] test scores: test/f1" in shown.err
+    assert "[tunelab] epoch 0: val/precision" in shown.err
 
 
 def test_train_keeps_its_name_when_the_command_module_is_imported():

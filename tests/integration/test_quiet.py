@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import tiny_train_overrides
-from tunelab.quiet import ExpectedLoadReport
+from tunelab.quiet import ANSI, ExpectedLoadReport
 
 NOISE = ["Tip:", "LOAD REPORT", "ckpt_path", "LeafSpec", "FLOPs", "Warning", "warn(", "Test metric"]
 
@@ -28,6 +28,32 @@ def test_a_run_prints_no_note_the_user_cannot_act_on(tmp_path, tiny_bert, conll_
     assert "epoch 0: val/precision" in log and "epoch 1: val/precision" in log
     assert "new head, trained from scratch: classifier.bias, classifier.weight" in log
     assert "test scores: test/f1" in log
+
+
+def test_a_run_on_a_real_terminal_prints_no_such_note(tmp_path, tiny_bert, conll_dir):
+    """Under a pty, transformers and Lightning colour their notes; the filters still hold."""
+    import os
+    import pty
+
+    overrides = [*tiny_train_overrides(tiny_bert, conll_dir), "trainer.max_epochs=1"]
+    command = [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={tmp_path}"]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the pty closes when the run ends
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert process.wait(300) == 0, seen[-2000:]
+    console = ANSI.sub("", seen.decode("utf-8", "replace"))
+    assert "test scores: test/f1" in console
+    assert [word for word in NOISE if word in console] == [], console[-3000:]
 
 
 def report_record(rows: list[tuple[str, str]]) -> logging.LogRecord:

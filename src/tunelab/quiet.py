@@ -20,7 +20,9 @@ REPORT_ROW = re.compile(r"^(\S+)\s*\|\s*([A-Z_]+)\s*\|", re.M)
 # Parameters a pretrained encoder has and a fine-tuned head model drops (its pooler, its
 # pre-training heads), and the new head a fine-tuning run starts from scratch.
 UNUSED = ("pooler.", "cls.", "lm_head.", "vocab_", "mask_predictions.", "generator_")
-NEW_HEAD = ("classifier.", "score.", "qa_outputs.")
+MLM_HEADS = ("cls.", "lm_head.", "vocab_projector", "generator_lm_head")
+# a task head, or the masked-LM head a base encoder never had (pre-training from it)
+NEW_HEAD = ("classifier.", "score.", "qa_outputs.", *MLM_HEADS)
 
 
 class ExpectedLoadReport(logging.Filter):
@@ -47,6 +49,18 @@ class ExpectedLoadReport(logging.Filter):
         return False
 
 
+class NewHeadTies(logging.Filter):
+    """transformers says "This checkpoint seem corrupted" when both weights of a tied pair are
+    absent from the checkpoint. For a masked-LM head that the base encoder never had (its decoder
+    bias and the head's bias), that is a new head, trained from scratch, not a corrupt file."""
+
+    TIE = re.compile(r"checkpoint seem corrupted\. .*? to tie (\S+) to (\S+), but both are absent")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = self.TIE.search(ANSI.sub("", record.getMessage()))
+        return not (found and all(name.startswith(MLM_HEADS) for name in found.groups()))
+
+
 class LightningTips(logging.Filter):
     """Lightning's advertisements for its cloud products."""
 
@@ -56,6 +70,7 @@ class LightningTips(logging.Filter):
 
 def install() -> None:
     logging.getLogger("transformers.modeling_utils").addFilter(ExpectedLoadReport())
+    logging.getLogger("transformers.modeling_utils").addFilter(NewHeadTies())
     for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(LightningTips())
     # Lightning's own pytree code builds torch's deprecated LeafSpec; nothing a user can change.

@@ -70,5 +70,23 @@ def test_only_the_expected_load_report_is_dropped():
     assert keep(report_record(expected)) is False
     assert keep(report_record([*expected, ("bert.encoder.layer.0.output.dense.weight", "MISSING")]))
     assert keep(report_record([("classifier.weight", "MISMATCH")]))
+    mlm = [("pooler.dense.bias", "UNEXPECTED"), ("cls.predictions.decoder.bias", "MISSING")]
+    assert keep(report_record(mlm)) is False  # a new masked-LM head
     plain = logging.LogRecord("transformers", logging.WARNING, "", 0, "other", (), None)
     assert keep(plain)
+
+
+def test_a_new_masked_lm_heads_ties_are_no_corrupt_checkpoint():
+    from tunelab.quiet import NewHeadTies
+
+    def record(source: str, target: str) -> logging.LogRecord:
+        message = (
+            "This checkpoint seem corrupted. The tied weights mapping for this model specifies to "
+            f"tie {source} to {target}, but both are absent from the checkpoint, and we could not "
+            "find another related tied weight for those keys"
+        )
+        return logging.LogRecord("transformers.modeling_utils", 30, "", 0, message, (), None)
+
+    keep = NewHeadTies().filter
+    assert keep(record("cls.predictions.bias", "cls.predictions.decoder.bias")) is False
+    assert keep(record("bert.embeddings.word_embeddings.weight", "cls.predictions.decoder.weight"))

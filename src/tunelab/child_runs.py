@@ -18,8 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
+from tunelab import untrusted
 from tunelab.errors import TunelabError, run_failed
 
 log = logging.getLogger("tunelab")
@@ -43,10 +42,9 @@ def settings_of(overrides: list[str]) -> list[str]:
 
 def recorded_overrides(run_dir: Path) -> list[str] | None:
     """The overrides a finished run was made with (None: no readable record)."""
-    record = run_dir / ".hydra" / "overrides.yaml"
     try:
-        found = yaml.safe_load(record.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        found = untrusted.read_yaml(run_dir / ".hydra" / "overrides.yaml")
+    except TunelabError:
         return None
     return [str(o) for o in found] if isinstance(found, list) else None
 

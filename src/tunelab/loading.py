@@ -3,7 +3,6 @@ exported Hugging Face folder."""
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle
 from pathlib import Path
@@ -195,22 +194,22 @@ def check_model_folder(folder: Path, task: tasks.Task) -> None:
     size = config.get("vocab_size")
     if isinstance(size, int) and (folder / "tokenizer.json").is_file():
         vocab = tokenizer_size(folder / "tokenizer.json")
-        if vocab is not None and not size // 2 <= vocab <= size:
+        if not size // 2 <= vocab <= size:
             raise TunelabError(
                 f"{folder / 'tokenizer.json'} has {vocab} tokens but the model's embeddings "
                 f"{size}: the tokenizer belongs to another model"
             )
 
 
-def tokenizer_size(path: Path) -> int | None:
-    """How many tokens a `tokenizer.json` defines (None when it cannot be read as one)."""
+def tokenizer_size(path: Path) -> int:
+    """How many tokens a `tokenizer.json` defines (one line when it cannot be read as one)."""
+    content = untrusted.read_json(path)
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
         vocab = content["model"]["vocab"]
         added = {token["id"] for token in content.get("added_tokens") or []}
-    except (ValueError, KeyError, TypeError):
+        ids = set(vocab.values()) if isinstance(vocab, dict) else set(range(len(vocab)))
+    except (KeyError, TypeError, AttributeError):
         raise TunelabError(f"{path} is not a readable tokenizer.json") from None
-    ids = set(vocab.values()) if isinstance(vocab, dict) else set(range(len(vocab)))
     return len(ids | added)
 
 

@@ -44,7 +44,7 @@ class DuplicateKey(ValueError):
     """A JSON object that names one key twice (json keeps the last without a word)."""
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+def unique_keys(pairs: list[tuple[str, object]]) -> dict:
     found = {}
     for key, value in pairs:
         if key in found:
@@ -85,7 +85,7 @@ def records(name: str, kind: str, handle, bad=None):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line, object_pairs_hook=_unique_keys)
+                record = json.loads(line, object_pairs_hook=unique_keys)
             except json.JSONDecodeError as err:
                 problem(number, f"invalid JSON ({err.msg})")
             except DuplicateKey as err:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from tunelab.data.tables import DuplicateKey, unique_keys
+
 DRAIN = 20  # a body over the limit is read and dropped up to this many times the limit
 
 
@@ -18,18 +20,6 @@ async def send_error(send, status: int, message: str, close: bool = False) -> No
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-class DuplicateKey(ValueError):
-    pass
-
-
-def refuse_duplicates(pairs: list[tuple]) -> dict:
-    keys = [key for key, _ in pairs]
-    repeated = next((key for i, key in enumerate(keys) if key in keys[:i]), None)
-    if repeated is not None:
-        raise DuplicateKey(repeated)
-    return dict(pairs)
 
 
 def declared_length(scope) -> int | None:
@@ -88,7 +78,7 @@ class BodyLimit:
                 send, 400, f"the body is not valid UTF-8 (byte {err.start + 1}); JSON is UTF-8"
             )
         try:
-            json.loads(text, object_pairs_hook=refuse_duplicates)
+            json.loads(text, object_pairs_hook=unique_keys)
         except DuplicateKey as err:
             return await send_error(send, 400, f"the body names key {err.args[0]!r} twice")
         except RecursionError:

@@ -8,7 +8,7 @@ setup:
 	@bash scripts/setup.sh
 
 train: setup
-	$(PY) -m tunelab.train $(ARGS)
+	$(PY) -m tunelab train $(ARGS)
 
 # The browser tests (tests/browser) run in the default suite; the set-up installs Chromium.
 test: setup

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunelab.rundir import markdown_table
+from tunelab.training.rundir import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -309,7 +309,7 @@ def tunelab(data_dir: str, args) -> dict:
     from hydra import compose, initialize_config_dir
 
     from tunelab.config import CONFIG_DIR, build
-    from tunelab.train import build_data_and_model
+    from tunelab.training.train import build_data_and_model
 
     classify = args.task == "classification"
     data = [f"data={args.data}"] if classify else ["data=conll", f"data.dir={data_dir}"]

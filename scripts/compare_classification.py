@@ -29,7 +29,8 @@ def run_tunelab(data: str, seed: int, args, out_dir: Path) -> dict:
     command = [
         sys.executable,
         "-m",
-        "tunelab.train",
+        "tunelab",
+        "train",
         f"data={data}",
         f"trainer.max_epochs={args.epochs}",
         f"data.batch_size={args.batch_size}",

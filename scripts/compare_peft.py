@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tunelab.rundir import markdown_table
+from tunelab.training.rundir import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ["none", "lora", "adalora", "ia3", "prefix", "head_only"]
@@ -30,7 +30,8 @@ def run(method: str, args, out_dir: Path) -> dict:
         command = [
             sys.executable,
             "-m",
-            "tunelab.train",
+            "tunelab",
+            "train",
             f"data={args.data}",
             f"peft={method}",
             f"hydra.run.dir={run_dir}",

@@ -18,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from tunelab.rundir import markdown_table
+from tunelab.training.rundir import markdown_table
 
 KEYS = ("average_incremental_f1", "final_f1", "mean_forgetting")
 RUN = re.compile(r"(?P<method>.+)-seed(?P<seed>\d+)")

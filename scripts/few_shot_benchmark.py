@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN = [sys.executable, "-m", "tunelab.train"]
+TRAIN = [sys.executable, "-m", "tunelab", "train"]
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 PROMPT_MODEL: list[str] = []
 SIDES = {"tunelab": ["model=setfit"], "head": [], "prompt": ["model=prompt"]}
@@ -74,7 +74,7 @@ def worker(args) -> None:
     with open_dict(cfg):
         cfg.paths.output_dir = str(ROOT / "outputs")
     datamodule = build(cfg.data)
-    train, test = datamodule.examples("train"), datamodule.examples(datamodule.hparams.test_split)
+    train, test = datamodule.examples("train"), datamodule.examples(datamodule.loader.test_split)
 
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments

@@ -31,8 +31,8 @@ def main() -> None:
         rows.append((f"tunelab {name} --help", seconds([str(TUNELAB), name, "--help"])))
     rows.append(
         (
-            "python -m tunelab.train --help",
-            seconds([sys.executable, "-m", "tunelab.train", "--help"]),
+            "python -m tunelab train --help",
+            seconds([sys.executable, "-m", "tunelab", "train", "--help"]),
         )
     )
     width = max(len(name) for name, _ in rows)

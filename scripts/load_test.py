@@ -55,7 +55,7 @@ def free_port() -> int:
 
 def start_service(model_dir: str, extra: list[str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "tunelab.serve", f"model_dir={model_dir}", f"port={port}"]
+    command = [sys.executable, "-m", "tunelab", "serve", f"model_dir={model_dir}", f"port={port}"]
     command += ["log_level=warning", "hydra.run.dir=outputs/load_test/serve", *extra]
     process = subprocess.Popen(command, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"

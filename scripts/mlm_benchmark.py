@@ -37,11 +37,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunelab.rundir import markdown_table
+from tunelab.training.rundir import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-TRAIN = [sys.executable, "-m", "tunelab.train"]
+TRAIN = [sys.executable, "-m", "tunelab", "train"]
 
 
 def write_text_folder(corpus: str, folder: Path) -> None:
@@ -153,7 +153,7 @@ def tunelab(folder: str, args, output: str) -> dict:
     from hydra import compose, initialize_config_dir
 
     from tunelab.config import CONFIG_DIR, build
-    from tunelab.train import build_data_and_model
+    from tunelab.training.train import build_data_and_model
 
     overrides = ["data=text", f"data.dir={folder}", f"trainer.max_epochs={args.epochs}"]
     overrides += [f"seed={args.seed}", f"data.max_length={args.block}", "data.cache_dir=null"]

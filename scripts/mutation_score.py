@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from tunelab.rundir import markdown_table  # noqa: E402
+from tunelab.training.rundir import markdown_table  # noqa: E402
 
 KILLED = {1, 3, 37}  # tests failed, pytest internal error, caught by type check
 TIMEOUT = {36, 24, -24, 152, 255}  # an endless loop is noticed too

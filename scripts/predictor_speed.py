@@ -14,7 +14,7 @@ import time
 
 from load_test import default_texts
 
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 
 BACKENDS = {
     "torch": {},

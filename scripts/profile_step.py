@@ -53,7 +53,7 @@ def main() -> None:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as scratch:
         write_subset(Path(args.data_dir), Path(scratch))
-        data = TokenClassificationDataModule(
+        data = TokenClassificationDataModule.from_config(
             MODEL, dir=scratch, group_by_length=args.group, pack=not args.no_pack
         )
         data.setup("fit")

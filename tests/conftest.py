@@ -176,7 +176,7 @@ def tiny_overrides(tiny_bert, conll_dir) -> list[str]:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, tiny_bert, conll_dir):
     """One full tiny training run: (run directory, metrics, corpus folder)."""
-    from tunelab.train import train
+    from tunelab.training.train import train
 
     run_dir = tmp_path_factory.mktemp("run")
     overrides = tiny_train_overrides(tiny_bert, conll_dir)
@@ -187,7 +187,7 @@ def trained_run(tmp_path_factory, tiny_bert, conll_dir):
 @pytest.fixture(scope="session")
 def classified_run(tmp_path_factory, tiny_bert, table_dir):
     """One full tiny classification run on `table_dir`: (run directory, metrics)."""
-    from tunelab.train import train
+    from tunelab.training.train import train
 
     run_dir = tmp_path_factory.mktemp("cls-run")
     overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv")

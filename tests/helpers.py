@@ -1,15 +1,17 @@
-"""Callbacks that tests add to real runs with `+callbacks.NAME._target_=tests.helpers....`, and
-a served model for the service and browser tests."""
+"""Callbacks that tests add to real runs with `+callbacks.NAME._target_=tests.helpers....`, a
+served model for the service and browser tests, and a wheel of the checkout."""
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytorch_lightning as pl
 
@@ -38,7 +40,7 @@ def served(model_dir, run_dir, *overrides: str, timeout: float = 120.0):
     """`tunelab-serve` on a free loopback port in its own process: yields (base URL, process);
     stopped with SIGTERM, as a service manager stops it."""
     port = free_port()
-    command = [sys.executable, "-m", "tunelab.serve", f"model_dir={model_dir}", f"port={port}"]
+    command = [sys.executable, "-m", "tunelab", "serve", f"model_dir={model_dir}", f"port={port}"]
     command += [f"hydra.run.dir={run_dir}", "log_level=warning", *overrides]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -75,3 +77,21 @@ def post_json(url: str, body, headers: dict | None = None) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def build_wheel(tmp_path: Path) -> Path:
+    """A wheel of the checkout, built from a copy of it (setuptools writes build/ and *.egg-info
+    into the tree it builds) into `tmp_path/wheels`."""
+    checkout = Path(__file__).resolve().parents[1]
+    junk = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    source = tmp_path / "source"
+    for name in ("src", "conf"):
+        shutil.copytree(checkout / name, source / name, symlinks=True, ignore=junk)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(checkout / name, source / name)
+    wheels = tmp_path / "wheels"
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+    build += ["--no-build-isolation", "-w", str(wheels), str(source)]
+    subprocess.run(build, check=True, timeout=300)
+    (wheel,) = wheels.glob("tunelab-*.whl")
+    return wheel

@@ -116,7 +116,7 @@ def assert_classification_run_recomputed(run_dir: Path, labels: list[str]) -> di
 def predictions_agree_with_predict(run_dir: Path, tmp_path: Path) -> None:
     """`tunelab-predict` (fp32) with RUN/model labels the test texts as predictions/test.csv."""
     from tests.conftest import compose_train
-    from tunelab.predict import predict
+    from tunelab.inference.predict import predict
 
     with (run_dir / "predictions" / "test.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -11,9 +11,6 @@ From Python (a notebook, a script), the commands' work without the command line:
 The API lives in `tunelab.api`; importing `tunelab` itself stays light (no torch).
 """
 
-import sys
-import types
-
 __version__ = "0.1.0"
 
 
@@ -36,15 +33,3 @@ def load(model_dir, **settings):
     from tunelab.api import load as run
 
     return run(model_dir, **settings)
-
-
-class _Package(types.ModuleType):
-    # `tunelab.train` is the function above; the command's module (also named train) stays
-    # importable as `from tunelab.train import ...` but must not replace it when first loaded.
-    def __setattr__(self, name, value):
-        if name == "train" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

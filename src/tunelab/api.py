@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from tunelab.config import CONFIG_DIR, discard_unused_run_dir
 from tunelab.errors import TunelabError
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as the commands' logs
 
@@ -101,7 +101,7 @@ def logged_to(path: Path):
 
 def train(overrides: Iterable[str] = (), output_dir: str | Path | None = None) -> Run:
     """Train as `tunelab-train OVERRIDES...` does; returns the run (directory and metrics)."""
-    from tunelab.train import train as run_training
+    from tunelab.training.train import train as run_training
 
     overrides = list(overrides) if not isinstance(overrides, str) else overrides
     cfg = compose_config("train", overrides, output_dir)
@@ -121,7 +121,7 @@ def evaluate(
     output_dir: str | Path | None = None,
 ) -> Run:
     """Evaluate as `tunelab-eval model_dir=... (or ckpt_path=...) OVERRIDES...` does."""
-    from tunelab.eval import evaluate as run_evaluation
+    from tunelab.inference.eval import evaluate as run_evaluation
 
     given = [f"{k}={v}" for k, v in (("model_dir", model_dir), ("ckpt_path", ckpt_path)) if v]
     cfg = compose_config("eval", [*given, *overrides], output_dir)
@@ -133,5 +133,5 @@ def evaluate(
 
 def load(model_dir: str | Path, **settings) -> Predictor:
     """An exported model (RUN/model) that labels texts in memory: `.predict(texts)` returns
-    the records `tunelab-predict` writes. `settings`: `tunelab.predictor.Predictor`'s."""
+    the records `tunelab-predict` writes. `settings`: `tunelab.inference.predictor.Predictor`'s."""
     return Predictor(str(model_dir), **settings)

@@ -116,6 +116,25 @@ def build_all(section: DictConfig | None) -> list[Any]:
     return [build(node) for node in section.values() if isinstance(node, DictConfig)]
 
 
+def given_overrides(cfg: DictConfig) -> list[str]:
+    """The command line's overrides as given, less Hydra's own: the one reader of them (in a
+    running command, or in a config composed in Python with its hydra node)."""
+    if HydraConfig.initialized():
+        given = HydraConfig.get().overrides.task
+    else:  # a config composed in Python with its hydra node
+        given = cfg.hydra.overrides.task if "hydra" in cfg else []
+    return [o for o in given if not o.lstrip("+~").startswith("hydra.")]
+
+
+def data_keys_given(cfg: DictConfig) -> set[str]:
+    """The `data.*` keys the command line sets (`data.max_length=64` -> `max_length`)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(given_overrides(cfg))
+    names = [override.key_or_group for override in parsed]
+    return {name.split(".", 1)[1] for name in names if name.startswith("data.")}
+
+
 def exit_on_user_error(function: Callable) -> Callable:
     """Turn a TunelabError into a one-line message and exit status 2 instead of a traceback; a
     run directory in which the command wrote nothing but Hydra's files is removed."""
@@ -131,6 +150,16 @@ def exit_on_user_error(function: Callable) -> Callable:
             sys.exit(2)
 
     return wrapper
+
+
+def hydra_command(config_name: str, run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
+    """The `main()` of a command: `run` on the config composed from `conf/<config_name>.yaml`
+    and the command line (Hydra reads sys.argv), a user error as one line."""
+    import hydra
+
+    return hydra.main(config_path=CONFIG_DIR, config_name=config_name, version_base="1.3")(
+        exit_on_user_error(run)
+    )
 
 
 STARTED = time.time()

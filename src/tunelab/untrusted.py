@@ -9,13 +9,13 @@ the classes tunelab itself builds from a file come from the exact tables below, 
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tunelab.data.settings import config_target
 from tunelab.errors import TunelabError
 
 # Keys that make Hydra build or call something, wherever they sit in a tree.
@@ -93,7 +93,7 @@ def reading_settings(data: dict | None, source: str, own_task: bool = True) -> d
             "building it would run code a file chose"
         )
     if own_task:
-        known = datamodule_arguments(name)
+        known = datamodule_settings(name)
         for key in data:
             if key not in known and key not in RECORDS:
                 raise TunelabError(
@@ -108,13 +108,12 @@ def reading_settings(data: dict | None, source: str, own_task: bool = True) -> d
     return dict(data)
 
 
-def datamodule_arguments(class_path: str) -> set[str]:
-    """The constructor arguments of one of `DATAMODULES`."""
+def datamodule_settings(class_path: str) -> set[str]:
+    """The flat settings one of `DATAMODULES` takes (`TaskDataModule.setting_names`)."""
     import importlib
 
     module_path, _, name = class_path.rpartition(".")
-    cls = getattr(importlib.import_module(module_path), name)
-    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return getattr(importlib.import_module(module_path), name).setting_names()
 
 
 # Every class or function tunelab's own configs build, by where it sits in a composed config
@@ -129,7 +128,7 @@ TASK_MODULES = (
     "tunelab.tasks.prompt.module.PromptModule",
 )
 BUILT_BY_CONFIGS: dict[str, tuple[str, ...]] = {
-    "data": DATAMODULES,
+    "data": tuple(config_target(name) for name in DATAMODULES),
     "model": TASK_MODULES,
     "optimizer": ("torch.optim.AdamW",),
     "scheduler": ("tunelab.models.optim.warmup_schedule",),
@@ -145,12 +144,12 @@ BUILT_BY_CONFIGS: dict[str, tuple[str, ...]] = {
         "pytorch_lightning.callbacks.EarlyStopping",
         "pytorch_lightning.callbacks.LearningRateMonitor",
         "pytorch_lightning.callbacks.RichProgressBar",
-        "tunelab.score_log.ScoreLog",
-        "tunelab.resume.StopCheckpoint",
-        "tunelab.resume.Resumable",
+        "tunelab.training.callbacks.ScoreLog",
+        "tunelab.training.callbacks.StopCheckpoint",
+        "tunelab.training.callbacks.Resumable",
     ),
     "logger.*": (
-        "tunelab.resume.HistoryCSVLogger",
+        "tunelab.training.resume.HistoryCSVLogger",
         "pytorch_lightning.loggers.TensorBoardLogger",
         "pytorch_lightning.loggers.MLFlowLogger",
         "pytorch_lightning.loggers.WandbLogger",

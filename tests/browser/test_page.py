@@ -57,7 +57,7 @@ def submit(browser, url: str, text: str) -> None:
 def test_the_page_highlights_the_entities_of_a_submitted_text(browser, trained_run, tmp_path):
     from selenium.webdriver.common.by import By
 
-    from tunelab.predictor import Predictor
+    from tunelab.inference.predictor import Predictor
 
     model_dir = trained_run[0] / "model"
     text = "anna flew to paris and bob works at acme ."
@@ -100,7 +100,7 @@ def legend_spans(browser):
 def test_the_page_shows_each_label_probability_as_a_bar(browser, classified_run, tmp_path):
     from selenium.webdriver.common.by import By
 
-    from tunelab.predictor import Predictor
+    from tunelab.inference.predictor import Predictor
 
     model_dir = classified_run[0] / "model"
     text = "anna flew to paris ."

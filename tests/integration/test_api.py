@@ -11,7 +11,7 @@ import pytest
 
 import tunelab
 from tests.conftest import tiny_train_overrides
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -44,10 +44,10 @@ def test_readme_example_runs(tmp_path, tiny_bert, conll_dir, capsys):
 
 
 def test_train_keeps_its_name_when_the_command_module_is_imported():
-    import tunelab.train as _  # noqa: F401 - the import must not replace tunelab.train
+    import tunelab.training.train as _  # noqa: F401 - must not replace tunelab.train
 
     assert callable(tunelab.train) and tunelab.train.__module__ == "tunelab"
-    from tunelab.train import main
+    from tunelab.training.train import main
 
     assert callable(main)
 

@@ -11,9 +11,9 @@ import torch
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides, write_conll
 from tunelab.errors import TunelabError
-from tunelab.eval import evaluate
-from tunelab.predict import predict
-from tunelab.train import train
+from tunelab.inference.eval import evaluate
+from tunelab.inference.predict import predict
+from tunelab.training.train import train
 
 GOOD = [[("john", "B-PER"), ("went", "O"), ("to", "O"), ("paris", "B-LOC")]]
 
@@ -61,7 +61,7 @@ def test_a_wrong_value_stops_before_anything_loads(
 def test_the_command_line_leaves_no_run_directory_behind(tmp_path, tiny_bert, conll_dir):
     run_dir = tmp_path / "run"
     overrides = tiny_train_overrides(tiny_bert, conll_dir)
-    command = [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={run_dir}"]
+    command = [sys.executable, "-m", "tunelab", "train", *overrides, f"hydra.run.dir={run_dir}"]
     result = subprocess.run([*command, "optimizer.lr=abc"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -211,13 +211,17 @@ def test_a_planted_cache_entry_is_never_unpickled(tmp_path, tiny_bert, conll_dir
     from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 
     cache = tmp_path / "cache"
-    module = TokenClassificationDataModule(str(tiny_bert), dir=str(conll_dir), cache_dir=str(cache))
+    module = TokenClassificationDataModule.from_config(
+        str(tiny_bert), dir=str(conll_dir), cache_dir=str(cache)
+    )
     fresh = module.encoded("train")
     (entry,) = cache.iterdir()
     assert entry.suffix == ".json"
     marker = tmp_path / "ran"
     entry.write_bytes(pickle.dumps(Payload(marker)))
-    again = TokenClassificationDataModule(str(tiny_bert), dir=str(conll_dir), cache_dir=str(cache))
+    again = TokenClassificationDataModule.from_config(
+        str(tiny_bert), dir=str(conll_dir), cache_dir=str(cache)
+    )
     assert again.encoded("train") == fresh
     assert "unreadable cache entry" in caplog.text
     assert not marker.exists()

@@ -12,9 +12,9 @@ from tests.recompute import (
     assert_test_scores_recomputed,
     classification_scores_from_file,
 )
-from tunelab.eval import evaluate
-from tunelab.predict import predict
-from tunelab.train import train
+from tunelab.inference.eval import evaluate
+from tunelab.inference.predict import predict
+from tunelab.training.train import train
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_multi_label(tmp_path, tiny_bert):
 def test_eval_on_a_preset_reads_its_columns_not_the_models(tmp_path):
     # a model trained on one table (column `text`, labels renamed) scored on SST-2's files
     from tests.conftest import compose_train
-    from tunelab.eval import data_config
+    from tunelab.inference.eval import data_config
 
     cfg = compose_train(tmp_path, ["data=sst2"], config_name="eval", return_hydra_config=True)
     recorded = {

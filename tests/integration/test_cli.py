@@ -16,7 +16,8 @@ def run_train(data_dir, tiny_bert):
     command = [
         sys.executable,
         "-m",
-        "tunelab.train",
+        "tunelab",
+        "train",
         "data=conll",
         f"data.dir={data_dir}",
         f"model.model_name_or_path={tiny_bert}",
@@ -55,7 +56,8 @@ def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, c
     command = [
         sys.executable,
         "-m",
-        "tunelab.train",
+        "tunelab",
+        "train",
         "-m",
         "data=conll",
         f"data.dir={conll_dir}",
@@ -81,7 +83,9 @@ def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, c
     assert (tmp_path / "summary.png").stat().st_size > 1000
     (tmp_path / "summary.md").unlink()
     summary = subprocess.run(
-        [sys.executable, "-m", "tunelab.sweep", str(tmp_path)], capture_output=True, text=True
+        [sys.executable, "-m", "tunelab", "sweep-summary", str(tmp_path)],
+        capture_output=True,
+        text=True,
     )
     assert summary.returncode == 0 and "| job | optimizer.lr |" in summary.stdout
     assert (tmp_path / "summary.md").is_file()
@@ -96,7 +100,8 @@ def test_optuna_search_resumes_from_its_sqlite_study(tmp_path, tiny_bert, conll_
         command = [
             sys.executable,
             "-m",
-            "tunelab.train",
+            "tunelab",
+            "train",
             "hparams_search=optuna",
             "data=conll",
             f"data.dir={conll_dir}",
@@ -128,7 +133,8 @@ def test_unreachable_hub_model_is_a_one_line_error(tmp_path, conll_dir):
     command = [
         sys.executable,
         "-m",
-        "tunelab.train",
+        "tunelab",
+        "train",
         "data=conll",
         f"data.dir={conll_dir}",
         "model=bert_base_cased",

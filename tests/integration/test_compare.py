@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from tests.conftest import compose_train, tiny_train_overrides
-from tunelab.compare import compare
 from tunelab.errors import TunelabError
-from tunelab.train import train
+from tunelab.experiments.compare import compare
+from tunelab.training.train import train
 
 
 def job_copy(run_dir, target, lr: str):

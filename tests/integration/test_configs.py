@@ -38,10 +38,13 @@ def test_every_option_composes_and_targets_resolve(tmp_path, group, option):
     overrides = [f"{group}={option}"]
     if option == "conll":
         overrides.append(f"data.dir={tmp_path}")
+    if option == "bert_small_scratch":  # pre-training from scratch: on raw text
+        overrides.append("data=text")
     if option == "tensorboard":
         pytest.importorskip("tensorboard")
     cfg = compose_train(tmp_path, overrides)
-    get_class(cfg.data._target_)
+    datamodule = get_method(cfg.data._target_).__self__  # <DataModule>.from_config
+    assert set(cfg.data) - {"_target_"} <= datamodule.setting_names()
     get_class(cfg.model._target_)
     assert callable(build(cfg.optimizer)) and callable(build(cfg.scheduler))
     get_method(cfg.scheduler._target_)

@@ -10,9 +10,10 @@ from transformers import AutoConfig, AutoModelForTokenClassification
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab.config import build
-from tunelab.continual import check_order, continual, link_same_first_step
 from tunelab.data.alignment import IGNORE
 from tunelab.errors import TunelabError
+from tunelab.experiments.continual import check_order, continual
+from tunelab.experiments.continual_steps import link_same_first_step
 from tunelab.models.teacher import load_teacher
 from tunelab.tasks.classification.distill import distill_loss as class_distill_loss
 from tunelab.tasks.classification.module import SequenceClassificationModule
@@ -252,7 +253,7 @@ def test_classes_are_learnt_a_step_at_a_time(tmp_path, tiny_bert, three_classes)
     joined = continual(compose_train(tmp_path, overrides, "continual", return_hydra_config=True))
     assert (joint / "step0-travel+work").is_symlink()
     assert joined["matrix"][0] == result["matrix"][0]
-    with pytest.raises(TunelabError, match="step 0 \\(travel\\): a classifier starts from two"):
+    with pytest.raises(TunelabError, match="step 0 \\(travel\\): a first step learns 2"):
         check_order(
             compose_train(tmp_path, [*overrides, "continual.order=[travel,work]"], "continual")
         )

@@ -7,10 +7,10 @@ import pytest
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
-from tunelab.eval import evaluate
+from tunelab.inference.eval import evaluate
 from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 from tunelab.tasks.ner.module import TokenClassificationModule
-from tunelab.train import train
+from tunelab.training.train import train
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_document_context_trains_and_scores_every_word(tmp_path, tiny_bert, docs
 
 
 def test_document_windows_add_every_document_as_labelled_windows(tiny_bert, docs_dir):
-    datamodule = TokenClassificationDataModule(
+    datamodule = TokenClassificationDataModule.from_config(
         str(tiny_bert),
         dir=str(docs_dir),
         max_length=24,

@@ -6,7 +6,7 @@ import statistics
 import pytest
 
 from tests.conftest import compose_train
-from tunelab.curve import curve
+from tunelab.experiments.curve import curve
 
 
 def curve_config(tmp_path, tiny_bert, table_dir, k, seeds):

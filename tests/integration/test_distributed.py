@@ -9,14 +9,15 @@ import sys
 import pytest
 
 from tests.conftest import eval_config
-from tunelab.eval import evaluate
+from tunelab.inference.eval import evaluate
 
 
 def run_ddp(run_dir, tiny_bert, data: str, data_dir) -> subprocess.CompletedProcess:
     command = [
         sys.executable,
         "-m",
-        "tunelab.train",
+        "tunelab",
+        "train",
         f"data={data}",
         f"data.dir={data_dir}",
         f"model.model_name_or_path={tiny_bert}",
@@ -89,7 +90,7 @@ def test_each_rank_evaluates_whole_batches_of_the_one_process_list(tiny_bert, od
 
     from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 
-    datamodule = TokenClassificationDataModule(
+    datamodule = TokenClassificationDataModule.from_config(
         str(tiny_bert), dir=str(odd_data["conll"]), eval_batch_size=4, eval_max_tokens=64
     )
     single = [batch["input_ids"].tolist() for batch in datamodule.test_dataloader()]

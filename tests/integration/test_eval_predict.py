@@ -8,8 +8,8 @@ from tests.conftest import compose_train, eval_config, write_conll
 from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.errors import TunelabError
-from tunelab.eval import evaluate
-from tunelab.predict import predict
+from tunelab.inference.eval import evaluate
+from tunelab.inference.predict import predict
 from tunelab.tasks.ner.predict import split_words
 
 

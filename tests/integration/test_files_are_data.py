@@ -13,12 +13,12 @@ from omegaconf import OmegaConf
 
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tests.integration.test_bad_input import expect_error
-from tunelab.eval import evaluate
+from tunelab.inference.eval import evaluate
 
 # Each would run code if built: a tunelab function that runs git with chosen arguments,
 # transformers' loader of a .py file from a folder, and the standard library making a folder.
 TARGETS = [
-    {"_target_": "tunelab.rerun.git", "_args_": ["-c", "alias.x=!touch {marker}", "x"]},
+    {"_target_": "tunelab.experiments.rerun.git", "_args_": ["-c", "alias.x=!touch {marker}", "x"]},
     {
         "_target_": "transformers.dynamic_module_utils.get_class_from_dynamic_module",
         "class_reference": "evil.Evil",
@@ -69,7 +69,10 @@ def test_a_target_in_tunelab_json_is_refused(tmp_path, trained_run, target, path
         ({"data": {"stride": [1, {"_partial_": True}]}}, "data.stride[1]._partial_="),
         ({"data": {"shell": "rm"}}, "data.shell is not a setting of TokenClassificationDataModule"),
         ({"data": {"max_length": -3}}, "data.max_length=-3 is not allowed"),
-        ({"data": {"datamodule": "tunelab.rerun.git"}}, "outside tunelab's DataModules"),
+        (
+            {"data": {"datamodule": "tunelab.experiments.rerun.git"}},
+            "outside tunelab's DataModules",
+        ),
         ({"task": "classification"}, "names task 'classification', but"),
     ],
 )
@@ -122,7 +125,7 @@ def test_a_target_in_a_checkpoint_is_refused(tmp_path, trained_run, target, path
     ],
 )
 def test_a_target_in_a_run_config_is_refused(tmp_path, tiny_bert, conll_dir, target, path):
-    from tunelab.rerun import untrusted_entries
+    from tunelab.experiments.rerun import untrusted_entries
 
     config = OmegaConf.to_container(
         compose_train(tmp_path, tiny_train_overrides(tiny_bert, conll_dir))
@@ -145,13 +148,13 @@ def test_a_run_folder_with_a_planted_target_builds_nothing(tmp_path, tiny_bert, 
     (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
     (run_dir / "run_record.json").write_text("{}")
     result = subprocess.run(
-        [sys.executable, "-m", "tunelab.rerun", str(run_dir), "--out", str(tmp_path / "again")],
+        [sys.executable, "-m", "tunelab", "rerun", str(run_dir), "--out", str(tmp_path / "again")],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode != 0
-    assert "data.stride._target_: tunelab.rerun.git" in result.stderr
+    assert "data.stride._target_: tunelab.experiments.rerun.git" in result.stderr
     assert "Traceback" not in result.stderr
     assert not marker.exists() and not (tmp_path / "again").exists()
 
@@ -172,7 +175,7 @@ def test_the_rerun_table_is_what_the_configs_build():
                     named.add(line.split(key, 1)[1].split("#")[0].strip())
     hydra_own = {
         "hydra_plugins.tunelab_sweeper.resumable_optuna.ResumableOptunaSweeper",
-        "tunelab.sweep.SweepSummary",
+        "tunelab.experiments.sweep.SweepSummary",
     }
     table = {t for targets in BUILT_BY_CONFIGS.values() for t in targets} | set(CLASSES_BY_NAME)
     named = {n for n in named if "." in n and not n.startswith("$")}
@@ -224,7 +227,7 @@ def foreign_tokenizer(folder):
 )
 @pytest.mark.parametrize("command", ["eval", "predict"])
 def test_a_damaged_model_folder_is_one_line(tmp_path, trained_run, damage, expected, command):
-    from tunelab.predictor import Predictor
+    from tunelab.inference.predictor import Predictor
 
     run_dir, _, data_dir = trained_run
     model_dir = tmp_path / "model"

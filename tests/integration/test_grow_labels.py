@@ -10,7 +10,7 @@ from transformers import AutoConfig, AutoModelForTokenClassification
 from tests.conftest import compose_train, tiny_train_overrides, write_conll
 from tunelab.errors import TunelabError
 from tunelab.tasks.ner.module import TokenClassificationModule
-from tunelab.train import train
+from tunelab.training.train import train
 
 
 @pytest.fixture(scope="module")

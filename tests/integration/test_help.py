@@ -7,15 +7,15 @@ import sys
 
 # command -> (module, an option its help must name)
 COMMANDS = {
-    "tunelab-train": ("tunelab.train", "callbacks.keep_checkpoints"),
-    "tunelab-eval": ("tunelab.eval", "model_dir"),
-    "tunelab-predict": ("tunelab.predict", "skip_bad_rows"),
-    "tunelab-serve": ("tunelab.serve", "max_batch"),
-    "tunelab-export": ("tunelab.export", "quantize=int8"),
-    "tunelab-continual": ("tunelab.continual", "continual.method"),
-    "tunelab-curve": ("tunelab.curve", "seeds="),
-    "tunelab-compare": ("tunelab.compare", "--out"),
-    "tunelab-sweep-summary": ("tunelab.sweep", "multirun_dir"),
+    "tunelab-train": ("tunelab.training.train", "callbacks.keep_checkpoints"),
+    "tunelab-eval": ("tunelab.inference.eval", "model_dir"),
+    "tunelab-predict": ("tunelab.inference.predict", "skip_bad_rows"),
+    "tunelab-serve": ("tunelab.serving.serve", "max_batch"),
+    "tunelab-export": ("tunelab.inference.export", "quantize=int8"),
+    "tunelab-continual": ("tunelab.experiments.continual", "continual.method"),
+    "tunelab-curve": ("tunelab.experiments.curve", "seeds="),
+    "tunelab-compare": ("tunelab.experiments.compare", "--out"),
+    "tunelab-sweep-summary": ("tunelab.experiments.sweep", "multirun_dir"),
 }
 
 
@@ -54,8 +54,9 @@ def test_one_command_lists_its_subcommands():
 
 
 def test_each_subcommand_prints_its_commands_help_without_importing_it():
-    """`tunelab NAME --help` names the command's options (for train: the very text of `python -m
-    tunelab.train --help`), and the command's module (torch, Lightning) is not imported for it."""
+    """`tunelab NAME --help` names the command's options (for train: the very text of
+    `python -m tunelab.training.train --help`), and the command's module (torch, Lightning) is
+    not imported for it."""
     for name, (module, option) in COMMANDS.items():
         sub = name.removeprefix("tunelab-")
         out = help_of(sub, "--help")
@@ -68,8 +69,8 @@ def test_each_subcommand_prints_its_commands_help_without_importing_it():
     probe = (
         "import sys; from tunelab.cli import run\n"
         "try:\n    run('train', ['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'transformers', 'tunelab.train')"
-        " if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'transformers',"
+        " 'tunelab.training.train') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab.config import build
 from tunelab.errors import TunelabError
-from tunelab.train import train
+from tunelab.training.train import train
 
 
 def k_shot_datamodule(tmp_path, tiny_bert, folder, data, *extra):

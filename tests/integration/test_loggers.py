@@ -7,8 +7,8 @@ import pytest
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab.errors import TunelabError
-from tunelab.tracking import check_loggers
-from tunelab.train import train
+from tunelab.training.tracking import check_loggers
+from tunelab.training.train import train
 
 PICTURES = {"learning_curves", "per_type_f1", "confused_tags"}
 
@@ -98,7 +98,7 @@ def test_wandb_offline_folder(tracked):
 def test_a_missing_logger_package_stops_before_the_model_loads(monkeypatch):
     from omegaconf import OmegaConf
 
-    import tunelab.tracking as tracking
+    import tunelab.training.tracking as tracking
 
     section = OmegaConf.create({"x": {"_target_": "somewhere.TensorBoardLogger"}})
     check_loggers(section)  # tensorboard is installed: nothing to say

@@ -5,7 +5,7 @@ from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 
 
 def datamodule(tiny_bert, folder, **settings) -> TokenClassificationDataModule:
-    return TokenClassificationDataModule(
+    return TokenClassificationDataModule.from_config(
         str(tiny_bert), dir=str(folder), cache_dir=None, **settings
     )
 

@@ -24,9 +24,9 @@ from tests.conftest import (
 )
 from tests.integration.test_bad_input import expect_error
 from tunelab.config import build
-from tunelab.eval import evaluate
+from tunelab.inference.eval import evaluate
 from tunelab.tasks.mlm.module import MaskedLMModule
-from tunelab.train import train
+from tunelab.training.train import train
 
 WORDS = PEOPLE + PLACES + ORGS + FILLER
 
@@ -64,7 +64,7 @@ def recomputed_test_scores(run_dir, overrides) -> dict:
     model = AutoModelForMaskedLM.from_pretrained(run_dir / "model").eval()
     losses, correct = [], 0
     with torch.no_grad():
-        for item in datamodule.encoded(datamodule.hparams.test_split):
+        for item in datamodule.encoded(datamodule.loader.test_split):
             logits = model(input_ids=torch.tensor([item["input_ids"]])).logits[0]
             labels = torch.tensor(item["labels"])
             chosen = labels != -100
@@ -231,7 +231,15 @@ def test_unknown_preset_is_named(tmp_path, tiny_bert, text_dir):
 
 def mlm_command(tiny_bert, text_dir, run_dir, *extra: str) -> list[str]:
     overrides = [o for o in mlm_overrides(tiny_bert, text_dir) if o != "trainer.precision=32-true"]
-    return [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={run_dir}", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "tunelab",
+        "train",
+        *overrides,
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
 
 
 def run(command) -> subprocess.CompletedProcess:
@@ -265,7 +273,7 @@ def test_resumed_mlm_run_ends_like_the_uninterrupted_one(tmp_path, tiny_bert, te
     killer = ["+callbacks.stop._target_=tests.helpers.SignalAtStep", "+callbacks.stop.step=5"]
     assert run(mlm_command(tiny_bert, text_dir, stopped_dir, *exact, *killer)).returncode != 0
     resumed = run(
-        [sys.executable, "-m", "tunelab.rerun", str(stopped_dir), "--resume", "~callbacks.stop"]
+        [sys.executable, "-m", "tunelab", "rerun", str(stopped_dir), "--resume", "~callbacks.stop"]
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((stopped_dir / "metrics.json").read_text()) == json.loads(

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import compose_train
 from tunelab.errors import TunelabError
-from tunelab.eval import evaluate
-from tunelab.export import export
-from tunelab.predictor import Predictor
+from tunelab.inference.eval import evaluate
+from tunelab.inference.export import export
+from tunelab.inference.predictor import Predictor
 
 TEXTS = ["john lives in paris", "mary works for acme in london today", "rome"]
 

@@ -5,30 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 from tests.conftest import tiny_train_overrides
+from tests.helpers import build_wheel
 
 CHECKOUT = Path(__file__).resolve().parents[2]
-JUNK = shutil.ignore_patterns("__pycache__", "*.egg-info")
 
 
 def test_a_wheel_trains_outside_the_checkout(tmp_path, tiny_bert, conll_dir):
-    # built from a copy: setuptools writes build/ and *.egg-info into the tree it builds
-    source = tmp_path / "source"
-    for name in ("src", "conf"):
-        shutil.copytree(CHECKOUT / name, source / name, symlinks=True, ignore=JUNK)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(CHECKOUT / name, source / name)
-    wheels = tmp_path / "wheels"
-    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
-    build += ["--no-build-isolation", "-w", str(wheels), str(source)]
-    subprocess.run(build, check=True, timeout=300)
-    (wheel,) = wheels.glob("tunelab-*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(
         n.removeprefix("tunelab/conf/") for n in names if n.startswith("tunelab/conf/")

@@ -12,7 +12,9 @@ from tunelab.tasks.ner.module import TokenClassificationModule
 @pytest.fixture
 def first_batch(tiny_bert, docs_dir):
     # Whole documents as training items beside their sentences: lengths vary several-fold.
-    data = TokenClassificationDataModule(str(tiny_bert), dir=str(docs_dir), document_windows=True)
+    data = TokenClassificationDataModule.from_config(
+        str(tiny_bert), dir=str(docs_dir), document_windows=True
+    )
     data.setup("fit")
     by_length = sorted(data.encoded("train"), key=lambda item: len(item["input_ids"]))
     # the longest two and the shortest ten: short ones share rows

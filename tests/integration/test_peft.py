@@ -11,9 +11,9 @@ from transformers import AutoConfig, AutoModelForTokenClassification, pipeline
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.errors import TunelabError
-from tunelab.eval import evaluate
+from tunelab.inference.eval import evaluate
 from tunelab.models.peft_methods import check_prefix_support
-from tunelab.train import train
+from tunelab.training.train import train
 
 METHODS = ["lora", "adalora", "ia3", "prefix", "prompt_tuning", "p_tuning", "head_only"]
 

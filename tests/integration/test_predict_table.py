@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import compose_train
 from tunelab.errors import TunelabError
-from tunelab.predict import predict
-from tunelab.predictor import Predictor
+from tunelab.inference.predict import predict
+from tunelab.inference.predictor import Predictor
 
 TEXTS = ["john lives in paris", "mary works for acme in london", ".", "rome"]
 

@@ -10,7 +10,7 @@ from tests.recompute import assert_classification_run_recomputed, predictions_ag
 from tunelab.errors import TunelabError
 from tunelab.tasks.prompt.module import PromptModule
 from tunelab.tasks.prompt.template import Template, label_word_ids
-from tunelab.train import train
+from tunelab.training.train import train
 
 VERBALIZER = "model.verbalizer={travel: paris, work: [acme, hooli]}"
 

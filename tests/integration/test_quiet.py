@@ -17,7 +17,7 @@ def test_a_run_prints_no_note_the_user_cannot_act_on(tmp_path, tiny_bert, conll_
     run_dir = tmp_path / "run"
     overrides = tiny_train_overrides(tiny_bert, conll_dir)
     overrides += ["trainer.max_epochs=2", "trainer.log_every_n_steps=1", f"hydra.run.dir={run_dir}"]
-    command = [sys.executable, "-m", "tunelab.train", *overrides]
+    command = [sys.executable, "-m", "tunelab", "train", *overrides]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     console = result.stdout + result.stderr
@@ -36,7 +36,7 @@ def test_a_run_on_a_real_terminal_prints_no_such_note(tmp_path, tiny_bert, conll
     import pty
 
     overrides = [*tiny_train_overrides(tiny_bert, conll_dir), "trainer.max_epochs=1"]
-    command = [sys.executable, "-m", "tunelab.train", *overrides, f"hydra.run.dir={tmp_path}"]
+    command = [sys.executable, "-m", "tunelab", "train", *overrides, f"hydra.run.dir={tmp_path}"]
     leader, follower = pty.openpty()
     process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower)
     os.close(follower)

@@ -19,7 +19,7 @@ def train_command(tiny_bert, conll_dir, run_dir, *extra):
         "callbacks.last_checkpoint.every_n_train_steps=3",
         f"hydra.run.dir={run_dir}",
     ]
-    return [sys.executable, "-m", "tunelab.train", *overrides, *extra]
+    return [sys.executable, "-m", "tunelab", "train", *overrides, *extra]
 
 
 def run(command) -> subprocess.CompletedProcess:
@@ -44,7 +44,7 @@ def csv_rows(run_dir) -> list[dict]:
 
 
 def rerun(*args) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "tunelab.rerun", *map(str, args)])
+    return run([sys.executable, "-m", "tunelab", "rerun", *map(str, args)])
 
 
 def test_run_records_what_a_rerun_needs(original):
@@ -96,7 +96,7 @@ def test_rerun_of_a_sent_folder_builds_nothing_from_outside_without_trust(tmp_pa
 
 
 def test_rerun_keeps_remote_code_off_unless_asked(original):
-    from tunelab.rerun import remote_code_overrides, untrusted_entries
+    from tunelab.experiments.rerun import remote_code_overrides, untrusted_entries
 
     config = {"model": {"trust_remote_code": True}, "data": {"trust_remote_code": True}}
     assert untrusted_entries(config) == ["data.trust_remote_code: true"]

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.helpers import post_json, served
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 
 TEXTS = ["anna flew to paris .", "bob works at acme .", "", "carl met dora in rome and oslo ."]
 

@@ -141,7 +141,7 @@ def test_deep_nesting_is_a_400(service):
     ],
 )
 def test_serve_settings_are_checked_at_start(trained_run, tmp_path, override, expected):
-    command = [sys.executable, "-m", "tunelab.serve", f"model_dir={trained_run[0] / 'model'}"]
+    command = [sys.executable, "-m", "tunelab", "serve", f"model_dir={trained_run[0] / 'model'}"]
     result = subprocess.run(
         [*command, f"hydra.run.dir={tmp_path}", override],
         capture_output=True,
@@ -162,7 +162,8 @@ def test_a_port_in_use_is_one_line(trained_run, tmp_path):
             [
                 sys.executable,
                 "-m",
-                "tunelab.serve",
+                "tunelab",
+                "serve",
                 f"model_dir={trained_run[0] / 'model'}",
                 f"port={port}",
                 f"hydra.run.dir={tmp_path}",

@@ -5,8 +5,8 @@ import pytest
 from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tests.recompute import assert_classification_run_recomputed, predictions_agree_with_predict
 from tunelab.errors import TunelabError
-from tunelab.eval import evaluate
-from tunelab.train import train
+from tunelab.inference.eval import evaluate
+from tunelab.training.train import train
 
 
 def setfit_overrides(tiny_bert, folder, *extra):

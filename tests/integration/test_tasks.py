@@ -12,9 +12,9 @@ from omegaconf import open_dict
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tunelab import tasks
-from tunelab.eval import evaluate
-from tunelab.predict import predict
-from tunelab.train import train
+from tunelab.inference.eval import evaluate
+from tunelab.inference.predict import predict
+from tunelab.training.train import train
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "tunelab"
 # A task's name, its module classes, or a type switch on modules or DataModules.
@@ -79,7 +79,7 @@ def test_a_task_from_its_own_folder_trains_evaluates_and_predicts(tmp_path, tiny
     with open_dict(cfg):
         cfg.task, cfg.monitor = NAME, "val/acc"
         cfg.data = {
-            "_target_": f"{NAME}.ToyDataModule",
+            "_target_": f"{NAME}.ToyDataModule.from_config",
             "tokenizer": str(tiny_bert),
             "dir": str(data),
         }

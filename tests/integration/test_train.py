@@ -10,7 +10,7 @@ from tests.conftest import compose_train
 from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.tasks.ner.metrics import ner_scores
-from tunelab.train import train
+from tunelab.training.train import train
 
 
 def test_fast_dev_run(tmp_path, tiny_overrides):

@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import compose_train, tiny_train_overrides
 from tests.integration.test_bad_input import expect_error
-from tunelab.child_runs import run_once
-from tunelab.predictor import Predictor
+from tunelab.experiments.child_runs import run_once
+from tunelab.inference.predictor import Predictor
 
 
 # -- the Python API ----------------------------------------------------------------------
@@ -70,7 +70,7 @@ def test_load_refuses_a_wrong_setting_before_loading(tmp_path, setting, expected
     ],
 )
 def test_continual_mistakes_are_one_line(tmp_path, tiny_bert, conll_dir, overrides, expected):
-    from tunelab.continual import continual
+    from tunelab.experiments.continual import continual
 
     base = [*tiny_train_overrides(tiny_bert, conll_dir), f"continual.output_dir={tmp_path}/c"]
     cfg = compose_train(tmp_path, [*base, *overrides], "continual", return_hydra_config=True)
@@ -94,7 +94,7 @@ def test_continual_mistakes_are_one_line(tmp_path, tiny_bert, conll_dir, overrid
     ],
 )
 def test_curve_mistakes_are_one_line_before_training(tmp_path, overrides, expected):
-    from tunelab.curve import curve
+    from tunelab.experiments.curve import curve
 
     cfg = compose_train(
         tmp_path, [f"output_dir={tmp_path}/curve", *overrides], "curve", return_hydra_config=True
@@ -163,7 +163,7 @@ def test_a_broken_run_config_is_one_line(tmp_path, config, expected, command):
 
 
 def test_compare_names_a_broken_metrics_file_and_compares_the_rest(tmp_path):
-    from tunelab.compare import compare
+    from tunelab.experiments.compare import compare
 
     broken = run_folder(tmp_path, "broken", "seed: 1\ntask: ner\n", '{"test/f1": 0.5,')
     good = run_folder(tmp_path, "good", "seed: 2\ntask: ner\n", '{"test/f1": 0.75}')
@@ -173,7 +173,7 @@ def test_compare_names_a_broken_metrics_file_and_compares_the_rest(tmp_path):
 
 
 def test_compare_never_imports_a_task_a_run_folder_names(tmp_path, monkeypatch):
-    from tunelab.compare import compare
+    from tunelab.experiments.compare import compare
 
     marker = tmp_path / "ran"
     (tmp_path / "evil_task.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
@@ -198,7 +198,7 @@ def text_folder(tmp_path):
 def test_max_steps_within_the_first_epoch_validates_at_its_end(
     tmp_path, tiny_bert, conll_dir, task
 ):
-    from tunelab.train import train
+    from tunelab.training.train import train
 
     overrides = tiny_train_overrides(tiny_bert, conll_dir)
     if task == "mlm":
@@ -212,7 +212,7 @@ def test_max_steps_within_the_first_epoch_validates_at_its_end(
 
 def test_a_missing_text_folder_leaves_no_run_directory(tmp_path, tiny_bert):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "tunelab.train", "data=text"]
+    command = [sys.executable, "-m", "tunelab", "train", "data=text"]
     command += [f"model.model_name_or_path={tiny_bert}", f"hydra.run.dir={run_dir}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
@@ -231,7 +231,7 @@ def test_a_missing_text_folder_leaves_no_run_directory(tmp_path, tiny_bert):
     ],
 )
 def test_export_mistakes_are_one_line(tmp_path, trained_run, override, expected):
-    from tunelab.export import export
+    from tunelab.inference.export import export
 
     model_dir = trained_run[0] / "model"
     cfg = compose_train(tmp_path, [f"model_dir={model_dir}", override], "export")

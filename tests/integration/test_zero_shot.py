@@ -11,7 +11,7 @@ from sentence_transformers import SentenceTransformer
 from tests.conftest import eval_config
 from tests.recompute import assert_classification_run_recomputed, predictions_agree_with_predict
 from tunelab.errors import TunelabError
-from tunelab.eval import evaluate
+from tunelab.inference.eval import evaluate
 from tunelab.tasks.zero_shot.module import label_descriptions
 
 TEMPLATES = '["a story of {label} .","{label} said today ."]'

@@ -8,8 +8,8 @@ import pytest
 from transformers import pipeline
 
 from tests.conftest import compose_train
-from tunelab.eval import evaluate
-from tunelab.train import train
+from tunelab.inference.eval import evaluate
+from tunelab.training.train import train
 
 pytestmark = pytest.mark.slow
 QUIET = ["trainer.accelerator=cpu", "~callbacks.progress_bar"]

@@ -8,7 +8,7 @@ from tests.conftest import compose_train
 from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
 from tunelab.data.splits import load_ner_splits
-from tunelab.train import train
+from tunelab.training.train import train
 
 pytestmark = pytest.mark.slow
 # test/f1 of this test's run, measured on an AMD EPYC (AVX-512 BF16) at commit 9791b39; the

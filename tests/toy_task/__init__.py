@@ -15,6 +15,7 @@ from transformers import AutoModelForSequenceClassification
 
 from tunelab.data.base import TaskDataModule
 from tunelab.data.lines import read_lines
+from tunelab.data.settings import Loader
 from tunelab.models.base import TaskModule
 from tunelab.tasks import Task, register
 
@@ -30,24 +31,20 @@ class ToyDataModule(TaskDataModule):
     """`<split>.txt` in `dir`, one text a line; the label is the text's length class."""
 
     keep = ("label", "example")
+    SETTINGS = {"loader": Loader}  # batching as every DataModule's; no K-shot samples
+    DEFAULTS = {"batch_size": 8, "eval_batch_size": 8, "eval_max_tokens": None}
 
     def __init__(
         self,
         tokenizer: str,
+        *,
         dir: str,
+        loader: Loader,
         max_length: int = 32,
-        batch_size: int = 8,
-        eval_batch_size: int = 8,
-        eval_max_tokens: int | None = None,
-        group_by_length: int = 0,
-        pad_to_multiple_of: int | None = None,
         labels: list[str] | None = None,
-        test_split: str = "test",
-        num_workers: int = 0,
-        cache_dir: str | None = None,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["labels"])
+        self.keep_settings(locals())
         self.labels = LABELS
 
     def texts(self, split: str) -> list[str]:

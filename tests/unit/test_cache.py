@@ -7,7 +7,7 @@ from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 
 
 def encoded(tiny_bert, data_dir, cache_dir, **settings):
-    module = TokenClassificationDataModule(
+    module = TokenClassificationDataModule.from_config(
         str(tiny_bert), dir=str(data_dir), cache_dir=cache_dir and str(cache_dir), **settings
     )
     return module.encoded("train")

@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from tunelab import child_runs
 from tunelab.errors import TunelabError, run_failed
+from tunelab.experiments import child_runs
 
 
 def test_a_killed_run_names_its_signal_and_the_memory_hint(tmp_path):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tunelab.continual import report, write_report
+from tunelab.experiments.continual_report import report, write_report
 
 
 def steps(*rows: dict) -> list[dict]:

@@ -6,29 +6,19 @@ import pytest
 import torch
 
 from tunelab.data.base import LOADER_SETTINGS, EpochShuffle, TaskDataModule
+from tunelab.data.settings import Loader, Sampling
 
 
 class FixedData(TaskDataModule):
-    """Items of given lengths (and weights) for every split; no corpus."""
+    """Items of `lengths` (and `weights`) for every split; no corpus."""
 
     keep = ("index",)
+    DEFAULTS = {"batch_size": 2, "eval_batch_size": 3, "eval_max_tokens": 12}
 
-    def __init__(self, tokenizer: str, lengths=(3, 1, 4, 1, 5, 9, 2, 6), weights=None, **hparams):
+    def __init__(self, tokenizer: str, *, loader: Loader, sampling: Sampling, max_length=16):
         super().__init__()
-        settings = {
-            "batch_size": 2,
-            "eval_batch_size": 3,
-            "eval_max_tokens": 12,
-            "group_by_length": 0,
-            "pad_to_multiple_of": None,
-            "test_split": "test",
-            "num_workers": 0,
-            "cache_dir": None,
-            "max_length": 16,
-            **hparams,
-        }
-        self.save_hyperparameters({"tokenizer": tokenizer, **settings})
-        self.lengths, self.weights, self.asked = list(lengths), weights, []
+        self.keep_settings(locals())
+        self.lengths, self.weights, self.asked = [3, 1, 4, 1, 5, 9, 2, 6], None, []
 
     def encoded(self, split):
         self.asked.append(split)
@@ -42,7 +32,7 @@ class FixedData(TaskDataModule):
 
 @pytest.fixture
 def data(tiny_bert):
-    return FixedData(str(tiny_bert))
+    return FixedData.from_config(str(tiny_bert))
 
 
 def test_input_settings_record_the_class_and_how_text_is_read_not_how_it_is_batched(data):
@@ -81,12 +71,19 @@ def test_training_order_is_the_epoch_shuffle_of_the_seed(data):
     assert set(data.asked) == {"train"}
 
 
+def fixed(tiny_bert, batch_size: int, weights=None, lengths=None) -> FixedData:
+    data = FixedData.from_config(str(tiny_bert), batch_size=batch_size)
+    data.weights = weights
+    data.lengths = data.lengths if lengths is None else lengths
+    return data
+
+
 def test_joined_items_count_as_the_texts_they_hold(tiny_bert):
-    assert FixedData(str(tiny_bert), batch_size=4).train_batch_size() == 4
-    joined = FixedData(str(tiny_bert), batch_size=4, weights=[2] * 8)
+    assert fixed(tiny_bert, 4).train_batch_size() == 4
+    joined = fixed(tiny_bert, 4, weights=[2] * 8)
     assert joined.train_batch_size() == 2  # 16 texts in 8 items: 2 items hold 4 texts
-    assert FixedData(str(tiny_bert), batch_size=1, weights=[3] * 8).train_batch_size() == 1
-    assert FixedData(str(tiny_bert), lengths=[], batch_size=4).train_batch_size() == 1
+    assert fixed(tiny_bert, 1, weights=[3] * 8).train_batch_size() == 1
+    assert fixed(tiny_bert, 4, lengths=[]).train_batch_size() == 1
 
 
 def test_the_position_skips_only_a_single_process_restart(data):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tunelab.errors import TunelabError
-from tunelab.resume import keep_checkpoints
+from tunelab.training.resume import keep_checkpoints
 
 
 def checkpoints(folder):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tunelab.plots import calibration, logged_series
+from tunelab.training.plots import calibration, logged_series
 
 
 def test_calibration_bins_and_ece():

@@ -4,7 +4,7 @@ import json
 
 import yaml
 
-from tunelab.sweep import read_runs
+from tunelab.experiments.sweep import read_runs
 
 
 def write_job(folder, name, lr):

@@ -1,7 +1,7 @@
 """`tunelab COMMAND [ARGS]`: one command with subcommands (`tunelab train data=conll2003`).
 
 The older `tunelab-COMMAND` scripts are aliases of the same entry points, and so is
-`python -m tunelab.COMMAND`. Help (`--help`, and Hydra's `--cfg`/`--info`) is answered before the
+`python -m tunelab COMMAND`. Help (`--help`, and Hydra's `--cfg`/`--info`) is answered before the
 command's module is imported: those modules import torch, Lightning and transformers, which takes
 seconds, while the help needs only the command's config, composed as the command composes it.
 """
@@ -9,6 +9,7 @@ seconds, while the help needs only the command's config, composed as the command
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from dataclasses import dataclass
 
@@ -21,18 +22,32 @@ class Command:
 
 
 COMMANDS = {
-    "train": Command("tunelab.train", "fine-tune, test the best checkpoint, export it", "train"),
-    "eval": Command("tunelab.eval", "score a checkpoint or an exported model on a split", "eval"),
-    "predict": Command("tunelab.predict", "label texts, CoNLL words or a table", "predict"),
-    "serve": Command("tunelab.serve", "an exported model behind an HTTP API and a page", "serve"),
-    "export": Command("tunelab.export", "write the ONNX graph (and int8) of a model", "export"),
-    "continual": Command(
-        "tunelab.continual", "learn labels or datasets a step at a time", "continual"
+    "train": Command(
+        "tunelab.training.train", "fine-tune, test the best checkpoint, export it", "train"
     ),
-    "curve": Command("tunelab.curve", "a learning curve over K examples and seeds", "curve"),
-    "compare": Command("tunelab.compare", "runs side by side: scores and what differs"),
-    "rerun": Command("tunelab.rerun", "run a past run again, or resume it"),
-    "sweep-summary": Command("tunelab.sweep", "the table and plot of a multirun folder"),
+    "eval": Command(
+        "tunelab.inference.eval", "score a checkpoint or an exported model on a split", "eval"
+    ),
+    "predict": Command(
+        "tunelab.inference.predict", "label texts, CoNLL words or a table", "predict"
+    ),
+    "serve": Command(
+        "tunelab.serving.serve", "an exported model behind an HTTP API and a page", "serve"
+    ),
+    "export": Command(
+        "tunelab.inference.export", "write the ONNX graph (and int8) of a model", "export"
+    ),
+    "continual": Command(
+        "tunelab.experiments.continual", "learn labels or datasets a step at a time", "continual"
+    ),
+    "curve": Command(
+        "tunelab.experiments.curve", "a learning curve over K examples and seeds", "curve"
+    ),
+    "compare": Command("tunelab.experiments.compare", "runs side by side: scores and what differs"),
+    "rerun": Command("tunelab.experiments.rerun", "run a past run again, or resume it"),
+    "sweep-summary": Command(
+        "tunelab.experiments.sweep", "the table and plot of a multirun folder"
+    ),
 }
 # Hydra's flags that print and exit before the task runs
 HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -44,7 +59,7 @@ def usage() -> str:
     return (
         "usage: tunelab COMMAND [ARGS ...]   (tunelab COMMAND --help for its settings)\n\n"
         "commands:\n" + "\n".join(lines) + "\n\nEach is also `tunelab-COMMAND` "
-        "and `python -m tunelab.COMMAND`. README: Quick start."
+        "and `python -m tunelab COMMAND`. README: Quick start."
     )
 
 
@@ -55,6 +70,9 @@ def run(name: str, args: list[str]) -> None:
     if command.config and any(arg.split("=", 1)[0] in HELP_FLAGS for arg in args):
         hydra_help(command.config)
         return
+    # Lightning's DDP launcher starts the other ranks as `python -m <__main__'s module> ARGS`:
+    # that must be the command's module, not `tunelab` (which would need the command name).
+    sys.modules["__main__"].__spec__ = importlib.util.find_spec(command.module)
     importlib.import_module(command.module).main()
 
 

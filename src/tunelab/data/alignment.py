@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tunelab.data.reading import STRIDE
 from tunelab.data.windows import (
     SENTENCE_ENDS,
     sentence_pieces,
@@ -51,7 +52,7 @@ def encode_sentences(
     labels: list[list[int]],
     max_length: int,
     inside_of: list[int] | None = None,
-    stride: int | None = 128,
+    stride: int | None = STRIDE,
     documents: list[int] | None = None,
     context: int = 0,
     by_sentence: bool = False,

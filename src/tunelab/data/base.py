@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import math
 from collections import Counter
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -18,6 +20,15 @@ from tunelab.data.batching import budget_batches, pad_batch
 from tunelab.data.cache import cache_key, cached
 from tunelab.data.k_shot import greedy_sample, per_class_sample, sample_rng
 from tunelab.data.registry import from_pretrained
+from tunelab.data.settings import (
+    Loader,
+    Sampling,
+    flat,
+    from_keys,
+    layout_keys,
+    names,
+    unknown_setting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,31 +84,28 @@ class EpochShuffle(Sampler[int]):
 
 
 # Settings that change how items are batched, not what they hold.
-LOADER_SETTINGS = {
-    "batch_size",
-    "eval_batch_size",
-    "eval_max_tokens",
-    "group_by_length",
-    "pack",
-    "pad_to_multiple_of",
-    "test_split",
-    "num_workers",
-    "cache_dir",
-    "k_shot_epoch_steps",
-}
+LOADER_SETTINGS = {*names(Loader), "pack", "k_shot_epoch_steps"}
 # Settings of what a run trained on, not of how a model reads text: not carried by the model.
-SAMPLE_SETTINGS = {"k_shot", "k_shot_seed", "types", "step"}
+SAMPLE_SETTINGS = {*names(Sampling), "types", "step"}
 
 
 class TaskDataModule(pl.LightningDataModule):
     """Subclasses define `encoded(split)` (a list of item dicts, cached), `pad_values` and
     `keep` (the fields `pad_batch` pads and stacks), and read their splits lazily.
 
-    Expected hparams: tokenizer, batch_size, eval_batch_size, eval_max_tokens, group_by_length,
-    pad_to_multiple_of, test_split, num_workers, cache_dir.
+    Their constructors take settings objects (`SETTINGS`: their task's reading settings, a
+    `Loader`, a `Sampling`) and pass their arguments to `keep_settings(locals())`. The
+    configs build them with `from_config`, from flat `data.*` keys.
     """
 
     keep: tuple[str, ...] = ()
+    # the settings objects the constructor takes, by parameter name
+    SETTINGS: dict[str, type] = {"loader": Loader, "sampling": Sampling}
+    # this task's defaults where they differ from the shared objects' own
+    DEFAULTS: dict[str, Any] = {}
+    # the arguments that say which files are read (not how): a model's own apply to its own
+    # files only
+    SOURCE: tuple[str, ...] = ("corpus", "dir")
 
     def __init__(self):
         super().__init__()
@@ -105,6 +113,42 @@ class TaskDataModule(pl.LightningDataModule):
         self.k_shot_samples: dict[str, dict] = {}
         # tunelab-train seeds everything just before building the DataModule.
         self.shuffle_seed = torch.initial_seed()
+        self.loader, self.sampling = Loader(), Sampling()
+
+    @classmethod
+    def from_config(cls, tokenizer: str, **keys: Any) -> TaskDataModule:
+        """The DataModule for flat `data.*` keys, as the configs give them (`_target_:
+        <class>.from_config`): each settings object built from its own keys."""
+        known = cls.setting_names()
+        for key in keys:
+            if key not in known:
+                raise unknown_setting(cls.__name__, key, sorted(known - {"tokenizer"}))
+        arguments = from_keys(cls.SETTINGS, {**cls.DEFAULTS, **keys}, cls.__name__)
+        return cls(tokenizer, **arguments)
+
+    @classmethod
+    def setting_names(cls) -> set[str]:
+        """Every flat key `from_config` takes."""
+        own = set(inspect.signature(cls.__init__).parameters) - {"self", *cls.SETTINGS}
+        return own | {name for kind in cls.SETTINGS.values() for name in names(kind)}
+
+    @classmethod
+    def file_keys(cls) -> set[str]:
+        """The settings that belong to the files rather than to the model: which files
+        (`SOURCE`) and how they are laid out (`tunelab.data.settings.layout`)."""
+        layouts = {key for kind in cls.SETTINGS.values() for key in layout_keys(kind)}
+        return set(cls.SOURCE) | layouts
+
+    def keep_settings(self, arguments: dict[str, Any]) -> None:
+        """Keep the constructor's `arguments` (its `locals()`): each settings object as the
+        attribute of its parameter's name, and all but `labels` flat as the hyperparameters
+        (the checkpoint's record and the cache key hold plain values only)."""
+        names = [name for name in inspect.signature(type(self).__init__).parameters]
+        settings = {name: arguments[name] for name in names if name not in ("self", "labels")}
+        for name, value in settings.items():
+            if dataclasses.is_dataclass(value):
+                setattr(self, name, value)
+        self.save_hyperparameters(flat(**settings))
 
     @property
     def tokenizer(self):
@@ -152,7 +196,7 @@ class TaskDataModule(pl.LightningDataModule):
         where each example was read (`file:line`). `per_class`: exactly K per class (one label
         per example); otherwise the greedy sampler (every type at least K times).
         """
-        k, seed = self.hparams.get("k_shot"), self.hparams.get("k_shot_seed", 0)
+        k, seed = self.sampling.k_shot, self.sampling.k_shot_seed
         if not k or split not in ("train", "dev"):
             return None
         where = f"the {split} split ({places[0].rpartition(':')[0] if places else 'empty'})"
@@ -189,19 +233,19 @@ class TaskDataModule(pl.LightningDataModule):
         cache in `cache_dir` when the tokenizer, settings and content match."""
         settings = {k: v for k, v in self.hparams.items() if k not in LOADER_SETTINGS}
         key = cache_key(self.tokenizer, settings, content, (Path(inspect.getfile(type(self))),))
-        return cached(self.hparams.get("cache_dir"), split, key, encode)
+        return cached(self.loader.cache_dir, split, key, encode)
 
     def setup(self, stage: str | None = None) -> None:
         wanted = {
             "fit": ["train", "dev"],
             "validate": ["dev"],
-            "test": [self.hparams.test_split],
+            "test": [self.loader.test_split],
         }.get(stage, [])
         for split in wanted:
             self.encoded(split)
 
     def collate(self, items: list[dict]):
-        return pad_batch(items, self.pad_values, self.keep, self.hparams.pad_to_multiple_of)
+        return pad_batch(items, self.pad_values, self.keep, self.loader.pad_to_multiple_of)
 
     def train_collate(self, items: list[dict]):
         return self.collate(items)
@@ -216,11 +260,11 @@ class TaskDataModule(pl.LightningDataModule):
             # batch, with the padding, that one process gives it: equal scores in any precision.
             items = sorted(items, key=lambda item: len(item["input_ids"]))
             lengths = [len(item["input_ids"]) for item in items]
-            cuts = budget_batches(lengths, batch_size, self.hparams.get("eval_max_tokens"))
+            cuts = budget_batches(lengths, batch_size, self.loader.eval_max_tokens)
             return DataLoader(
                 [[items[i] for i in cut] for cut in cuts],
                 batch_size=None,
-                num_workers=self.hparams.num_workers,
+                num_workers=self.loader.num_workers,
                 collate_fn=partial(type(self).collate, self),
                 generator=generator,
             )
@@ -231,14 +275,14 @@ class TaskDataModule(pl.LightningDataModule):
             self.shuffle_seed,
             self._position,
             lengths,
-            self.hparams.group_by_length,
+            self.loader.group_by_length,
             self.epoch_passes(len(items), batch_size),
         )
         return DataLoader(
             items,
             batch_size=batch_size,
             sampler=sampler,
-            num_workers=self.hparams.num_workers,
+            num_workers=self.loader.num_workers,
             collate_fn=partial(type(self).train_collate, self),
             # Worker seeds from a private generator: iterating must not move the global random
             # state, or a resumed run's dropout would differ from the uninterrupted run's.
@@ -249,8 +293,8 @@ class TaskDataModule(pl.LightningDataModule):
         """How many times an epoch passes over the training items: once, except in a K-shot run,
         where a sample of a few batches is passed over until the epoch holds
         `k_shot_epoch_steps` batches, so that the default epochs train enough steps."""
-        steps = self.hparams.get("k_shot_epoch_steps")
-        if not self.hparams.get("k_shot") or not steps or not items:
+        steps = self.sampling.k_shot_epoch_steps
+        if not self.sampling.k_shot or not steps or not items:
             return 1
         return max(1, math.ceil(steps * batch_size / items))
 
@@ -272,13 +316,13 @@ class TaskDataModule(pl.LightningDataModule):
         so that joining changes neither the tokens per step nor the steps per epoch."""
         items = self.encoded("train")
         texts = sum(item.get("weight", 1) for item in items)
-        return max(1, round(self.hparams.batch_size * len(items) / max(texts, 1)))
+        return max(1, round(self.loader.batch_size * len(items) / max(texts, 1)))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.train_batch_size())
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("dev", False, self.hparams.eval_batch_size)
+        return self._loader("dev", False, self.loader.eval_batch_size)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.hparams.test_split, False, self.hparams.eval_batch_size)
+        return self._loader(self.loader.test_split, False, self.loader.eval_batch_size)

@@ -289,8 +289,9 @@ class TaskModule(pl.LightningModule):
         return {key: value for part in parts for key, value in part.items()}
 
     def run_on(self, model: torch.nn.Module) -> None:
-        """Predict with `model` (e.g. an ONNX Runtime session, `tunelab.onnx_export.OnnxModel`)
-        in the place of the Hugging Face model: called the same way, it returns `.logits`."""
+        """Predict with `model` (e.g. an ONNX Runtime session,
+        `tunelab.models.export.onnx.OnnxModel`) in the place of the Hugging Face model: called
+        the same way, it returns `.logits`."""
         self.model = model
         self._cpu_attention = False  # its own graph: no attention to swap
 

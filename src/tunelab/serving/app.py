@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from tunelab import __version__
 from tunelab.errors import TunelabError
-from tunelab.predictor import Predictor, checked_texts
+from tunelab.inference.predictor import Predictor, checked_texts
 from tunelab.serving.batcher import MicroBatcher, ShuttingDown, TextFailed
 from tunelab.serving.limits import BodyLimit
 

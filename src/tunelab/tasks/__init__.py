@@ -17,6 +17,31 @@ from tunelab.errors import TunelabError
 
 
 @dataclass(frozen=True)
+class Incremental:
+    """How a task learns its labels a step at a time (`tunelab-continual`).
+
+    Attributes:
+        subset_key: the data key that reads only some labels, the others dropped or read as
+            nothing (`types` for NER, `classes` for classification).
+        micro_metric: the test score over all labels a step is judged by.
+        first_step: labels the first step needs at least (a classifier needs two).
+        by_example: a step's training share is the examples of its labels (one label an
+            example), not a part of all examples.
+        present: `datamodule -> labels` its training split holds.
+        model_labels: `label -> the model's label names for it` (NER: `B-PER`).
+        replay_across_datasets: replay and joint across datasets (`continual.steps`) work.
+    """
+
+    subset_key: str
+    micro_metric: str
+    first_step: int
+    by_example: bool
+    present: Callable[[Any], set[str]]
+    model_labels: Callable[[str], list[str]]
+    replay_across_datasets: bool
+
+
+@dataclass(frozen=True)
 class Task:
     """One task family.
 
@@ -33,6 +58,9 @@ class Task:
         score_file: `(path, scheme, run_dir) -> (metrics, report, note)`: score a file of
             another system's predictions (`tunelab-eval predictions=FILE`); None if the task
             has no such format.
+        continual: how it learns labels a step at a time; None: it does not.
+        pipeline: the Hugging Face pipeline its exported models serve (the model card's
+            `pipeline_tag`); None: none of them.
         label_texts: `(module, tokenizer, settings, texts, pairs, batch_size, max_tokens) ->
             records`: label texts in memory (`tunelab.Predictor`, `tunelab-serve`), one JSON-ready
             dict per text, as `tunelab-predict` writes them.
@@ -46,6 +74,8 @@ class Task:
     headline: tuple[str, ...]
     score_file: Callable[..., tuple] | None = None
     label_texts: Callable[..., list[dict]] | None = None
+    continual: Incremental | None = None
+    pipeline: str | None = None
 
     def module_class(self) -> type:
         module_path, _, class_name = self.module.rpartition(".")

@@ -7,14 +7,14 @@ from collections import Counter
 
 from tunelab.data.base import TaskDataModule
 from tunelab.data.incremental import check_present, step_order, step_share
+from tunelab.data.settings import Loader, Sampling
 from tunelab.data.tables import Example, read_table
 from tunelab.data.text_splits import load_examples
 from tunelab.data.windows import special_tokens_around
 from tunelab.errors import CorpusError, TunelabError
+from tunelab.tasks.classification.reading import LONG_TEXT, TextReading
 
 log = logging.getLogger(__name__)
-
-LONG_TEXT = ("truncate", "head_tail", "windows")
 
 
 def head_tail(ids: list[int], budget: int, head: int) -> list[int]:
@@ -90,23 +90,12 @@ class SequenceClassificationDataModule(TaskDataModule):
         tokenizer: model id or folder whose tokenizer to use (normally the model's).
         corpus: a packaged corpus (`rotten_tomatoes`, `bbc_news`); or
         dir: a folder of CSV/TSV/JSONL files: train*, dev*/valid*, test*.
-        text_column: the text column, or a list of alternatives (first present wins).
-        label_column: the label column.
-        text_pair_column: an optional second text (pair tasks, e.g. question/answer).
-        label_names: maps raw labels to names (e.g. {0: negative, 1: positive}).
-        label_descriptions: what each label means, in words (zero-shot classification reads
-            them; `tunelab.tasks.zero_shot`).
-        label_words: a word (or words) per label, which prompt-based classification scores at
-            the template's mask (`tunelab.tasks.prompt`).
-        multi_label: labels are sets, written joined by `label_separator`.
-        long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`
-            (overlapping chunks of `max_length` with `stride` sub-tokens shared; the model's
-            logits are averaged per text).
-        max_length, stride, batch_size, eval_batch_size, eval_max_tokens, group_by_length,
-        pad_to_multiple_of, labels, test_split, num_workers, cache_dir, k_shot, k_shot_seed,
-        k_shot_epoch_steps:
-        as for the NER DataModule (k_shot: exactly K texts per class; multi-label: every
-        label at least K times).
+        reading: how the files and texts are read (`TextReading`: columns, label names,
+            long-text strategy, max_length, ...).
+        loader: how items are batched and loaded (`tunelab.data.settings.Loader`).
+        sampling: K-shot samples (`tunelab.data.settings.Sampling`): exactly K texts per class
+            (multi-label: every label at least K times).
+        labels: the label list to use (an existing model's); read from the training split if None.
         classes, step: as the NER DataModule's `types` and `step`, by class: texts of other
             classes are dropped (single-label data only).
         extra_train: a table (text, label and, for pairs, text_pair columns; labels as named
@@ -115,45 +104,29 @@ class SequenceClassificationDataModule(TaskDataModule):
     """
 
     keep = ("label", "example", "window")
+    SETTINGS = {"reading": TextReading, "loader": Loader, "sampling": Sampling}
+    DEFAULTS = {"group_by_length": 50}
 
     def __init__(
         self,
         tokenizer: str,
+        *,
         corpus: str | None = None,
         dir: str | None = None,
-        text_column: str | list[str] = "text",
-        label_column: str = "label",
-        text_pair_column: str | None = None,
-        label_names: dict | None = None,
-        label_descriptions: dict | None = None,
-        label_words: dict | None = None,
-        multi_label: bool = False,
-        label_separator: str = "|",
-        long_text: str = "truncate",
-        max_length: int = 512,
-        stride: int = 128,
-        batch_size: int = 32,
-        eval_batch_size: int = 64,
-        eval_max_tokens: int | None = 2048,
-        group_by_length: int = 50,
-        pad_to_multiple_of: int | None = None,
+        reading: TextReading,
+        loader: Loader,
+        sampling: Sampling,
         labels: list[str] | None = None,
-        test_split: str = "test",
-        num_workers: int = 0,
-        cache_dir: str | None = None,
-        k_shot: int | None = None,
-        k_shot_seed: int = 0,
-        k_shot_epoch_steps: int | None = 20,
         classes: list[str] | None = None,
         step: dict | None = None,
         extra_train: str | None = None,
     ):
         super().__init__()
-        if long_text not in LONG_TEXT:
+        if reading.long_text not in LONG_TEXT:
             raise TunelabError(
-                f"data.long_text={long_text!r}; choose one of {', '.join(LONG_TEXT)}"
+                f"data.long_text={reading.long_text!r}; choose one of {', '.join(LONG_TEXT)}"
             )
-        self.save_hyperparameters(ignore=["labels"])
+        self.keep_settings(locals())
         self._labels = list(labels) if labels is not None else None
         self._examples: dict[str, list[Example]] = {}
         self._encoded: dict[str, list[dict]] = {}
@@ -162,22 +135,22 @@ class SequenceClassificationDataModule(TaskDataModule):
     def examples(self, split: str) -> list[Example]:
         """Examples of a split with label names applied, read once."""
         if split not in self._examples:
-            h = self.hparams
+            h, r = self.hparams, self.reading
             examples = load_examples(
-                split, h.corpus, h.dir, h.text_column, h.label_column, h.text_pair_column
+                split, h.corpus, h.dir, r.text_column, r.label_column, r.text_pair_column
             )
-            names = {str(k): str(v) for k, v in (h.label_names or {}).items()}
+            names = {str(k): str(v) for k, v in (r.label_names or {}).items()}
             for example in examples:
                 example.label = names.get(example.label, example.label)
             examples = self.incremental(split, examples)
             if split == "train" and h.get("extra_train"):
-                pair = "text_pair" if h.text_pair_column else None
+                pair = "text_pair" if r.text_pair_column else None
                 examples += read_table(h.extra_train, "text", "label", pair)
             chosen = self.k_shot_sample(
                 split,
                 [self.label_set(e) for e in examples],
                 [f"{e.path}:{e.row}" for e in examples],
-                per_class=not h.multi_label,
+                per_class=not r.multi_label,
             )
             self._examples[split] = examples if chosen is None else [examples[i] for i in chosen]
         return self._examples[split]
@@ -187,7 +160,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         the texts of one step's classes plus a replay sample of earlier steps' (`step`), every
         split to the texts of `classes`."""
         step, classes = self.hparams.get("step"), self.hparams.get("classes")
-        if (step or classes) and self.hparams.multi_label:
+        if (step or classes) and self.reading.multi_label:
             raise TunelabError("class-incremental learning takes single-label data")
         present = {e.label for e in examples}
         if classes and split == "train":  # the whole split: a step's share lacks earlier classes
@@ -206,9 +179,9 @@ class SequenceClassificationDataModule(TaskDataModule):
         return examples
 
     def label_set(self, example: Example) -> list[str]:
-        if not self.hparams.multi_label:
+        if not self.reading.multi_label:
             return [example.label]
-        return [p.strip() for p in example.label.split(self.hparams.label_separator) if p.strip()]
+        return [p.strip() for p in example.label.split(self.reading.label_separator) if p.strip()]
 
     @property
     def labels(self) -> list[str]:
@@ -241,7 +214,7 @@ class SequenceClassificationDataModule(TaskDataModule):
                         f"({', '.join(self.labels)})",
                     )
             ids = [index[label] for label in self.label_set(example)]
-            if self.hparams.multi_label:
+            if self.reading.multi_label:
                 targets.append([1.0 if i in ids else 0.0 for i in range(len(self.labels))])
             else:
                 targets.append(ids[0])
@@ -264,7 +237,7 @@ class SequenceClassificationDataModule(TaskDataModule):
     @property
     def pad_values(self) -> dict[str, int]:
         values = {"input_ids": self.tokenizer.pad_token_id}
-        if self.hparams.text_pair_column:
+        if self.reading.text_pair_column:
             values["token_type_ids"] = 0
         return values
 
@@ -272,7 +245,7 @@ class SequenceClassificationDataModule(TaskDataModule):
         if split not in self._encoded:
             examples, targets = self.examples(split), self.targets(split)
             content = ([(e.text, e.text_pair) for e in examples], targets)
-            h = self.hparams
+            h = self.reading
             pairs = [e.text_pair for e in examples] if h.text_pair_column else None
             items, truncated = self.cached_encoding(
                 split,
@@ -299,6 +272,6 @@ class SequenceClassificationDataModule(TaskDataModule):
                 split,
                 self.texts_truncated[split],
                 len(flags),
-                self.hparams.max_length,
-                self.hparams.long_text,
+                self.reading.max_length,
+                self.reading.long_text,
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from tunelab import plots
+from tunelab.training import plots
 
 
 def write_confusion_matrix(run_dir: Path, matrix: torch.Tensor, labels: list[str]) -> None:
@@ -32,7 +32,7 @@ def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     from sklearn.metrics import classification_report
 
     examples, targets, labels = datamodule.examples(split), datamodule.targets(split), module.labels
-    separator = datamodule.hparams.label_separator
+    separator = datamodule.reading.label_separator
     (run_dir / "predictions").mkdir(parents=True, exist_ok=True)
     gold_rows, pred_rows = [], []
     with (run_dir / "predictions" / f"{split}.csv").open("w", newline="", encoding="utf-8") as out:

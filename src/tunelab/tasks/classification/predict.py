@@ -8,6 +8,7 @@ import torch
 
 from tunelab.data.batching import sorted_batches
 from tunelab.data.lines import read_lines, write_jsonl
+from tunelab.data.reading import MAX_LENGTH, STRIDE
 from tunelab.errors import TunelabError
 from tunelab.tasks.classification.datamodule import encode_texts
 from tunelab.tasks.classification.module import SequenceClassificationModule
@@ -20,8 +21,8 @@ def classify(
     texts: list[str],
     pairs: list[str] | None = None,
     batch_size: int = 64,
-    max_length: int = 512,
-    stride: int = 128,
+    max_length: int = MAX_LENGTH,
+    stride: int = STRIDE,
     long_text: str = "truncate",
     max_tokens: int | None = 2048,
 ) -> list[dict]:
@@ -84,7 +85,7 @@ def label_texts(
         pairs,
         batch_size,
         settings["max_length"],
-        settings.get("stride", 128),
+        settings.get("stride", STRIDE),
         settings.get("long_text", "truncate"),
         max_tokens,
     )

@@ -15,7 +15,10 @@ from tunelab.config import build, preset_config
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pad_batch
 from tunelab.data.raw_text import folder_texts
+from tunelab.data.reading import MAX_LENGTH
+from tunelab.data.settings import Loader
 from tunelab.errors import TunelabError
+from tunelab.tasks.mlm.reading import Pretraining, TextBlocks
 
 log = logging.getLogger(__name__)
 TRAIN_TOKENIZER = "train"  # data.tokenizer=train: a WordPiece vocabulary learnt on the corpus
@@ -55,7 +58,7 @@ def train_wordpiece(texts: list[str], vocab_size: int, lowercase: bool, folder: 
             show_progress=False,
         )
         tokenizer = BertTokenizerFast(
-            vocab=learner.get_vocab(), do_lower_case=lowercase, model_max_length=512
+            vocab=learner.get_vocab(), do_lower_case=lowercase, model_max_length=MAX_LENGTH
         )
         tokenizer.save_pretrained(folder)
         log.info("trained a WordPiece vocabulary of %d tokens: %s", len(tokenizer), folder)
@@ -71,61 +74,55 @@ class TextDataModule(TaskDataModule):
         dir: a folder of train*, dev*/valid*, test* files (.txt: one document or paragraph a
             line; .jsonl/.csv/.tsv: `text_column`; optionally .gz/.bz2). Without dev*, a seeded
             `dev_fraction` of the training texts; without test*, test is dev.
-        from: instead of `dir`, a data preset (or a list of them) whose splits' texts, without
-            labels, are the corpus (`data.from=wnut17`: task-adaptive pre-training); the
-            training texts of every preset listed, the dev and test texts of the first.
-        max_length: sub-tokens per block.
-        mlm_probability: share of sub-tokens chosen for prediction (80% of them become [MASK],
-            10% a random token, 10% stay).
-        whole_word_mask: choose whole words (all their sub-tokens) instead of sub-tokens.
-        errors: `strict` (invalid UTF-8 stops with the line) or `replace` (U+FFFD).
-        vocab_size, lowercase: the vocabulary learnt with `tokenizer=train`.
-        batch_size, eval_batch_size, eval_max_tokens, group_by_length, pad_to_multiple_of,
-        test_split, num_workers, cache_dir: as for the other DataModules.
+        from_presets (`data.from`): instead of `dir`, a data preset (or a list of them) whose
+            splits' texts, without labels, are the corpus (`data.from=wnut17`: task-adaptive
+            pre-training); the training texts of every preset listed, the dev and test texts
+            of the first.
+        reading: how the text is read and cut (`TextBlocks`).
+        pretraining: the masked-LM objective and a learnt vocabulary (`Pretraining`).
+        loader: how blocks are batched and loaded (`tunelab.data.settings.Loader`).
+        labels: unused by masked-LM training; taken because every DataModule is built alike.
     """
 
     keep = ("block",)
+    SETTINGS = {"reading": TextBlocks, "pretraining": Pretraining, "loader": Loader}
+    DEFAULTS = {"eval_max_tokens": None}
+    SOURCE = ("dir", "from_presets")
 
     def __init__(
         self,
         tokenizer: str,
+        *,
         dir: str | None = None,
         from_presets: list[str] | None = None,
-        text_column: str = "text",
-        max_length: int = 128,
-        mlm_probability: float = 0.15,
-        whole_word_mask: bool = False,
-        dev_fraction: float = 0.01,
-        errors: str = "strict",
-        vocab_size: int = 16000,
-        lowercase: bool = True,
-        batch_size: int = 32,
-        eval_batch_size: int = 64,
-        eval_max_tokens: int | None = None,
-        group_by_length: int = 0,
-        pad_to_multiple_of: int | None = None,
+        reading: TextBlocks,
+        pretraining: Pretraining,
+        loader: Loader,
         labels: list[str] | None = None,
-        test_split: str = "test",
-        num_workers: int = 0,
-        cache_dir: str | None = None,
-        **named_from,
     ):
         super().__init__()
-        # `from` is what users write (data.from=wnut17) but not a Python parameter name.
-        chosen = named_from.pop("from", None)
-        if named_from:
-            raise TypeError(f"unexpected arguments: {', '.join(named_from)}")
-        if chosen is not None:
-            from_presets = chosen
         if isinstance(from_presets, str):
             from_presets = [from_presets]
         from_presets = list(from_presets) if from_presets else None
         if (dir is None) == (from_presets is None):
             raise TunelabError("set exactly one of data.dir (a folder of text) or data.from=PRESET")
-        self.save_hyperparameters(ignore=["labels", "named_from", "chosen"])
+        self.keep_settings(locals())
         self._texts: dict[str, list[str]] = {}
         self._encoded: dict[str, list[dict]] = {}
         self.left_over: dict[str, int] = {}
+
+    @classmethod
+    def from_config(cls, tokenizer: str, **keys):
+        # `from` is what users write (data.from=wnut17) but not a Python parameter name.
+        if "from" in keys:
+            chosen = keys.pop("from")
+            if chosen is not None:
+                keys["from_presets"] = chosen
+        return super().from_config(tokenizer, **keys)
+
+    @classmethod
+    def setting_names(cls) -> set[str]:
+        return super().setting_names() | {"from"}
 
     @property
     def labels(self) -> list[str]:
@@ -133,9 +130,9 @@ class TextDataModule(TaskDataModule):
 
     def raw_texts(self, split: str) -> list[str]:
         if split not in self._texts:
-            h = self.hparams
+            h, r = self.hparams, self.reading
             if h.dir is not None:
-                texts = folder_texts(h.dir, split, h.text_column, h.dev_fraction, h.errors)
+                texts = folder_texts(h.dir, split, r.text_column, r.dev_fraction, r.errors)
             else:
                 presets = h.from_presets if split == "train" else h.from_presets[:1]
                 texts = [text for name in presets for text in preset_texts(name, split)]
@@ -147,14 +144,14 @@ class TextDataModule(TaskDataModule):
         if self._tokenizer is None and self.hparams.tokenizer == TRAIN_TOKENIZER:
             texts = self.raw_texts("train")
             # the folder's name: the settings, the texts and how the vocabulary is learnt
-            settings = f"{self.hparams.vocab_size} {self.hparams.lowercase}\n"
+            settings = f"{self.pretraining.vocab_size} {self.pretraining.lowercase}\n"
             digest = hashlib.sha256((settings + inspect.getsource(train_wordpiece)).encode())
             for text in texts:
                 digest.update(text.encode() + b"\n")
-            root = self.hparams.cache_dir or tempfile.mkdtemp(prefix="tunelab-")
+            root = self.loader.cache_dir or tempfile.mkdtemp(prefix="tunelab-")
             folder = Path(root) / "tokenizers" / digest.hexdigest()[:32]
             self._tokenizer = train_wordpiece(
-                texts, self.hparams.vocab_size, self.hparams.lowercase, folder
+                texts, self.pretraining.vocab_size, self.pretraining.lowercase, folder
             )
         return super().tokenizer
 
@@ -172,8 +169,8 @@ class TextDataModule(TaskDataModule):
                 )
             self._collator = DataCollatorForLanguageModeling(
                 self.tokenizer,
-                mlm_probability=self.hparams.mlm_probability,
-                whole_word_mask=self.hparams.whole_word_mask,
+                mlm_probability=self.pretraining.mlm_probability,
+                whole_word_mask=self.pretraining.whole_word_mask,
             )
         return self._collator
 
@@ -184,7 +181,7 @@ class TextDataModule(TaskDataModule):
             if not blocks:
                 raise TunelabError(
                     f"the {split} text holds {self.left_over[split]} sub-tokens, fewer than one "
-                    f"block of data.max_length={self.hparams.max_length}: give more text or a "
+                    f"block of data.max_length={self.reading.max_length}: give more text or a "
                     "smaller data.max_length"
                 )
             items = [{**block, "block": i} for i, block in enumerate(blocks)]
@@ -196,10 +193,10 @@ class TextDataModule(TaskDataModule):
     def _blocks(self, texts: list[str], split: str) -> list[dict]:
         """Blocks of sub-token ids (with word offsets for whole-word masking); each text keeps its
         [CLS] ... [SEP], as in the standard recipe (`group_texts`)."""
-        wwm = self.hparams.whole_word_mask
+        wwm = self.pretraining.whole_word_mask
         encoding = self.tokenizer(texts, return_offsets_mapping=wwm, verbose=False)
         ids, self.left_over[split] = cut_blocks(
-            encoding["input_ids"], self.hparams.max_length, split != "train"
+            encoding["input_ids"], self.reading.max_length, split != "train"
         )
         if self.left_over[split] and split == "train":
             log.info("train split: the last %d sub-tokens fill no block", self.left_over[split])
@@ -207,7 +204,7 @@ class TextDataModule(TaskDataModule):
             return [{"input_ids": block} for block in ids]
         offsets, _ = cut_blocks(
             [[list(pair) for pair in row] for row in encoding["offset_mapping"]],
-            self.hparams.max_length,
+            self.reading.max_length,
             split != "train",
         )
         return [{"input_ids": i, "offsets": o} for i, o in zip(ids, offsets, strict=True)]
@@ -216,12 +213,12 @@ class TextDataModule(TaskDataModule):
         """A padded batch of `items` with the tokens chosen for prediction masked (`labels`: the
         original id there, -100 elsewhere, padding included)."""
         pad = {"input_ids": self.tokenizer.pad_token_id}
-        batch = pad_batch(items, pad, self.keep, self.hparams.pad_to_multiple_of)
+        batch = pad_batch(items, pad, self.keep, self.loader.pad_to_multiple_of)
         collator = self.collator
         collator.generator = generator
         special = torch.isin(batch["input_ids"], torch.tensor(self.tokenizer.all_special_ids))
         offsets = None
-        if self.hparams.whole_word_mask:
+        if self.pretraining.whole_word_mask:
             length = batch["input_ids"].shape[1]
             offsets = torch.tensor([o + [[0, 0]] * (length - len(o)) for o in _offsets(items)])
         batch["input_ids"], batch["labels"] = collator.torch_mask_tokens(

@@ -1,6 +1,7 @@
 """Named-entity recognition: token classification scored per word (seqeval entity F1)."""
 
-from tunelab.tasks import Task, register
+from tunelab.tasks import Incremental, Task, register
+from tunelab.tasks.ner.incremental import entity_types
 from tunelab.tasks.ner.outputs import score_file, write_outputs
 from tunelab.tasks.ner.predict import label_texts, predict_file
 
@@ -14,5 +15,15 @@ TASK = register(
         label_texts=label_texts,
         headline=("test/f1", "test/f1_strict"),
         score_file=score_file,
+        pipeline="token-classification",
+        continual=Incremental(
+            subset_key="types",
+            micro_metric="test/f1",
+            first_step=1,
+            by_example=False,
+            present=lambda datamodule: entity_types(datamodule.sentences("train")),
+            model_labels=lambda kind: [f"B-{kind}", f"I-{kind}"],
+            replay_across_datasets=False,
+        ),
     )
 )

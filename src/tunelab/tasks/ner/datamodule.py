@@ -10,10 +10,12 @@ from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
 from tunelab.data.incremental import check_present
 from tunelab.data.schemes import split_tag
+from tunelab.data.settings import Loader, Sampling
 from tunelab.data.splits import load_ner_splits
 from tunelab.data.windows import running_text_groups
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.ner.incremental import entity_types, keep_types, step_sentences
+from tunelab.tasks.ner.reading import NerReading, NerTraining
 from tunelab.tasks.ner.spans import tags_to_spans
 
 log = logging.getLogger(__name__)
@@ -43,48 +45,12 @@ class TokenClassificationDataModule(TaskDataModule):
         tokenizer: model id or folder whose tokenizer to use (normally the model's).
         corpus: a packaged corpus name (`wnut16`, `msra`); or
         dir: a folder holding train*, dev*/valid*, test* CoNLL files.
-        scheme: tag scheme of the files (`auto` detects it); converted to IOB2 inside.
-        max_length: sub-tokens per sequence, special tokens included.
-        windows: cut longer sentences into overlapping windows (every word is predicted); if
-            False, their tail is truncated, predicted O and counted as `words_truncated`.
-        stride: sub-tokens shared by neighbouring windows.
-        context: up to this many sentences either side, from the same `-DOCSTART-` document
-            (the whole file when it has none), fill each sentence's window as unlabelled context.
-        document_windows: also train on each `-DOCSTART-` document of the training split (the
-            whole file when it has none) as one long sequence cut into windows (`max_length`,
-            `stride`), every word labelled, so that the model learns to tag text with no
-            sentence breaks (long documents, raw text).
-        running_text: share of the training split's runs of neighbouring sentences (up to
-            `running_length` sub-tokens, within a document) joined into one sequence, so that the
-            model also learns text without sentence breaks (`windows.running_text_groups`).
-        running_length: sub-tokens of a joined run at most.
-        eval_window: window length for every split but train (evaluation, prediction): `auto`
-            sizes it to the training items (`eval_window_for`), so that long documents are
-            read in windows like the text the model learnt from; None: `max_length`. Windows
-            then overlap by half their length.
-        by_sentence: evaluation and prediction read a sequence longer than a window sentence by
-            sentence (cut after `.`, `!`, `?`; `windows.sentence_pieces`) instead of in windows
-            that cut sentences anywhere.
-        batch_size: training batch size; eval_batch_size for validation and test.
-        eval_max_tokens: evaluation batches (sorted by length) also stop at this many positions
-            once padded, so long items go fewer to a batch (None: eval_batch_size always). On
-            one process only: under DDP every rank must run as many batches.
-        group_by_length: training batches are cut from pools of this many batches sorted by
-            length, so they need little padding (0: plain random batches).
-        pack: training batches also carry their sentences packed several to a row
-            (`tunelab.data.batching.pack_batch`), which the model trains on when it gives the
-            same outputs that way: random batches with next to no padding.
-        label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.
-        pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
+        reading: how text is read (`NerReading`: scheme, max_length, windows, stride, ...).
+        training: how training items are made (`NerTraining`: running text, packing, ...).
+        loader: how items are batched and loaded (`tunelab.data.settings.Loader`).
+        sampling: K-shot samples (`tunelab.data.settings.Sampling`): the sentences in which
+            every entity type occurs at least K times.
         labels: the label list to use (an existing model's); read from the training split if None.
-        test_split: split (file stem) that `test` reads, e.g. `test_long`.
-        num_workers: DataLoader workers.
-        cache_dir: keep tokenized splits here (`tunelab.data.cache`); None: tokenize every run.
-        k_shot: train and dev on K-shot samples of their splits (`tunelab.data.k_shot`): the
-            sentences in which every entity type occurs at least K times; test untouched.
-        k_shot_seed: the seed the samples are drawn with (`${seed}` by default).
-        k_shot_epoch_steps: a K-shot epoch passes over the sample until it holds this many
-            batches (None: once).
         types: the entity types read, in every split; the others' tags read as O (None: all).
         step: continual learning, `{order, index, replay, seed}`: the training split is the share
             of step `index` of the type order, labelled with its type, plus `replay` sentences
@@ -92,41 +58,29 @@ class TokenClassificationDataModule(TaskDataModule):
     """
 
     keep = ("sentence", "window")
+    SETTINGS = {
+        "reading": NerReading,
+        "training": NerTraining,
+        "loader": Loader,
+        "sampling": Sampling,
+    }
 
     def __init__(
         self,
         tokenizer: str,
+        *,
         corpus: str | None = None,
         dir: str | None = None,
-        scheme: str = "auto",
-        max_length: int = 512,
-        windows: bool = True,
-        stride: int = 128,
-        context: int = 0,
-        document_windows: bool = False,
-        running_text: float = 0.5,
-        running_length: int = 128,
-        eval_window: int | str | None = "auto",
-        by_sentence: bool = True,
-        batch_size: int = 32,
-        eval_batch_size: int = 64,
-        eval_max_tokens: int | None = 2048,
-        group_by_length: int = 0,
-        pack: bool = True,
-        label_all_subtokens: bool = False,
-        pad_to_multiple_of: int | None = None,
+        reading: NerReading,
+        training: NerTraining,
+        loader: Loader,
+        sampling: Sampling,
         labels: list[str] | None = None,
-        test_split: str = "test",
-        num_workers: int = 0,
-        cache_dir: str | None = None,
-        k_shot: int | None = None,
-        k_shot_seed: int = 0,
-        k_shot_epoch_steps: int | None = 20,
         types: list[str] | None = None,
         step: dict | None = None,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["labels"])
+        self.keep_settings(locals())
         self._labels = list(labels) if labels is not None else None
         self._sentences: dict[str, list[Sentence]] = {}
         self.repairs: dict[str, int] = {}
@@ -140,7 +94,7 @@ class TokenClassificationDataModule(TaskDataModule):
     def sentences(self, split: str) -> list[Sentence]:
         """The IOB2 sentences of a split (`train`, `dev`, `test` or any file stem), read once."""
         if split not in self._sentences:
-            scheme = self.hparams.scheme if split == "train" else self.scheme
+            scheme = self.reading.scheme if split == "train" else self.scheme
             loaded = load_ner_splits([split], self.hparams.corpus, self.hparams.dir, scheme)
             sentences = self.incremental(split, loaded.sentences[split])
             chosen = self.k_shot_sample(
@@ -173,12 +127,12 @@ class TokenClassificationDataModule(TaskDataModule):
     def scheme(self) -> str:
         """The files' tag scheme: as configured, or detected on the training split (so that every
         split is read alike), or on the split itself when there is no training file."""
-        if self._scheme is None and self.hparams.scheme == "auto":
+        if self._scheme is None and self.reading.scheme == "auto":
             try:
                 self.sentences("train")
             except TunelabError:
                 return "auto"
-        return self._scheme or self.hparams.scheme
+        return self._scheme or self.reading.scheme
 
     @property
     def labels(self) -> list[str]:
@@ -204,7 +158,7 @@ class TokenClassificationDataModule(TaskDataModule):
     def window(self) -> tuple[int, int]:
         """(max_length, stride) of the windows that evaluation and prediction read with."""
         if self._eval_window is None:
-            h = self.hparams
+            h = self.reading
             size = h.eval_window
             if size == "auto":
                 try:
@@ -248,9 +202,9 @@ class TokenClassificationDataModule(TaskDataModule):
         return {"input_ids": self.tokenizer.pad_token_id, "labels": IGNORE, "word_index": -1}
 
     def train_collate(self, items: list[dict]):
-        if not self.hparams.pack:
+        if not self.training.pack:
             return self.collate(items)
-        return pack_batch(items, self.pad_values, self.keep, self.hparams.pad_to_multiple_of)
+        return pack_batch(items, self.pad_values, self.keep, self.loader.pad_to_multiple_of)
 
     def _label_ids(self, split: str) -> list[list[int]]:
         label2id = {label: i for i, label in enumerate(self.labels)}
@@ -271,14 +225,14 @@ class TokenClassificationDataModule(TaskDataModule):
         """Tokenized and aligned sentences of a split."""
         if split not in self._encoded:
             inside_of = None
-            if self.hparams.label_all_subtokens:
+            if self.training.label_all_subtokens:
                 index = {label: i for i, label in enumerate(self.labels)}
                 inside_of = [index.get("I-" + label[2:], i) for i, label in enumerate(self.labels)]
             sentences = self.sentences(split)
             label_ids = self._label_ids(split)
             documents = [s.doc for s in sentences]
             words = [s.words for s in sentences]
-            h = self.hparams
+            h = self.reading
             max_length, stride = (h.max_length, h.stride) if split == "train" else self.window
             stride = stride if h.windows else None
 
@@ -291,12 +245,12 @@ class TokenClassificationDataModule(TaskDataModule):
                     inside_of,
                     stride,
                     documents=documents,
-                    context=self.hparams.context,
+                    context=h.context,
                     by_sentence=h.by_sentence and split != "train",
                 )
-                if split == "train" and self.hparams.running_text:
+                if split == "train" and self.training.running_text:
                     items = self._running_text(items, words, label_ids, documents, inside_of)
-                if split == "train" and self.hparams.document_windows:
+                if split == "train" and self.training.document_windows:
                     items += self._document_windows(words, label_ids, documents, inside_of)
                 return items
 
@@ -320,8 +274,8 @@ class TokenClassificationDataModule(TaskDataModule):
         some of them without a sentence break around them, as in long documents."""
         pieces = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False)
         lengths = [len(ids) for ids in pieces["input_ids"]]
-        size = min(self.hparams.running_length, self.hparams.max_length) - 2
-        groups = running_text_groups(lengths, documents, self.hparams.running_text, size)
+        size = min(self.training.running_length, self.reading.max_length) - 2
+        groups = running_text_groups(lengths, documents, self.training.running_text, size)
         joined = {i for group in groups for i in group}
         log.info(
             "running text: %d of %d training sentences joined into %d runs",
@@ -345,9 +299,9 @@ class TokenClassificationDataModule(TaskDataModule):
             self.tokenizer,
             [[word for i in group for word in words[i]] for group in groups],
             [[label for i in group for label in label_ids[i]] for group in groups],
-            self.hparams.max_length,
+            self.reading.max_length,
             inside_of,
-            self.hparams.stride,
+            self.reading.stride,
         )
         for item in items:
             if weighted:

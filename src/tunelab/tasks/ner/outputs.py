@@ -6,7 +6,6 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from tunelab import plots
 from tunelab.data.conll import Sentence, read_conll
 from tunelab.data.schemes import (
     check_type_spelling,
@@ -15,6 +14,7 @@ from tunelab.data.schemes import (
     upper_case_prefixes,
 )
 from tunelab.tasks.ner.metrics import ner_report, ner_scores
+from tunelab.training import plots
 
 log = logging.getLogger(__name__)
 

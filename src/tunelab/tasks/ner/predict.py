@@ -12,6 +12,7 @@ from tunelab.data.batching import sorted_batches
 from tunelab.data.conll import read_conll
 from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.data.output_file import OutputFile
+from tunelab.data.reading import MAX_LENGTH, STRIDE
 from tunelab.errors import TunelabError
 from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.tasks.ner.spans import tags_to_spans
@@ -36,8 +37,8 @@ def predict_tags(
     tokenizer,
     sentences: list[list[str]],
     batch_size: int = 64,
-    max_length: int = 512,
-    stride: int = 128,
+    max_length: int = MAX_LENGTH,
+    stride: int = STRIDE,
     context: int = 0,
     documents: list[int] | None = None,
     max_tokens: int | None = 2048,

@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 from sklearn.linear_model import LogisticRegression
 
 from tunelab.errors import TunelabError
-from tunelab.models.sentence_encoder import EmbeddingClassifier
+from tunelab.tasks.classification.embedding import EmbeddingClassifier
 from tunelab.tasks.setfit.pairs import pair_loss
 
 HEAD_FILE = "head.safetensors"

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from tunelab.errors import TunelabError
-from tunelab.models.sentence_encoder import EmbeddingClassifier
+from tunelab.tasks.classification.embedding import EmbeddingClassifier
 
 DEFAULT_TEMPLATES = ("This text is about {label}.",)
 

@@ -14,14 +14,13 @@ import re
 import statistics
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 
-from tunelab.child_runs import run_once
-from tunelab.config import CONFIG_DIR, build, composed_train_config, exit_on_user_error
+from tunelab.config import build, composed_train_config, hydra_command
 from tunelab.errors import TunelabError
-from tunelab.rundir import markdown_table
+from tunelab.experiments.child_runs import run_once
+from tunelab.training.rundir import markdown_table
 
 log = logging.getLogger("tunelab")
 
@@ -216,11 +215,7 @@ def curve(cfg: DictConfig) -> list[dict]:
     return summary
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="curve", version_base="1.3")
-@exit_on_user_error
-def main(cfg: DictConfig) -> None:
-    log.debug(OmegaConf.to_yaml(cfg))
-    curve(cfg)
+main = hydra_command("curve", curve)
 
 
 if __name__ == "__main__":

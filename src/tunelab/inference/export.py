@@ -14,19 +14,18 @@ import json
 import logging
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
 from tunelab import schema
-from tunelab.config import CONFIG_DIR, build, exit_on_user_error
+from tunelab.config import build, hydra_command
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
-from tunelab.eval import data_config
-from tunelab.loading import load_module
-from tunelab.onnx_export import FOLDER, OnnxModel, export_onnx, quantize_int8
+from tunelab.inference.eval import data_config
+from tunelab.inference.loading import load_module
+from tunelab.models.export.onnx import FOLDER, OnnxModel, export_onnx, quantize_int8
 
 log = logging.getLogger("tunelab")
 
@@ -89,10 +88,7 @@ def export(cfg: DictConfig) -> dict:
     return report
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="export", version_base="1.3")
-@exit_on_user_error
-def main(cfg: DictConfig) -> None:
-    export(cfg)
+main = hydra_command("export", export)
 
 
 if __name__ == "__main__":

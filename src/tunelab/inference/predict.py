@@ -12,17 +12,16 @@ import logging
 import sys
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
 from tunelab import schema
-from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.config import hydra_command
 from tunelab.data.output_file import check_not_input, terminate_as_exit
 from tunelab.data.table_stream import STDIO, stream_format
 from tunelab.errors import TunelabError
-from tunelab.predict_table import predict_table
-from tunelab.predictor import Predictor
+from tunelab.inference.predict_table import predict_table
+from tunelab.inference.predictor import Predictor
 
 log = logging.getLogger("tunelab")
 
@@ -80,10 +79,7 @@ def logs_to_stderr() -> None:
             handler.setStream(sys.stderr)
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="predict", version_base="1.3")
-@exit_on_user_error
-def main(cfg: DictConfig) -> None:
-    predict(cfg)
+main = hydra_command("predict", predict)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-# the pipeline each task's model serves in Hugging Face terms
-PIPELINE = {"ner": "token-classification", "classification": "text-classification"}
 SETTINGS = (
     "seed",
     "data.max_length",
@@ -28,7 +26,10 @@ def data_name(cfg: DictConfig) -> str:
     return str(data.get("corpus") or data.get("dir") or data.get("_target_", "?")).split("/")[-1]
 
 
-def model_card(cfg: DictConfig, task: str, labels: list[str], metrics: dict) -> str:
+def model_card(
+    cfg: DictConfig, task: str, pipeline: str | None, labels: list[str], metrics: dict
+) -> str:
+    """The card's text; `pipeline`: the Hugging Face pipeline the model serves, if any."""
     base = OmegaConf.select(cfg, "model.model_name_or_path") or "?"
     scores = "\n".join(
         f"| `{key}` | {value:.4f} |"
@@ -41,8 +42,8 @@ def model_card(cfg: DictConfig, task: str, labels: list[str], metrics: dict) -> 
         if OmegaConf.select(cfg, key) is not None
     )
     meta = {"library_name": "transformers", "tags": ["tunelab", task]}
-    if task in PIPELINE:
-        meta["pipeline_tag"] = PIPELINE[task]
+    if pipeline:
+        meta["pipeline_tag"] = pipeline
     if "/" in str(base) and not Path(str(base)).exists():
         meta["base_model"] = str(base)
     front = "\n".join(f"{key}: {json.dumps(value)}" for key, value in meta.items())
@@ -89,5 +90,7 @@ tunelab.load("THIS_FOLDER").predict(["Some text."])
 """
 
 
-def write_model_card(directory: Path, cfg: DictConfig, task: str, labels, metrics) -> None:
-    (Path(directory) / "README.md").write_text(model_card(cfg, task, list(labels), metrics))
+def write_model_card(directory: Path, cfg: DictConfig, task, labels, metrics) -> None:
+    """`task`: a `tunelab.tasks.Task` (its name and pipeline)."""
+    card = model_card(cfg, task.name, task.pipeline, list(labels), metrics)
+    (Path(directory) / "README.md").write_text(card)

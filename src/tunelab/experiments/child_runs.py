@@ -93,7 +93,7 @@ def run_once(
         if (run_dir / "checkpoints" / "last.ckpt").is_file():
             log.info("%s: resuming from its last checkpoint", what)
             overrides.append("ckpt_path=last")
-        argv = [sys.executable, "-m", f"tunelab.{command}", *overrides, f"hydra.run.dir={run_dir}"]
+        argv = [sys.executable, "-m", "tunelab", command, *overrides, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
         done = subprocess.run(argv, check=False)
         if done.returncode != 0:

@@ -1,62 +1,17 @@
-"""Random states in every checkpoint, so that an interrupted run resumes exactly.
-
-The training order needs no state (`tunelab.data.base.EpochShuffle`); a checkpoint on SIGTERM comes
-from `StopCheckpoint` (callbacks config)."""
+"""What a resumed run keeps of the interrupted one (its logged rows), and what a finished run keeps
+of its checkpoints. The random states and the checkpoint on SIGTERM are callbacks
+(`tunelab.training.callbacks`); the training order needs no state
+(`tunelab.data.base.EpochShuffle`)."""
 
 from __future__ import annotations
 
 import csv
-import random
 from pathlib import Path
 
-import numpy as np
-import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import OnExceptionCheckpoint
 from pytorch_lightning.loggers import CSVLogger
-from pytorch_lightning.trainer.states import TrainerFn
 
 from tunelab.errors import TunelabError
-
-
-class Resumable(pl.Callback):
-    """Saves and restores the Python, NumPy and torch random states with each checkpoint, so that
-    dropout after a resume matches the uninterrupted run."""
-
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        checkpoint["tunelab_random_state"] = {
-            "python": random.getstate(),
-            # plain lists and tuples: the checkpoint stays loadable with weights_only=True
-            "numpy": _plain(np.random.get_state()),
-            "torch": torch.get_rng_state(),
-        }
-
-    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        if trainer.state.fn == TrainerFn.FITTING:  # a resume, not the scoring of a checkpoint
-            for logger in trainer.loggers:
-                if isinstance(logger, HistoryCSVLogger):
-                    logger.keep_history(checkpoint.get("global_step", 0))
-        state = checkpoint.get("tunelab_random_state")
-        if state:
-            random.setstate(state["python"])
-            name, keys, pos, has_gauss, cached = state["numpy"]
-            np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-            torch.set_rng_state(state["torch"])
-
-
-def _plain(numpy_state: tuple) -> tuple:
-    name, keys, pos, has_gauss, cached = numpy_state
-    return name, keys.tolist(), int(pos), int(has_gauss), float(cached)
-
-
-class StopCheckpoint(OnExceptionCheckpoint):
-    """`checkpoints/on_exception.ckpt` when a run that has trained is stopped (SIGTERM, Ctrl-C)
-    or fails. Nothing when it stops before its first optimizer step (a bad file or setting):
-    there is nothing to resume, and the corrected command may start in the same folder."""
-
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if trainer.global_step > 0:
-            super().on_exception(trainer, pl_module, exception)
 
 
 class HistoryCSVLogger(CSVLogger):

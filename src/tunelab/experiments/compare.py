@@ -13,11 +13,11 @@ import csv
 import json
 from pathlib import Path
 
-from tunelab import plots
 from tunelab.errors import TunelabError
-from tunelab.rundir import markdown_table
-from tunelab.sweep import job_order, metric_columns
-from tunelab.sweep import read_run as sweep_read_run
+from tunelab.experiments.sweep import job_order, metric_columns
+from tunelab.experiments.sweep import read_run as sweep_read_run
+from tunelab.training import plots
+from tunelab.training.rundir import markdown_table
 
 # Where a run lives or how Hydra ran it, not what it trained: never a difference worth a column.
 IGNORED = ("paths.", "hydra.", "trainer.default_root_dir", "callbacks.model_checkpoint.dirpath")

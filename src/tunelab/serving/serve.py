@@ -12,16 +12,15 @@ import logging
 import socket
 from dataclasses import fields
 
-import hydra
 import uvicorn
 from omegaconf import DictConfig
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
 from tunelab import schema
-from tunelab.config import CONFIG_DIR, exit_on_user_error
+from tunelab.config import hydra_command
 from tunelab.errors import TunelabError
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 from tunelab.serving.app import Limits, create_app
 from tunelab.serving.limits import with_header_timeout
 
@@ -91,10 +90,7 @@ def serve(cfg: DictConfig) -> None:
     )
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="serve", version_base="1.3")
-@exit_on_user_error
-def main(cfg: DictConfig) -> None:
-    serve(cfg)
+main = hydra_command("serve", serve)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from tunelab.child_runs import run_once, settings_of
-from tunelab.config import build, composed_train_config, data_presets
-from tunelab.continual import (
-    given_overrides,
-    link_same_first_step,
-    report,
-    same_run,
-    start_from,
-    task_of,
-    write_report,
-)
+from tunelab.config import build, composed_train_config, data_presets, given_overrides
 from tunelab.errors import TunelabError
+from tunelab.experiments.child_runs import run_once, settings_of
+from tunelab.experiments.continual_report import report, write_report
+from tunelab.experiments.continual_steps import link_same_first_step, same_run, start_from, task_of
+from tunelab.tasks import Incremental
 
 METHODS = ("finetune", "replay", "distill", "replay+distill", "joint")
 # the eval command's own config groups: only these of the user's overrides apply to the tests
@@ -116,7 +110,7 @@ def memory(cfg: DictConfig, steps: list[tuple[str, list[str]]], index: int, out:
     return path
 
 
-def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: str):
+def train_step(cfg, steps, index: int, previous: Path | None, out: Path, hooks: Incremental):
     """Step `index`'s run directory and metrics, trained from the previous step's model (from
     the base model for joint, with every earlier dataset's texts)."""
     name, overrides = steps[index]
@@ -127,7 +121,7 @@ def train_step(cfg, steps, index: int, previous: Path | None, out: Path, task: s
         link_same_first_step(run_dir, overrides)
     finished = (run_dir / "metrics.json").is_file()  # read back: no memory to build
     if index and cfg.continual.method != "finetune" and not finished:
-        if task != "classification":
+        if not hooks.replay_across_datasets:
             raise TunelabError(
                 f"continual step {index} ({name}): {cfg.continual.method} across datasets "
                 "is built for classification; use continual.method=finetune"
@@ -169,7 +163,8 @@ def domains(cfg: DictConfig) -> dict:
     """Run (or read) every step and its tests, and write the report."""
     steps = steps_of(cfg)
     first = composed_train_config(with_step(given_overrides(cfg), steps[0][1]))
-    task, _, micro = task_of(first)
+    hooks = task_of(first)
+    micro = hooks.micro_metric
     names = [name for name, _ in steps]
     if "continual.output_dir" in {o.split("=")[0] for o in given_overrides(cfg)}:
         out = Path(cfg.continual.output_dir)
@@ -179,7 +174,7 @@ def domains(cfg: DictConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     scores, previous = [], None
     for index in range(len(steps)):
-        previous, own = train_step(cfg, steps, index, previous, out, task)
+        previous, own = train_step(cfg, steps, index, previous, out, hooks)
         scores.append(test_everywhere(cfg, steps, index, previous, own, micro))
     result = report(
         [[name] for name in names], scores, "seen", unseen=True, seen_name="mean (domains seen)"

@@ -9,38 +9,20 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import hydra
 import pytorch_lightning as pl
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from tunelab import schema, tasks
-from tunelab.config import CONFIG_DIR, build, exit_on_user_error
+from tunelab import schema, tasks, untrusted
+from tunelab.config import build, data_keys_given, hydra_command
+from tunelab.data.reading import override
+from tunelab.data.settings import config_target
 from tunelab.errors import TunelabError
-from tunelab.loading import load_module
-from tunelab.onnx_export import run_on_onnx
-from tunelab.rundir import write_metrics, write_run_outputs
+from tunelab.inference.loading import load_module
+from tunelab.models.export.onnx import run_on_onnx
+from tunelab.training.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
-WHERE = ("corpus", "dir", "from_presets")  # which data, as opposed to how it is read
-# how the files themselves are laid out: a preset's own, never the model's
-LAYOUT = ("text_column", "label_column", "text_pair_column", "label_names")
-RECORDS = ("datamodule", "train_lengths")  # in tunelab.json's data, but not DataModule arguments
-
-
-def keys_on_command_line(cfg: DictConfig) -> set[str]:
-    """The `data.*` keys set on the command line (or in the overrides of a config composed with
-    `return_hydra_config=True`)."""
-    if HydraConfig.initialized():
-        overrides = list(HydraConfig.get().overrides.task)
-    elif "hydra" in cfg:
-        overrides = list(cfg.hydra.overrides.task)
-    else:
-        return set()
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    names = [override.key_or_group for override in parsed]
-    return {name.split(".", 1)[1] for name in names if name.startswith("data.")}
 
 
 def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
@@ -55,26 +37,24 @@ def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
                 "data, e.g. data=conll2003"
             )
         return cfg.data
-    reading = {k: v for k, v in recorded.items() if k not in RECORDS}
+    # the DataModule was vetted when the model was loaded (untrusted.reading_settings)
+    datamodule = get_class(recorded["datamodule"])
+    reading = {k: v for k, v in recorded.items() if k not in untrusted.RECORDS}
     if own:
-        data = OmegaConf.create({"_target_": recorded["datamodule"], **reading})
+        data = OmegaConf.create({"_target_": config_target(recorded["datamodule"]), **reading})
         given = {key: value for key, value in cfg.data.items() if value is not None}
-        if given.keys() & set(WHERE):  # other files: drop the model's corpus and folder
-            for key in WHERE:
+        if given.keys() & set(datamodule.SOURCE):  # other files: not the model's own
+            for key in datamodule.SOURCE:
                 if key in data:
                     data[key] = None
-        for key, value in given.items():
-            if key in recorded and recorded[key] != value:
-                log.info("data.%s=%s (the model reads with %s)", key, value, recorded[key])
-            data[key] = value
-        return data
+        return OmegaConf.create(override(data, given, prefix="data."))
     data = cfg.data.copy()
-    if data.get("_target_") != recorded["datamodule"]:
+    if data.get("_target_") != config_target(recorded["datamodule"]):
         return data
-    given = keys_on_command_line(cfg)
+    given = data_keys_given(cfg)
     with open_dict(data):
         for key, value in reading.items():
-            if key not in WHERE + LAYOUT and key in data and key not in given:
+            if key not in datamodule.file_keys() and key in data and key not in given:
                 data[key] = value
     return data
 
@@ -117,7 +97,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("zero_shot"):
         from tunelab.tasks.zero_shot.setup import zero_shot_setup
 
-        module, datamodule, task = zero_shot_setup(cfg, keys_on_command_line(cfg))
+        module, datamodule, task = zero_shot_setup(cfg, data_keys_given(cfg))
     else:
         module, tokenizer, task = load_module(
             cfg.ckpt_path, cfg.model_dir, cfg.get("task"), cfg.get("trust_remote_code", False)
@@ -144,10 +124,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="eval", version_base="1.3")
-@exit_on_user_error
-def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+main = hydra_command("eval", evaluate)
 
 
 if __name__ == "__main__":

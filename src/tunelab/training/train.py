@@ -8,23 +8,23 @@ import math
 import signal
 from pathlib import Path
 
-import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from tunelab import plots, quiet, schema, tasks
-from tunelab.config import CONFIG_DIR, build, build_all, exit_on_user_error, is_rank_zero
+from tunelab import quiet, schema, tasks
+from tunelab.config import build, build_all, given_overrides, hydra_command, is_rank_zero
 from tunelab.errors import TunelabError
-from tunelab.loading import read_checkpoint
-from tunelab.model_card import write_model_card
+from tunelab.experiments.rerun import write_record
+from tunelab.inference.loading import read_checkpoint
+from tunelab.models.export.model_card import write_model_card
 from tunelab.models.labels import merged_labels, trained_labels
 from tunelab.models.peft_methods import parameter_counts
-from tunelab.rerun import write_record
-from tunelab.resume import KEEP, keep_checkpoints
-from tunelab.rundir import write_run_outputs
-from tunelab.tracking import check_loggers, finish, log_pictures, prepare
+from tunelab.training import plots
+from tunelab.training.resume import KEEP, keep_checkpoints
+from tunelab.training.rundir import write_run_outputs
+from tunelab.training.tracking import check_loggers, finish, log_pictures, prepare
 
 log = logging.getLogger("tunelab")
 
@@ -77,7 +77,7 @@ def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.Li
         input_settings=datamodule.input_settings(),
         **datamodule.fit_arguments(),
     )
-    split = datamodule.hparams.test_split
+    split = datamodule.loader.test_split
     model.set_references(
         {"val": datamodule.references("dev"), "test": datamodule.references(split)}
     )
@@ -91,7 +91,7 @@ def validation_within_max_steps(trainer: DictConfig, datamodule) -> dict:
     steps = trainer.get("max_steps", -1)
     if not steps or steps < 0 or trainer.get("val_check_interval", 1.0) != 1.0:
         return {}
-    items, batch = len(datamodule.encoded("train")), datamodule.hparams.batch_size
+    items, batch = len(datamodule.encoded("train")), datamodule.loader.batch_size
     per_epoch = math.ceil(items * datamodule.epoch_passes(items, batch) / batch)
     processes = [trainer.get(k) for k in ("devices", "num_nodes")]
     if all(isinstance(n, int) and n > 0 for n in processes):
@@ -108,7 +108,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     schema.check(cfg)
     schema.check_model_positions(cfg)
     if HydraConfig.initialized():
-        log.info("overrides: %s", " ".join(HydraConfig.get().overrides.task) or "(none)")
+        log.info("overrides: %s", " ".join(given_overrides(cfg)) or "(none)")
     check_loggers(cfg.get("logger"))
     keep = (cfg.get("callbacks") or {}).get("keep_checkpoints", "best")
     if keep not in KEEP:
@@ -122,7 +122,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     task = tasks.get(cfg.task)
     datamodule, model = build_data_and_model(cfg)
-    split = datamodule.hparams.test_split
+    split = datamodule.loader.test_split
     datamodule.setup("test")  # a bad test file stops the run now, not after training
     trainer: pl.Trainer = build(
         cfg.trainer,
@@ -163,7 +163,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         report = write_run_outputs(run_dir, task, model, datamodule, split, metrics)
         model.export(str(run_dir / "model"), datamodule.tokenizer)
-        write_model_card(run_dir / "model", cfg, task.name, datamodule.labels, metrics)
+        write_model_card(run_dir / "model", cfg, task, datamodule.labels, metrics)
         if model.peft_method not in ("none", "head_only"):
             model.export_adapter(str(run_dir / "adapter"), datamodule.tokenizer)
         keep_checkpoints(run_dir / "checkpoints", keep)
@@ -175,12 +175,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-@hydra.main(config_path=CONFIG_DIR, config_name="train", version_base="1.3")
-@exit_on_user_error
-def main(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
-    # Returned for Hydra sweepers (Optuna) that optimise the monitored value.
-    return metrics.get(cfg.monitor)
+def monitored(cfg: DictConfig) -> float | None:
+    """Train, and return the monitored value: what Hydra sweepers (Optuna) optimise."""
+    return train(cfg).get(cfg.monitor)
+
+
+main = hydra_command("train", monitored)
 
 
 if __name__ == "__main__":

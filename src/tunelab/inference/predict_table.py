@@ -14,7 +14,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from tunelab.data.table_stream import STDIO, TableReader, TableWriter, stream_format
 from tunelab.errors import CorpusError, TunelabError
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 
 log = logging.getLogger("tunelab")
 CHUNK_ROWS = 512  # rows per Predictor call: enough to sort into full batches

@@ -20,8 +20,9 @@ def write_run_outputs(run_dir: Path, task: Task, module, datamodule, split: str,
     run_dir.mkdir(parents=True, exist_ok=True)
     write_metrics(run_dir / "metrics.json", metrics)
     if datamodule.k_shot_samples:  # which examples a K-shot run learnt from
-        h = datamodule.hparams
-        sample = {"k_shot": h.k_shot, "k_shot_seed": h.k_shot_seed, **datamodule.k_shot_samples}
+        chosen = datamodule.sampling
+        sample = {"k_shot": chosen.k_shot, "k_shot_seed": chosen.k_shot_seed}
+        sample.update(datamodule.k_shot_samples)
         (run_dir / "k_shot.json").write_text(json.dumps(sample, indent=1) + "\n")
     return task.write_outputs(run_dir, module, datamodule, split)
 

@@ -1,6 +1,6 @@
 """A loaded model that labels texts in memory: what `tunelab-predict` and `tunelab-serve` share.
 
-from tunelab.predictor import Predictor
+from tunelab.inference.predictor import Predictor
 Predictor("outputs/run/model").predict(["Anna lives in Berlin."])
 """
 
@@ -13,31 +13,15 @@ import torch
 from transformers import AutoTokenizer
 
 from tunelab.config import default_precision
+from tunelab.data.reading import OVERRIDABLE, override, with_defaults
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
-from tunelab.loading import load_module
-from tunelab.onnx_export import run_on_onnx
+from tunelab.inference.loading import load_module
+from tunelab.models.export.onnx import run_on_onnx
 from tunelab.speed.inference import cast_linear_weights
 
 log = logging.getLogger("tunelab")
-# settings a command may override
-READING = ("max_length", "stride", "context", "long_text", "pack")
 BACKENDS = ("torch", "onnx")
-
-
-def reading_settings(recorded: dict, given: Mapping | None = None) -> dict:
-    """The model's recorded data settings with the non-null `READING` values of `given` on top."""
-    settings = dict(recorded)
-    settings.setdefault("max_length", 512)
-    settings.setdefault("stride", 128)
-    for key in READING:
-        value = (given or {}).get(key)
-        if value is not None and value != settings.get(key):
-            log.info("%s=%s (the model reads with %s)", key, value, settings.get(key, "-"))
-            settings[key] = value
-    return settings
-
-
 PRECISIONS = ("bf16-mixed", "32-true")
 
 
@@ -124,7 +108,8 @@ class Predictor:
         )
         self.module.eval()
         self.tokenizer = from_pretrained(AutoTokenizer, tokenizer_name)
-        self.settings = reading_settings({**self.module.input_settings, "pack": pack}, reading)
+        recorded = {**self.module.input_settings, "pack": pack}
+        self.settings = override(with_defaults(recorded), reading or {}, OVERRIDABLE)
         self.precision = precision or default_precision()
         self.batch_size, self.max_tokens = batch_size, max_tokens
         if backend not in BACKENDS:

@@ -139,7 +139,8 @@ def rerun_command(run_dir: Path, out_dir: Path, overrides: list[str]) -> list[st
     return [
         sys.executable,
         "-m",
-        "tunelab.train",
+        "tunelab",
+        "train",
         "--config-path",
         str((run_dir / ".hydra").resolve()),
         "--config-name",

@@ -16,7 +16,7 @@ from hydra.experimental.callback import Callback
 
 from tunelab import tasks, untrusted
 from tunelab.errors import TunelabError
-from tunelab.rundir import markdown_table
+from tunelab.training.rundir import markdown_table
 
 log = logging.getLogger("tunelab")
 

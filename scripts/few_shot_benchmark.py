@@ -1,13 +1,13 @@
-"""Few-shot classification: tunelab's contrastive few-shot (`model=setfit`) against the `setfit`
+"""Few-shot classification: tunelab's contrastive few-shot (`method=setfit`) against the `setfit`
 library, and against plain head fine-tuning, on the same K-shot samples.
 
     .venv/bin/python scripts/few_shot_benchmark.py --data sst2 --k 8 --seeds 0 1 2 3 4 5 6 7 8 9 \
         --json outputs/few_shot_sst2_k8.json
 
 Each run is its own process, timed from start to exit (imports, reading the corpus, training,
-predicting the test split): `tunelab` is `tunelab-train data=D data.k_shot=K model=setfit
-seed=S`; `head` the same without `model=setfit` (fine-tuning with a classification head, the
-defaults a user gets); `prompt` with `model=prompt` from `--prompt-model` (a masked LM warmed
+predicting the test split): `tunelab` is `tunelab-train data=D data.k_shot=K method=setfit
+seed=S`; `head` the same without `method=setfit` (fine-tuning with a classification head, the
+defaults a user gets); `prompt` with `method=prompt` from `--prompt-model` (a masked LM warmed
 on the task's texts: `tunelab-train data=text data.from=sst2 trainer.max_epochs=1`); `peer`
 the setfit library with its defaults (`TrainingArguments()`: batch 16, one epoch of
 oversampled pairs, body lr 2e-5, logistic-regression head, fp32) on the same encoder and
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "tunelab", "train"]
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 PROMPT_MODEL: list[str] = []
-SIDES = {"tunelab": ["model=setfit"], "head": [], "prompt": ["model=prompt"]}
+SIDES = {"tunelab": ["method=setfit"], "head": [], "prompt": ["method=prompt"]}
 
 
 def run_tunelab(side: str, data: str, k: int, seed: int, folder: Path, extra: list[str]) -> dict:

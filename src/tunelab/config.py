@@ -16,7 +16,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from tunelab import quiet
 from tunelab.errors import TunelabError
@@ -106,6 +106,29 @@ def build(node: DictConfig, **runtime: Any) -> Any:
         if isinstance(err.__cause__, TunelabError):
             raise err.__cause__ from None
         raise
+
+
+def build_taking(node: DictConfig, where: str, **offered: Any) -> Any:
+    """`build(node, **offered)` with only what the target takes: an offered value it does not
+    take is left out (what the data knows, for a module that needs less), and a key of `node` it
+    does not take is one line naming `where` it is set (dropped quietly when null), so that no
+    setting is accepted and then ignored."""
+    import inspect
+
+    from hydra.utils import get_method
+
+    target = get_method(node._target_)
+    parameters = inspect.signature(target).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return build(node, **offered)
+    node = node.copy()
+    with open_dict(node):
+        for key in [k for k in node if k != "_target_" and k not in parameters]:
+            if node[key] is not None:
+                name = node._target_.rpartition(".")[2]
+                raise TunelabError(f"{where}.{key} is not a setting of {name}: leave it out")
+            del node[key]
+    return build(node, **{k: v for k, v in offered.items() if k in parameters})
 
 
 def build_all(section: DictConfig | None) -> list[Any]:

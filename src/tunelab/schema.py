@@ -144,7 +144,7 @@ def check(cfg: DictConfig) -> None:
             continue
         if not setting.fits(value):
             raise TunelabError(f"{setting.key}={value!r} is not allowed: use {setting.allowed()}")
-    check_text_task(cfg)
+    check_method(cfg)
     stride, length = OmegaConf.select(cfg, "data.stride"), OmegaConf.select(cfg, "data.max_length")
     windows = OmegaConf.select(cfg, "data.windows") or OmegaConf.select(cfg, "data.long_text")
     if windows in (True, "windows") and isinstance(length, int) and (stride or 0) >= length:
@@ -154,17 +154,19 @@ def check(cfg: DictConfig) -> None:
         )
 
 
-TEXT_TASKS = {"setfit", "prompt"}  # model presets that label whole texts
+def check_method(cfg: DictConfig) -> None:
+    """`method=` names a way to learn the task the data preset picked."""
+    from tunelab import tasks
 
-
-def check_text_task(cfg: DictConfig) -> None:
-    """A model preset that labels whole texts (`model=setfit`, `model=prompt`) needs
-    classification data."""
-    task, target = cfg.get("task"), str(OmegaConf.select(cfg, "data._target_") or "")
-    if task in TEXT_TASKS and target and "SequenceClassification" not in target:
+    name, method = cfg.get("task"), cfg.get("method")
+    if not name or method in (None, tasks.FINETUNE):
+        return
+    task = tasks.get(str(name))
+    if all(m.name != method for m in task.methods):
+        learns = [t for t in tasks.known() if any(m.name == method for m in tasks.get(t).methods)]
         raise TunelabError(
-            f"model={task} labels whole texts: give classification data (data=sst2, "
-            f"data=bbc_news, data=csv ...), not {target.rpartition('.')[2]}"
+            f"method={method} learns {' or '.join(learns) or 'no task'}, but the data is "
+            f"{name} data: give {' or '.join(learns) or 'other'} data, or method=finetune"
         )
 
 

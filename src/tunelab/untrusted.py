@@ -124,8 +124,9 @@ TASK_MODULES = (
     "tunelab.tasks.ner.module.TokenClassificationModule",
     "tunelab.tasks.classification.module.SequenceClassificationModule",
     "tunelab.tasks.mlm.module.MaskedLMModule",
-    "tunelab.tasks.setfit.module.SetFitModule",
-    "tunelab.tasks.prompt.module.PromptModule",
+    "tunelab.tasks.classification.methods.setfit.module.SetFitModule",
+    "tunelab.tasks.classification.methods.prompt.module.PromptModule",
+    "tunelab.tasks.classification.methods.zero_shot.setup.zero_shot_module",
 )
 BUILT_BY_CONFIGS: dict[str, tuple[str, ...]] = {
     "data": tuple(config_target(name) for name in DATAMODULES),

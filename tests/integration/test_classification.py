@@ -134,7 +134,7 @@ def test_eval_on_a_preset_reads_its_columns_not_the_models(tmp_path):
 
     cfg = compose_train(tmp_path, ["data=sst2"], config_name="eval", return_hydra_config=True)
     recorded = {
-        "datamodule": cfg.data["_target_"],
+        "datamodule": cfg.data["_target_"].removesuffix(".from_config"),  # the class
         "text_column": "text",
         "label_names": {"rotten": "negative", "fresh": "positive"},
         "max_length": 64,

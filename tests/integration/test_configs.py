@@ -85,3 +85,28 @@ def test_every_value_a_preset_sets_is_the_value_composed(tmp_path):
 def test_other_entry_configs_compose(tmp_path, name):
     overrides = ["model_dir=x", "input=y", "output=z"] if name == "predict" else []
     assert compose_train(tmp_path, overrides, config_name=name).task_name == name
+
+
+METHOD_EXAMPLES = [  # issue 46: each data preset with a method of its task
+    ("sst2", "setfit", "SetFitModule"),
+    ("rotten_tomatoes", "prompt", "PromptModule"),
+    ("bbc_news", "zero_shot", "zero_shot_module"),
+    ("conll2003", "finetune", "TokenClassificationModule"),
+]
+
+
+@pytest.mark.parametrize("data, method, target", METHOD_EXAMPLES)
+def test_a_method_composes_with_a_data_preset(tmp_path, data, method, target):
+    cfg = compose_train(tmp_path, [f"data={data}", f"method={method}"])
+    assert cfg.method == method and cfg.model._target_.endswith(target)
+    assert cfg.model.model_name_or_path == "sentence-transformers/all-MiniLM-L6-v2"
+    get_method(cfg.model._target_)
+
+
+def test_model_presets_name_encoders_only():
+    """`model=` picks an encoder (its name or folder, or the architecture of one trained from
+    scratch); which module learns the task, and how, is `method=`."""
+    for path in (Path(CONFIG_DIR) / "model").glob("*.yaml"):
+        text = path.read_text()
+        assert "_target_" not in text, path
+        assert not any(line.startswith(("task:", "method:")) for line in text.splitlines()), path

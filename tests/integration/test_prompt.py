@@ -1,4 +1,4 @@
-"""model=prompt end to end with the tiny model; templates and label words."""
+"""method=prompt end to end with the tiny model; templates and label words."""
 
 import pytest
 import torch
@@ -8,8 +8,8 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer, pipeline
 from tests.conftest import compose_train, tiny_train_overrides
 from tests.recompute import assert_classification_run_recomputed, predictions_agree_with_predict
 from tunelab.errors import TunelabError
-from tunelab.tasks.prompt.module import PromptModule
-from tunelab.tasks.prompt.template import Template, label_word_ids
+from tunelab.tasks.classification.methods.prompt.module import PromptModule
+from tunelab.tasks.classification.methods.prompt.template import Template, label_word_ids
 from tunelab.training.train import train
 
 VERBALIZER = "model.verbalizer={travel: paris, work: [acme, hooli]}"
@@ -19,7 +19,7 @@ VERBALIZER = "model.verbalizer={travel: paris, work: [acme, hooli]}"
 def prompt_run(tmp_path_factory, tiny_bert, table_dir):
     run_dir = tmp_path_factory.mktemp("prompt")
     overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv")
-    overrides += ["model=prompt", f"model.model_name_or_path={tiny_bert}", VERBALIZER]
+    overrides += ["method=prompt", f"model.model_name_or_path={tiny_bert}", VERBALIZER]
     overrides += ["model.template='{text} went to [MASK] .'", "trainer.max_epochs=2"]
     overrides += ["trainer.precision=32-true", "optimizer.lr=5e-3"]
     return run_dir, train(compose_train(run_dir, overrides))
@@ -43,7 +43,7 @@ def test_soft_prompt_trains_its_vectors_alone_and_exports_them(
 ):
     run_dir = tmp_path / method
     overrides = tiny_train_overrides(tiny_bert, table_dir, data="csv")
-    overrides += ["model=prompt", f"model.model_name_or_path={tiny_bert}", VERBALIZER]
+    overrides += ["method=prompt", f"model.model_name_or_path={tiny_bert}", VERBALIZER]
     overrides += [f"peft={method}", "model.peft.num_virtual_tokens=4", "trainer.max_epochs=2"]
     overrides += ["trainer.precision=32-true", "model.template='{text} went to [MASK] .'"]
     train(compose_train(run_dir, overrides))
@@ -87,7 +87,7 @@ def test_bad_templates_and_words_stop_with_one_line(tiny_bert):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     with pytest.raises(TunelabError, match="once"):
         Template.parse("{text} no mask", tokenizer)
-    with pytest.raises(TunelabError, match="peft=lora is not offered for model=prompt"):
+    with pytest.raises(TunelabError, match="peft=lora is not offered for method=prompt"):
         PromptModule(
             str(tiny_bert),
             ["a", "b"],

@@ -1,4 +1,4 @@
-"""model=setfit end to end with the tiny model: scores, export, prediction, multi-label."""
+"""method=setfit end to end with the tiny model: scores, export, prediction, multi-label."""
 
 import pytest
 
@@ -11,7 +11,7 @@ from tunelab.training.train import train
 
 def setfit_overrides(tiny_bert, folder, *extra):
     overrides = tiny_train_overrides(tiny_bert, folder, data="csv")
-    overrides += ["model=setfit", f"model.model_name_or_path={tiny_bert}"]
+    overrides += ["method=setfit", f"model.model_name_or_path={tiny_bert}"]
     return overrides + ["trainer.precision=32-true", *extra]
 
 
@@ -59,8 +59,9 @@ def test_setfit_refuses_peft(tmp_path, tiny_bert, table_dir):
         train(compose_train(tmp_path, overrides))
 
 
-@pytest.mark.parametrize("preset", ["setfit", "prompt"])
-def test_text_models_refuse_ner_data(tmp_path, tiny_bert, conll_dir, preset):
-    overrides = [*tiny_train_overrides(tiny_bert, conll_dir), f"model={preset}"]
-    with pytest.raises(TunelabError, match=f"model={preset} labels whole texts: give class"):
+@pytest.mark.parametrize("method", ["setfit", "prompt", "zero_shot", "nli"])
+def test_classification_methods_refuse_ner_data(tmp_path, tiny_bert, conll_dir, method):
+    overrides = [*tiny_train_overrides(tiny_bert, conll_dir), f"method={method}"]
+    wanted = f"method={method} learns classification, but the data is ner data"
+    with pytest.raises(TunelabError, match=wanted):
         train(compose_train(tmp_path, overrides))

@@ -152,7 +152,7 @@ def test_a_broken_run_config_is_one_line(tmp_path, config, expected, command):
     good = run_folder(tmp_path, "good", "seed: 1\n", '{"test/f1": 0.5}')
     args = [bad, good, "--out", str(tmp_path / "cmp")] if command == "compare" else [bad]
     result = subprocess.run(
-        [sys.executable, "-m", f"tunelab.{command}", *args],
+        [sys.executable, "-m", "tunelab", command, *args],
         capture_output=True,
         text=True,
         timeout=60,

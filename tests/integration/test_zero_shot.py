@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 
-from tests.conftest import eval_config
+from tests.conftest import compose_train, eval_config, tiny_train_overrides
 from tests.recompute import assert_classification_run_recomputed, predictions_agree_with_predict
 from tunelab.errors import TunelabError
 from tunelab.inference.eval import evaluate
-from tunelab.tasks.zero_shot.module import label_descriptions
+from tunelab.tasks.classification.methods.zero_shot.module import label_descriptions
+from tunelab.training.train import train
 
 TEMPLATES = '["a story of {label} .","{label} said today ."]'
 
@@ -32,6 +33,28 @@ def zero_shot_run(tmp_path_factory, tiny_bert, table_dir):
         data="csv",
     )
     return run_dir, evaluate(cfg)
+
+
+def test_method_zero_shot_trains_nothing_and_scores_as_eval_does(
+    tmp_path, zero_shot_run, tiny_bert, table_dir
+):
+    """`tunelab train method=zero_shot` is the same zero-shot classifier as `tunelab-eval
+    zero_shot=true`: nothing trained, the same scores, an export that predicts."""
+    _, evaluated = zero_shot_run
+    overrides = [
+        *tiny_train_overrides(tiny_bert, table_dir, data="csv"),
+        "method=zero_shot",
+        f"model.templates={TEMPLATES}",
+        "data.label_descriptions={work: [acme works with hooli .]}",
+        "trainer.precision=32-true",
+    ]
+    metrics = train(compose_train(tmp_path, overrides))
+    assert metrics["test/acc"] == pytest.approx(evaluated["test/acc"])
+    assert not list((tmp_path / "checkpoints").glob("*.ckpt"))
+    saved = assert_classification_run_recomputed(tmp_path, ["travel", "work"])
+    assert saved["test/acc"] == pytest.approx(metrics["test/acc"])
+    (tmp_path / "predict").mkdir()
+    predictions_agree_with_predict(tmp_path, tmp_path / "predict")
 
 
 def test_scores_recomputed_from_the_predictions(zero_shot_run):

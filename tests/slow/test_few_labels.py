@@ -17,7 +17,7 @@ QUIET = ["trainer.accelerator=cpu", "~callbacks.progress_bar"]
 
 def test_contrastive_few_shot_on_sst2(tmp_path):
     # seed 0: 0.5700 (scripts/few_shot_benchmark.py); the setfit library 0.5717
-    overrides = ["data=sst2", "data.k_shot=8", "seed=0", "model=setfit", *QUIET]
+    overrides = ["data=sst2", "data.k_shot=8", "seed=0", "method=setfit", *QUIET]
     metrics = train(compose_train(tmp_path, overrides))
     assert metrics["data/train_examples"] == 16
     assert metrics["test/acc"] > 0.54
@@ -31,7 +31,8 @@ def test_zero_shot_on_bbc_news(tmp_path):
     metrics = evaluate(cfg)
     assert metrics["test/acc"] > 0.84
     saved = json.loads((tmp_path / "model" / "tunelab.json").read_text())
-    assert saved["task"] == "zero_shot" and len(saved["descriptions"]) == 5
+    assert (saved["task"], saved["method"]) == ("classification", "zero_shot")
+    assert len(saved["descriptions"]) == 5
 
 
 def test_five_shot_ner_on_conll2003_trains_enough_steps(tmp_path):
@@ -50,7 +51,7 @@ def test_prompt_based_on_sst2_from_a_warmed_mlm_head(tmp_path):
     warm = ["data=text", "data.from=sst2", "trainer.max_epochs=1", *QUIET]
     train(compose_train(tmp_path / "mlm", warm))
     mlm = tmp_path / "mlm" / "model"
-    overrides = ["data=sst2", "data.k_shot=8", "seed=0", "model=prompt", *QUIET]
+    overrides = ["data=sst2", "data.k_shot=8", "seed=0", "method=prompt", *QUIET]
     metrics = train(
         compose_train(tmp_path / "prompt", [*overrides, f"model.model_name_or_path={mlm}"])
     )

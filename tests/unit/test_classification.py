@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tunelab.data.windows import special_tokens_around
-from tunelab.tasks.classification.datamodule import head_tail
+from tunelab.tasks.classification.encoding import head_tail
 from tunelab.tasks.classification.module import classification_scores
 
 

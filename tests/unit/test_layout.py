@@ -14,7 +14,7 @@ PACKAGE = Path(tunelab.__file__).parent
 # what may sit flat in tunelab/: the API, config, errors, the config checks, the file readers
 # and the library-noise filters; everything else lives in a package of its kind
 CORE = {"__init__", "__main__", "api", "config", "errors", "quiet", "schema", "untrusted"}
-TASK_NAMES = ("ner", "classification", "mlm", "setfit", "prompt", "zero_shot")
+TASK_NAMES = ("ner", "classification", "mlm")
 
 
 def module_name(path: Path) -> str:

@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from tunelab.tasks.setfit.module import fit_head
-from tunelab.tasks.setfit.pairs import pair_loss, pair_targets
+from tunelab.tasks.classification.methods.setfit.module import fit_head
+from tunelab.tasks.classification.methods.setfit.pairs import pair_loss, pair_targets
 
 
 def test_pair_targets_single_and_multi_label():

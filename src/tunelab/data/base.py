@@ -103,6 +103,9 @@ class TaskDataModule(pl.LightningDataModule):
     SETTINGS: dict[str, type] = {"loader": Loader, "sampling": Sampling}
     # this task's defaults where they differ from the shared objects' own
     DEFAULTS: dict[str, Any] = {}
+    # the task's modules whose code decides what an encoded item holds, beside the DataModule's
+    # own (part of the cache key: a change to them misses the cache)
+    ENCODING: tuple = ()
     # the arguments that say which files are read (not how): a model's own apply to its own
     # files only
     SOURCE: tuple[str, ...] = ("corpus", "dir")
@@ -232,7 +235,8 @@ class TaskDataModule(pl.LightningDataModule):
         """`encode()`'s result for a split whose words/texts and labels are `content`, from the
         cache in `cache_dir` when the tokenizer, settings and content match."""
         settings = {k: v for k, v in self.hparams.items() if k not in LOADER_SETTINGS}
-        key = cache_key(self.tokenizer, settings, content, (Path(inspect.getfile(type(self))),))
+        code = (Path(inspect.getfile(type(self))), *(Path(m.__file__) for m in self.ENCODING))
+        key = cache_key(self.tokenizer, settings, content, code)
         return cached(self.loader.cache_dir, split, key, encode)
 
     def setup(self, stage: str | None = None) -> None:

@@ -20,6 +20,7 @@ from tunelab.data.settings import config_target
 from tunelab.errors import TunelabError
 from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import run_on_onnx
+from tunelab.models.sentence_encoder import encoder_max_length
 from tunelab.training.rundir import write_metrics, write_run_outputs
 
 log = logging.getLogger("tunelab")
@@ -59,6 +60,44 @@ def data_config(cfg: DictConfig, recorded: dict) -> DictConfig:
     return data
 
 
+ENCODER = "sentence-transformers/all-MiniLM-L6-v2"  # zero_shot=true's default: the packaged MiniLM
+
+
+def zero_shot_setup(cfg: DictConfig, given: set[str]):
+    """`zero_shot=true`: the data named by `data=` and the task's zero-shot module over its labels
+    with `model_dir` (default: the packaged MiniLM); `given`: the data keys set on the command
+    line."""
+    task = tasks.get(str(cfg.get("task")))
+    try:
+        method = task.method("zero_shot")
+    except TunelabError:
+        method = None
+    if method is None or not cfg.data.get("_target_"):
+        raise TunelabError(
+            f"zero_shot=true needs classification data (data=sst2, data=bbc_news, ...): "
+            f"{cfg.get('task') or 'no'} data has no zero-shot method"
+        )
+    encoder = cfg.model_dir or ENCODER
+    data = cfg.data.copy()
+    with open_dict(data):
+        data.tokenizer = encoder
+        longest = encoder_max_length(encoder)
+        if longest and data.max_length > longest and "max_length" not in given:
+            # texts read as long as the encoder was trained to embed them
+            data.max_length = longest
+    datamodule = build(data, test_split=cfg.split)
+    module = method.builder()(
+        encoder,
+        datamodule.labels,
+        data.get("label_descriptions"),
+        list(cfg.templates),
+        datamodule.input_settings(),
+        bool(data.get("multi_label")),
+        trust_remote_code=cfg.get("trust_remote_code", False),
+    )
+    return module, datamodule, task
+
+
 def score_file(cfg: DictConfig) -> dict[str, float]:
     """Score an existing predictions file of the config's task (`predictions=FILE`)."""
     task = tasks.get(cfg.task)
@@ -95,8 +134,6 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("predictions"):
         return score_file(cfg)
     if cfg.get("zero_shot"):
-        from tunelab.tasks.zero_shot.setup import zero_shot_setup
-
         module, datamodule, task = zero_shot_setup(cfg, data_keys_given(cfg))
     else:
         module, tokenizer, task = load_module(

@@ -72,15 +72,28 @@ def read_checkpoint(path: str | Path) -> dict:
     source = f"checkpoint {path}"
     untrusted.plain(checkpoint.get("hyper_parameters") or {}, source, "hyper_parameters")
     untrusted.plain(checkpoint.get("tunelab_task"), source, "tunelab_task")
+    untrusted.plain(checkpoint.get("tunelab_method"), source, "tunelab_method")
     return checkpoint
 
 
-def checkpoint_settings(ckpt_path: str, fallback: str | None) -> tuple[str | None, dict]:
-    """The task a checkpoint records and how its model reads input (its weights are mapped, not
-    read)."""
+def checkpoint_settings(
+    ckpt_path: str, fallback: str | None
+) -> tuple[str | None, str | None, dict]:
+    """The task and method a checkpoint records and how its model reads input (its weights are
+    mapped, not read)."""
     checkpoint = read_checkpoint(ckpt_path)
     hparams = checkpoint.get("hyper_parameters") or {}
-    return checkpoint.get("tunelab_task") or fallback, hparams.get("input_settings") or {}
+    task = checkpoint.get("tunelab_task") or fallback
+    method = recorded_method(task, checkpoint.get("tunelab_method"))
+    return task, method, hparams.get("input_settings") or {}
+
+
+def recorded_method(task: str | None, method: str | None) -> str | None:
+    """The method a model file records; a file from before methods were apart from tasks names
+    the method as its task (`task: setfit`)."""
+    if method is None and task in tasks.RENAMED:
+        return task
+    return method
 
 
 def load_module(
@@ -110,17 +123,18 @@ def load_module(
         settings = exported_settings(model_dir)
         source = path / SETTINGS_FILE
         found = file_task(settings.get("task"), task, source)
+        method = found.method(recorded_method(settings.get("task"), settings.get("method")))
         check_reading(settings.get("data"), found, source)
-        check_model_folder(path, found)
-        module = found.module_class().from_exported(
+        check_model_folder(path, found, method)
+        module = method.module_class().from_exported(
             str(path), settings, trust_remote_code=trust_remote_code
         )
         tokenizer = str(path)
     else:
-        recorded, reading = checkpoint_settings(str(path), task)
+        recorded, method, reading = checkpoint_settings(str(path), task)
         found = file_task(recorded, task, path)
         check_reading(reading, found, f"checkpoint {path}")
-        module = found.module_class().load_from_checkpoint(
+        module = found.module_class(method).load_from_checkpoint(
             str(path), map_location="cpu", weights_only=True, trust_remote_code=trust_remote_code
         )
         tokenizer = module.tokenizer_source
@@ -151,7 +165,7 @@ TOKENIZER_FILES = (
 )
 
 
-def check_model_folder(folder: Path, task: tasks.Task) -> None:
+def check_model_folder(folder: Path, task: tasks.Task, method: tasks.Method | None = None) -> None:
     """An exported folder is whole before it is used: its config readable, its architecture
     the task's, its labels numbered 0..n-1 and matching the head, its weights complete, a
     tokenizer present whose vocabulary fits the embeddings.
@@ -164,7 +178,8 @@ def check_model_folder(folder: Path, task: tasks.Task) -> None:
     config_file = folder / "config.json"
     config = read_json(config_file)
     architecture = str((config.get("architectures") or [""])[0])
-    if task.architectures and architecture and not architecture.endswith(task.architectures):
+    expected = (method or task.method()).architectures
+    if expected and architecture and not architecture.endswith(expected):
         raise TunelabError(
             f"{folder / SETTINGS_FILE} names task {task.name!r}, but {config_file} holds a "
             f"{architecture}: the two files come from different models"
@@ -181,7 +196,7 @@ def check_model_folder(folder: Path, task: tasks.Task) -> None:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise TunelabError(f"{weights} is not a complete safetensors file ({reason})") from None
         head = [shape[0] for key, shape in shapes.items() if key.endswith("classifier.weight")]
-        if task.architectures and head and id2label and head[0] != len(id2label):
+        if expected and head and id2label and head[0] != len(id2label):
             raise TunelabError(
                 f"{config_file} names {len(id2label)} labels but the head in {weights} has "
                 f"{head[0]} outputs: the two files come from different models"

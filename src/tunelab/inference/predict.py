@@ -22,6 +22,7 @@ from tunelab.data.table_stream import STDIO, stream_format
 from tunelab.errors import TunelabError
 from tunelab.inference.predict_table import predict_table
 from tunelab.inference.predictor import Predictor
+from tunelab.tasks import FileJob
 
 log = logging.getLogger("tunelab")
 
@@ -47,18 +48,7 @@ def label_file(cfg: DictConfig) -> Path:
         check_not_input(cfg.output, None if cfg.input == STDIO else cfg.input)
     if cfg.output == STDIO:
         logs_to_stderr()
-    model = Predictor(
-        cfg.model_dir,
-        precision=cfg.precision,
-        batch_size=cfg.batch_size,
-        max_tokens=cfg.max_tokens,
-        reading=cfg,
-        task=cfg.get("task"),
-        trust_remote_code=cfg.get("trust_remote_code", False),
-        backend=cfg.get("backend", "torch"),
-        onnx_model=cfg.get("onnx_model"),
-        max_chars=cfg.get("max_chars"),
-    )
+    model = Predictor.from_config(cfg, cfg.get("max_chars"))
     if table is not None:
         count = predict_table(model, cfg, table)
         print(f"wrote {count} row(s) to {target}", file=sys.stderr)
@@ -67,7 +57,15 @@ def label_file(cfg: DictConfig) -> Path:
     # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that the
     # same text gets the same scores from both commands.
     with torch.autocast("cpu", torch.bfloat16, enabled=model.precision == "bf16-mixed"):
-        count = model.task.predict(model.module, model.tokenizer, model.settings, cfg)
+        job = FileJob(
+            source,
+            target,
+            str(cfg.get("format", "text")),
+            str(cfg.get("errors", "strict")),
+            cfg.batch_size,
+            cfg.max_tokens,
+        )
+        count = model.task.predict(model.module, model.tokenizer, model.settings, job)
     print(f"wrote {count} record(s) to {target}")
     return target
 

@@ -87,6 +87,23 @@ class Predictor:
             a notebook or a service for minutes.
     """
 
+    @classmethod
+    def from_config(cls, cfg, max_chars: int | None) -> Predictor:
+        """The Predictor a command's config asks for (`predict.yaml`, `serve.yaml`): its model,
+        precision, batches, backend, and the reading keys it sets over the model's."""
+        return cls(
+            cfg.model_dir,
+            precision=cfg.precision,
+            batch_size=cfg.batch_size,
+            max_tokens=cfg.max_tokens,
+            reading=cfg,
+            task=cfg.get("task"),
+            trust_remote_code=cfg.get("trust_remote_code", False),
+            backend=cfg.get("backend", "torch"),
+            onnx_model=cfg.get("onnx_model"),
+            max_chars=max_chars,
+        )
+
     def __init__(
         self,
         model_dir: str,

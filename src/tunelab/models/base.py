@@ -48,6 +48,8 @@ class TaskModule(pl.LightningModule):
     """
 
     task = ""  # the registry name of its task (`tunelab.tasks`)
+    method = "finetune"  # how it learns that task (`method=`; `tunelab.tasks.Method`)
+    trains = True  # False: a method that learns nothing (zero-shot): tunelab-train only tests it
     peft_task_type = ""  # peft's TaskType name for this task
 
     def __init__(
@@ -93,7 +95,8 @@ class TaskModule(pl.LightningModule):
         self.references = dict(references)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["tunelab_task"] = self.task  # what tunelab-eval ckpt_path=... loads it as
+        # what tunelab-eval ckpt_path=... loads it as
+        checkpoint["tunelab_task"], checkpoint["tunelab_method"] = self.task, self.method
 
     @property
     def tokenizer_source(self) -> str:
@@ -315,7 +318,7 @@ class TaskModule(pl.LightningModule):
     def exported_settings(self) -> dict:
         """What `tunelab.json` records: the task and how the model reads input (`data`: the
         DataModule's settings)."""
-        return {"task": self.task, "data": self.input_settings}
+        return {"task": self.task, "method": self.method, "data": self.input_settings}
 
     def export_adapter(self, directory: str, tokenizer) -> None:
         """The adapter alone, with the trained head (peft's format), for one base and many

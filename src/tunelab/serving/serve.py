@@ -36,18 +36,7 @@ def build_app(cfg: DictConfig):
             f"limits.{sorted(unknown)[0]} is not a limit; limits are "
             f"{', '.join(f.name for f in fields(Limits))}"
         )
-    predictor = Predictor(
-        cfg.model_dir,
-        precision=cfg.precision,
-        batch_size=cfg.batch_size,
-        max_tokens=cfg.max_tokens,
-        reading=cfg,
-        task=cfg.get("task"),
-        trust_remote_code=cfg.trust_remote_code,
-        backend=cfg.get("backend", "torch"),
-        onnx_model=cfg.get("onnx_model"),
-        max_chars=cfg.limits.max_chars,
-    )
+    predictor = Predictor.from_config(cfg, cfg.limits.max_chars)
     limits = Limits(**cfg.limits)
     app = create_app(predictor, limits, cfg.max_batch, cfg.max_wait_ms, cfg.get("chunk_texts", 16))
     return app, predictor

@@ -11,9 +11,23 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tunelab.errors import TunelabError
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """What `tunelab-predict` asks of a task's `predict`: a file to label and where to write the
+    records (a task never reads the command's config)."""
+
+    input: Path
+    output: Path
+    format: str = "text"  # NER: text | conll
+    errors: str = "strict"  # strict | replace: invalid UTF-8 in the input
+    batch_size: int = 64
+    max_tokens: int | None = 2048
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,38 @@ class Incremental:
 
 
 @dataclass(frozen=True)
+class Method:
+    """One way to learn a task (`method=NAME`): the module that learns it that way.
+
+    Attributes:
+        name: what configs and exported models call it (`method: setfit`).
+        module: class path of its LightningModule.
+        architectures: endings of the Hugging Face architecture names its exports hold (a
+            SetFit export is a plain encoder, a prompt export a masked LM); empty: not checked.
+        build: what `conf/method/NAME.yaml` builds, where not the module itself (a function
+            that picks the module, as zero-shot picks entailment for an NLI model).
+    """
+
+    name: str
+    module: str
+    architectures: tuple[str, ...] = ()
+    build: str | None = None
+
+    def builder(self) -> Callable:
+        """The callable that builds a module of this method from the labels and settings."""
+        path = self.build or self.module
+        module_path, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module_path), name)
+
+    def module_class(self) -> type:
+        module_path, _, class_name = self.module.rpartition(".")
+        return getattr(importlib.import_module(module_path), class_name)
+
+
+FINETUNE = "finetune"  # every task's own method: its module with its own head
+
+
+@dataclass(frozen=True)
 class Task:
     """One task family.
 
@@ -52,8 +98,9 @@ class Task:
             (`ForTokenClassification`): how a model exported without `tunelab.json` is recognised.
         write_outputs: `(run_dir, module, datamodule, split) -> report`: the task's prediction
             files and per-label report in a run directory (metrics.json is written for it).
-        predict: `(module, tokenizer, settings, cfg) -> number of records`: `tunelab-predict`
-            for this task; `settings` is how the model reads input (`tunelab.json`).
+        predict: `(module, tokenizer, settings, job: FileJob) -> number of records`:
+            `tunelab-predict` for this task; `settings` is how the model reads input
+            (`tunelab.json`).
         headline: the test metrics a one-line summary and a sweep table show, main one first.
         score_file: `(path, scheme, run_dir) -> (metrics, report, note)`: score a file of
             another system's predictions (`tunelab-eval predictions=FILE`); None if the task
@@ -61,6 +108,7 @@ class Task:
         continual: how it learns labels a step at a time; None: it does not.
         pipeline: the Hugging Face pipeline its exported models serve (the model card's
             `pipeline_tag`); None: none of them.
+        methods: the ways to learn it besides fine-tuning its own module (`method=`).
         label_texts: `(module, tokenizer, settings, texts, pairs, batch_size, max_tokens) ->
             records`: label texts in memory (`tunelab.Predictor`, `tunelab-serve`), one JSON-ready
             dict per text, as `tunelab-predict` writes them.
@@ -76,14 +124,27 @@ class Task:
     label_texts: Callable[..., list[dict]] | None = None
     continual: Incremental | None = None
     pipeline: str | None = None
+    methods: tuple[Method, ...] = ()
 
-    def module_class(self) -> type:
-        module_path, _, class_name = self.module.rpartition(".")
-        return getattr(importlib.import_module(module_path), class_name)
+    def method(self, name: str | None = None) -> Method:
+        """The method called `name` (None: fine-tuning)."""
+        if name in (None, FINETUNE):
+            return Method(FINETUNE, self.module, self.architectures)
+        for method in self.methods:
+            if method.name == name:
+                return method
+        known = ", ".join([FINETUNE, *(m.name for m in self.methods)])
+        raise TunelabError(f"method={name} is not a way to learn {self.name}; its methods: {known}")
+
+    def module_class(self, method: str | None = None) -> type:
+        return self.method(method).module_class()
 
 
 _TASKS: dict[str, Task] = {}
-BUILT_IN = ("ner", "classification", "mlm", "zero_shot", "setfit", "prompt")
+BUILT_IN = ("ner", "classification", "mlm")
+# Task names of models exported before methods were apart from tasks: classification, learnt
+# by the method of the same name.
+RENAMED = {"setfit": "classification", "prompt": "classification", "zero_shot": "classification"}
 
 
 def register(task: Task) -> Task:
@@ -99,6 +160,7 @@ def get(name: str, named_by: str | None = None) -> Task:
     may only name a task already registered in this process or one of tunelab's own (`BUILT_IN`,
     an exact list): importing any other module would run code that a file chose.
     """
+    name = RENAMED.get(name, name)
     if name not in _TASKS:
         if named_by:
             candidates = [f"tunelab.tasks.{name}"] if name in BUILT_IN else []

@@ -14,7 +14,14 @@ from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from tunelab import quiet, schema, tasks
-from tunelab.config import build, build_all, given_overrides, hydra_command, is_rank_zero
+from tunelab.config import (
+    build,
+    build_all,
+    build_taking,
+    given_overrides,
+    hydra_command,
+    is_rank_zero,
+)
 from tunelab.errors import TunelabError
 from tunelab.experiments.rerun import write_record
 from tunelab.inference.loading import read_checkpoint
@@ -69,8 +76,9 @@ def build_data_and_model(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.Li
     if old and hasattr(datamodule, "use_labels") and old != datamodule.labels:
         # a fine-tuned model: its labels keep their ids, the data's new ones come after
         datamodule.use_labels(merged_labels(old, datamodule.labels, cfg.model.model_name_or_path))
-    model = build(
+    model = build_taking(
         cfg.model,
+        "model",
         labels=datamodule.labels,
         optimizer=build(cfg.optimizer),
         scheduler=build(cfg.scheduler) if cfg.get("scheduler") else None,
@@ -138,17 +146,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         counts["model/total_params"] / 1e6,
         counts["model/trainable_params"] / 1e6,
     )
-    fresh = cfg.get("ckpt_path") is None
-    try:
-        with quiet.fresh_fit() if fresh else contextlib.nullcontext():
-            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    except SIGTERMException:
-        # Lightning ends a SIGTERM'd fit with a plain SystemExit (status 0): make it visible.
-        log.warning("stopped by SIGTERM; continue with: tunelab-rerun %s --resume", run_dir)
-        raise SystemExit(128 + signal.SIGTERM) from None
-
-    if trainer.is_global_zero:  # before the best checkpoint's own validation adds a point
-        plots.learning_curves(run_dir, cfg.monitor)
+    if model.trains:
+        fit(cfg, trainer, model, datamodule, run_dir)
+    else:
+        log.info("method=%s learns nothing: testing it as it is", model.method)
     # Score the best checkpoint on dev and test (the last validation of fit may be a later,
     # worse epoch). Without a checkpoint (fast_dev_run) the weights in memory are scored.
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
@@ -173,6 +174,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log.info("test scores: %s", tasks.summary(task, metrics))
         log.info("run directory: %s", run_dir)
     return metrics
+
+
+def fit(cfg: DictConfig, trainer: pl.Trainer, model, datamodule, run_dir: Path) -> None:
+    fresh = cfg.get("ckpt_path") is None
+    try:
+        with quiet.fresh_fit() if fresh else contextlib.nullcontext():
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except SIGTERMException:
+        # Lightning ends a SIGTERM'd fit with a plain SystemExit (status 0): make it visible.
+        log.warning("stopped by SIGTERM; continue with: tunelab-rerun %s --resume", run_dir)
+        raise SystemExit(128 + signal.SIGTERM) from None
+    if trainer.is_global_zero:  # before the best checkpoint's own validation adds a point
+        plots.learning_curves(run_dir, cfg.monitor)
 
 
 def monitored(cfg: DictConfig) -> float | None:

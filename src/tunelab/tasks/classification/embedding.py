@@ -50,6 +50,7 @@ class EmbeddingClassifier(SequenceClassificationModule):
     def exported_settings(self) -> dict:
         return {
             "task": self.task,
+            "method": self.method,
             "labels": self.labels,
             "multi_label": self.multi_label,
             "threshold": self.threshold,

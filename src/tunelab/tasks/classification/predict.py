@@ -10,7 +10,8 @@ from tunelab.data.batching import sorted_batches
 from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.data.reading import MAX_LENGTH, STRIDE
 from tunelab.errors import TunelabError
-from tunelab.tasks.classification.datamodule import encode_texts
+from tunelab.tasks import FileJob
+from tunelab.tasks.classification import encoding
 from tunelab.tasks.classification.module import SequenceClassificationModule
 
 
@@ -30,7 +31,7 @@ def classify(
     threshold), read as evaluation reads it: same encoding (long-text strategy, windows,
     pairs), batching and averaging of a text's windows."""
     module.eval()
-    items, _ = encode_texts(
+    items, _ = encoding.encode_texts(
         tokenizer, texts, pairs, [0] * len(texts), max_length, stride, long_text
     )
     pad_values = {"input_ids": tokenizer.pad_token_id}
@@ -91,9 +92,9 @@ def label_texts(
     )
 
 
-def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+def predict_file(module, tokenizer, settings: dict, job: FileJob) -> int:
     """`tunelab-predict` for classification: one JSON object per input text."""
-    texts = read_inputs(Path(cfg.input), settings, cfg.get("errors", "strict"))
-    records = label_texts(module, tokenizer, settings, texts, None, cfg.batch_size, cfg.max_tokens)
-    write_jsonl(Path(cfg.output), records)
+    texts = read_inputs(job.input, settings, job.errors)
+    records = label_texts(module, tokenizer, settings, texts, None, job.batch_size, job.max_tokens)
+    write_jsonl(job.output, records)
     return len(records)

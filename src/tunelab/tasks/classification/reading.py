@@ -22,9 +22,9 @@ class TextReading:
         text_pair_column: an optional second text (pair tasks, e.g. question/answer).
         label_names: maps raw labels to names (e.g. {0: negative, 1: positive}).
         label_descriptions: what each label means, in words (zero-shot classification reads
-            them; `tunelab.tasks.zero_shot`).
+            them; `tunelab.tasks.classification.methods.zero_shot`).
         label_words: a word (or words) per label, which prompt-based classification scores at
-            the template's mask (`tunelab.tasks.prompt`).
+            the template's mask (`tunelab.tasks.classification.methods.prompt`).
         multi_label: labels are sets, written joined by `label_separator`.
         label_separator: what joins a multi-label row's labels.
         long_text: `truncate` (keep the start), `head_tail` (keep both ends) or `windows`

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from transformers import pipeline
 
 from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.errors import TunelabError
+from tunelab.tasks import FileJob
 
 TOP_K = 5
 
@@ -41,9 +40,9 @@ def label_texts(module, tokenizer, settings, texts, pairs=None, batch_size=64, m
     return fill_masks(module, tokenizer, texts)
 
 
-def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+def predict_file(module, tokenizer, settings: dict, job: FileJob) -> int:
     """`tunelab-predict` for a masked-LM model: one JSON object per input line."""
-    texts = read_lines(Path(cfg.input), cfg.get("errors", "strict"))
+    texts = read_lines(job.input, job.errors)
     records = fill_masks(module, tokenizer, texts)
-    write_jsonl(Path(cfg.output), records)
+    write_jsonl(job.output, records)
     return len(records)

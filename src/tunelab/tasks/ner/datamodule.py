@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from tunelab.data.alignment import IGNORE, encode_sentences
+from tunelab.data import alignment
+from tunelab.data.alignment import IGNORE
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
@@ -237,7 +238,7 @@ class TokenClassificationDataModule(TaskDataModule):
             stride = stride if h.windows else None
 
             def encode():
-                items = encode_sentences(
+                items = alignment.encode_sentences(
                     self.tokenizer,
                     words,
                     label_ids,
@@ -295,7 +296,7 @@ class TokenClassificationDataModule(TaskDataModule):
         """Items of each group of sentences joined into one sequence (cut into windows when
         longer than max_length), numbered after the sentences. `weighted`: each item stands for
         its group's sentences in the count of a training batch (`train_batch_size`)."""
-        items = encode_sentences(
+        items = alignment.encode_sentences(
             self.tokenizer,
             [[word for i in group for word in words[i]] for group in groups],
             [[label for i in group for label in label_ids[i]] for group in groups],

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import torch
 
-from tunelab.data.alignment import encode_sentences
+from tunelab.data import alignment
 from tunelab.data.batching import sorted_batches
 from tunelab.data.conll import read_conll
 from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.data.output_file import OutputFile
 from tunelab.data.reading import MAX_LENGTH, STRIDE
 from tunelab.errors import TunelabError
+from tunelab.tasks import FileJob
 from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.tasks.ner.spans import tags_to_spans
 
@@ -50,7 +50,7 @@ def predict_tags(
     to a row (`sorted_batches`), where the model gives the same scores so (checked once)."""
     module.eval()
     dummy = [[0] * len(s) for s in sentences]
-    items = encode_sentences(
+    items = alignment.encode_sentences(
         tokenizer,
         sentences,
         dummy,
@@ -132,11 +132,11 @@ def label_texts(
     ]
 
 
-def predict_file(module, tokenizer, settings: dict, cfg) -> int:
+def predict_file(module, tokenizer, settings: dict, job: FileJob) -> int:
     """`tunelab-predict` for NER: `format=text` (one text per line; the lines are one document
     for `context`) writes entities as JSON lines, `format=conll` writes `word tag` lines."""
-    source, target = Path(cfg.input), Path(cfg.output)
-    if cfg.format == "conll":
+    source, target = job.input, job.output
+    if job.format == "conll":
         sentences = read_conll(source, with_tags=False)
         words = [s.words for s in sentences]
         documents = [s.doc for s in sentences]
@@ -145,16 +145,16 @@ def predict_file(module, tokenizer, settings: dict, cfg) -> int:
             tokenizer,
             words,
             documents=documents,
-            **reading(settings, cfg.batch_size, cfg.max_tokens),
+            **reading(settings, job.batch_size, job.max_tokens),
         )
         with OutputFile(target, newline="\n") as out:
             for sentence, (tags, _) in zip(words, tagged, strict=True):
                 out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
                 out.write("\n")
         return len(words)
-    if cfg.format != "text":
-        raise TunelabError(f"format={cfg.format!r}; choose text or conll")
-    texts = read_lines(source, cfg.get("errors", "strict"))
-    records = label_texts(module, tokenizer, settings, texts, None, cfg.batch_size, cfg.max_tokens)
+    if job.format != "text":
+        raise TunelabError(f"format={job.format!r}; choose text or conll")
+    texts = read_lines(source, job.errors)
+    records = label_texts(module, tokenizer, settings, texts, None, job.batch_size, job.max_tokens)
     write_jsonl(target, records)
     return len(records)

@@ -19,10 +19,10 @@ from tunelab.errors import TunelabError
 from tunelab.models.base import SETTINGS_FILE, TaskModule
 from tunelab.models.peft_methods import SOFT_PROMPTS
 from tunelab.speed.dropout import use_fast_dropout
+from tunelab.tasks.classification.methods.prompt.soft import SoftPrompt
+from tunelab.tasks.classification.methods.prompt.template import Template, label_word_ids
 from tunelab.tasks.classification.module import SequenceClassificationModule, loss_weights
 from tunelab.tasks.mlm.module import HEADS
-from tunelab.tasks.prompt.soft import SoftPrompt
-from tunelab.tasks.prompt.template import Template, label_word_ids
 
 log = logging.getLogger(__name__)
 SOFT_PROMPT_FILE = "soft_prompt.safetensors"
@@ -32,11 +32,11 @@ class PromptModule(SequenceClassificationModule):
     """Args (beyond the classification module's):
     template: the text around `{text}`, with one `[MASK]`.
     verbalizer: each label's word, or words (their scores averaged), one sub-token each.
-    class_weights, label_counts: accepted for the shared config; class weights apply as in
-        fine-tuning with a head.
+    class_weights, label_counts: class weights, applied as in fine-tuning with a head.
     """
 
-    task = "prompt"
+    task = "classification"
+    method = "prompt"
 
     def __init__(
         self,
@@ -74,10 +74,10 @@ class PromptModule(SequenceClassificationModule):
         )
         verbalizer = self.hparams.verbalizer or {}
         if multi_label:
-            raise TunelabError("model=prompt picks one label per text: multi-label is not offered")
+            raise TunelabError("method=prompt picks one label per text: multi-label is not offered")
         if self.peft_method not in ("none", *SOFT_PROMPTS):
             raise TunelabError(
-                f"peft={self.peft_method} is not offered for model=prompt; soft prompts are "
+                f"peft={self.peft_method} is not offered for method=prompt; soft prompts are "
                 f"({', '.join(SOFT_PROMPTS)}), or leave peft=none"
             )
         self.multi_label, self.threshold, self.class_weights = False, threshold, class_weights
@@ -135,6 +135,7 @@ class PromptModule(SequenceClassificationModule):
     def exported_settings(self) -> dict:
         return {
             "task": self.task,
+            "method": self.method,
             "labels": self.labels,
             "template": self.hparams.template,
             "verbalizer": dict(self.hparams.verbalizer),

@@ -32,7 +32,7 @@ class Template:
                 f"e.g. '{TEXT} It was {MASK}.'"
             )
         if tokenizer.mask_token is None:
-            raise TunelabError("model=prompt needs a tokenizer with a mask token")
+            raise TunelabError("method=prompt needs a tokenizer with a mask token")
         head, tail = template.replace(MASK, tokenizer.mask_token).split(TEXT)
         before, after = special_tokens_around(tokenizer)
 

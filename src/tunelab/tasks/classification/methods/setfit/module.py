@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from tunelab.errors import TunelabError
 from tunelab.tasks.classification.embedding import EmbeddingClassifier
-from tunelab.tasks.setfit.pairs import pair_loss
+from tunelab.tasks.classification.methods.setfit.pairs import pair_loss
 
 HEAD_FILE = "head.safetensors"
 FAR = 1e4  # the logit gap for a label the head never saw one way or the other
@@ -58,10 +58,10 @@ class SetFitModule(EmbeddingClassifier):
         labels, optimizer, scheduler, multi_label, threshold, input_settings, trust_remote_code:
             as for the classification module.
         peft: only `none`: the whole encoder is tuned.
-        class_weights, label_counts: accepted for the shared config, not used.
     """
 
-    task = "setfit"
+    task = "classification"
+    method = "setfit"
 
     def __init__(
         self,
@@ -74,11 +74,9 @@ class SetFitModule(EmbeddingClassifier):
         trust_remote_code: bool = False,
         peft: dict | None = None,
         input_settings: dict | None = None,
-        class_weights: str | list[float] | None = None,
-        label_counts: list[int] | None = None,
     ):
         if (peft or {}).get("method", "none") != "none":
-            raise TunelabError("model=setfit tunes the whole encoder: leave peft=none")
+            raise TunelabError("method=setfit tunes the whole encoder: leave peft=none")
         self.start(
             model_name_or_path, labels, multi_label, threshold, input_settings, trust_remote_code
         )

@@ -31,7 +31,9 @@ class NLIZeroShotModule(SequenceClassificationModule):
         text-hypothesis pair, the text cut to fit, as the pipeline's `only_first`).
     """
 
-    task = "zero_shot"
+    task = "classification"
+    trains = False
+    method = "nli"
 
     def __init__(
         self,
@@ -61,10 +63,21 @@ class NLIZeroShotModule(SequenceClassificationModule):
         self.limit = min(limit, self.model.config.max_position_embeddings)
         self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
 
+    @classmethod
+    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
+        settings = settings or {}
+        return cls(
+            model_dir,
+            settings["labels"],
+            settings["descriptions"],
+            input_settings=settings.get("data"),
+            **kwargs,
+        )
+
     def exported_settings(self) -> dict:
         return {
             "task": self.task,
-            "method": "nli",
+            "method": self.method,
             "labels": self.labels,
             "descriptions": self.descriptions,
             "data": self.input_settings,

@@ -52,7 +52,9 @@ class ZeroShotModule(EmbeddingClassifier):
         input_settings: how texts are read (the DataModule's settings).
     """
 
-    task = "zero_shot"
+    task = "classification"
+    trains = False
+    method = "zero_shot"
 
     def __init__(
         self,
@@ -78,15 +80,14 @@ class ZeroShotModule(EmbeddingClassifier):
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
-        """An exported zero-shot model of either method (`method: nli` in `tunelab.json`)."""
         settings = settings or {}
-        if settings.get("method") == "nli":
-            from tunelab.tasks.zero_shot.nli import NLIZeroShotModule as method
-        else:
-            method, kwargs = cls, {"scale": settings.get("scale", 20.0), **kwargs}
-        data = settings.get("data")
-        return method(
-            model_dir, settings["labels"], settings["descriptions"], input_settings=data, **kwargs
+        return cls(
+            model_dir,
+            settings["labels"],
+            settings["descriptions"],
+            scale=settings.get("scale", 20.0),
+            input_settings=settings.get("data"),
+            **kwargs,
         )
 
     def exported_settings(self) -> dict:

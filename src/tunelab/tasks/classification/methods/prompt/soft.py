@@ -1,4 +1,4 @@
-"""Soft prompts for model=prompt: trained vectors put before every templated text while the
+"""Soft prompts for method=prompt: trained vectors put before every templated text while the
 masked LM, its head included, stays frozen (`peft=prompt_tuning`, Lester et al., 2021;
 `peft=p_tuning`, Liu et al., 2021, whose vectors come out of a small trained encoder). peft
 builds and initialises them; an export keeps only the vectors they come to."""

@@ -1,6 +1,2 @@
 """Contrastive few-shot classification (SetFit): a sentence encoder tuned on pairs of the
 K-shot texts, then a logistic-regression head on its embeddings."""
-
-from tunelab.tasks.classification import classifier_task
-
-TASK = classifier_task("setfit", "tunelab.tasks.setfit.module.SetFitModule")

@@ -1,0 +1,1 @@
+"""Ways to learn text classification besides fine-tuning a head (`method=` in the configs)."""

@@ -1,0 +1,1 @@
+"""Zero-shot classification: no training, texts matched to descriptions of the labels."""

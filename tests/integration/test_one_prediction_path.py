@@ -29,7 +29,9 @@ def spy(monkeypatch, owner, name: str) -> list[str]:
 
 def eval_and_predict(tmp_path, model_dir, texts):
     spy.phase = "eval"
-    cfg = compose_train(tmp_path / "eval", [f"model_dir={model_dir}"], config_name="eval")
+    # no token cache: the training run's cached items would spare evaluation the encoding
+    no_cache = [f"model_dir={model_dir}", "data.cache_dir=null"]
+    cfg = compose_train(tmp_path / "eval", no_cache, config_name="eval")
     evaluate(cfg)
     spy.phase = "predict"
     Predictor(str(model_dir)).predict(texts)
@@ -63,7 +65,6 @@ def test_a_changed_encoding_changes_both(tmp_path, monkeypatch, classified_run, 
     monkeypatch.setattr(encoding, "encode_texts", broken)
     with pytest.raises(RuntimeError, match="the one encoding"):
         if phase == "eval":
-            no_cache = [f"model_dir={run_dir / 'model'}", "data.cache_dir=null"]
-            evaluate(compose_train(tmp_path, no_cache, "eval"))
+            eval_and_predict(tmp_path, run_dir / "model", [])
         else:
             Predictor(str(run_dir / "model")).predict(["acme works ."])

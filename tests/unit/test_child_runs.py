@@ -1,4 +1,5 @@
-"""A child training run that fails or is killed: the error says how, in one line."""
+"""Child runs: a failed or killed one says how in one line; structured settings become the
+overrides Hydra reads back."""
 
 import subprocess
 
@@ -22,3 +23,23 @@ def test_continual_step_killed_by_the_kernel_says_so(tmp_path, monkeypatch):
     with pytest.raises(TunelabError, match=r"^continual step 1 \(MISC\) was killed by SIGKILL"):
         child_runs.run_once("train", [], tmp_path / "step1-MISC", "continual step 1 (MISC)")
     assert not (tmp_path / "step1-MISC" / "wall_seconds").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        8,
+        "sst2",
+        "/a folder/with 'quotes'/x",
+        ["LOC", "MISC"],
+        [["LOC"], ["MISC", "ORG"]],
+        {"order": [["PER"], ["LOC"]], "index": 1, "replay": 200, "seed": 42},
+        {"spam": "An advert, with: punctuation."},
+    ],
+)
+def test_structured_settings_become_overrides_hydra_reads_back(value):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    (override,) = child_runs.overrides_of({"data.x": value})
+    (parsed,) = OverridesParser.create().parse_overrides([override])
+    assert parsed.key_or_group == "data.x" and parsed.value() == value

@@ -12,17 +12,38 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tunelab import untrusted
 from tunelab.errors import TunelabError, run_failed
 
 log = logging.getLogger("tunelab")
 NOT_SETTINGS = ("hydra.", "ckpt_path=")  # where a run is written, and a resume
+
+
+def hydra_value(value: Any) -> str:
+    """A value in Hydra's override grammar (lists and mappings nested; odd strings quoted)."""
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    text = str(value)
+    if re.fullmatch(r"[\w./-]+", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def overrides_of(settings: Mapping[str, Any]) -> list[str]:
+    """Command-line overrides for structured settings (`{"data.k_shot": 8, "data.step": {...}}`):
+    how a command made of runs sets its child runs' values, never by hand-built strings. A key
+    may carry Hydra's prefix (`++model.teacher`)."""
+    return [f"{key}={hydra_value(value)}" for key, value in settings.items()]
 
 
 def settings_of(overrides: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from tunelab import schema
 from tunelab.config import build, given_overrides, hydra_command
 from tunelab.data.incremental import check_present, step_order
 from tunelab.errors import TunelabError
-from tunelab.experiments.child_runs import run_once, settings_of
+from tunelab.experiments.child_runs import overrides_of, run_once, settings_of
 from tunelab.experiments.continual_report import report, write_report
 from tunelab.experiments.continual_steps import (
     link_same_first_step,
@@ -29,22 +29,17 @@ from tunelab.models.labels import trained_labels
 METHODS = {"finetune", "replay", "distill", "replay+distill", "joint"}
 
 
-def brackets(items: list) -> str:
-    """A Hydra list override of names, or of lists of names."""
-    return "[" + ",".join(brackets(i) if isinstance(i, list) else str(i) for i in items) + "]"
-
-
 def step_overrides(cfg: DictConfig, index: int, previous: Path | None) -> list[str]:
     """What step `index` adds to the user's own `tunelab-train` overrides."""
     order = step_order(list(cfg.continual.order))
     seen = [kind for kinds in order[: index + 1] for kind in kinds]
-    extra = [f"data.{task_of(cfg).subset_key}={brackets(seen)}"]
+    extra = overrides_of({f"data.{task_of(cfg).subset_key}": seen})
     if cfg.continual.method == "joint":  # all the data of the labels seen so far, from the base
         return extra
     method = str(cfg.continual.method)
     replay = cfg.continual.replay if "replay" in method else 0
-    share = f"{{order:{brackets(order)},index:{index},replay:{replay},seed:{cfg.seed}}}"
-    extra.append(f"data.step={share}")
+    share = {"order": order, "index": index, "replay": replay, "seed": cfg.seed}
+    extra += overrides_of({"data.step": share})
     return extra + start_from(method, previous)
 
 

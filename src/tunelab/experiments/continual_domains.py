@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import statistics
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tunelab.config import build, composed_train_config, data_presets, given_overrides
 from tunelab.errors import TunelabError
-from tunelab.experiments.child_runs import run_once, settings_of
+from tunelab.experiments.child_runs import overrides_of, run_once, settings_of
 from tunelab.experiments.continual_report import report, write_report
 from tunelab.experiments.continual_steps import link_same_first_step, same_run, start_from, task_of
 from tunelab.tasks import Incremental
@@ -27,18 +26,6 @@ METHODS = ("finetune", "replay", "distill", "replay+distill", "joint")
 EVAL_KEYS = ("trainer.", "data.", "paths.")
 
 
-def hydra_value(value) -> str:
-    """A value in Hydra's override grammar (lists and mappings nested; odd strings quoted)."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(hydra_value(v) for v in value) + "]"
-    text = str(value)
-    if re.fullmatch(r"[\w./-]+", text):
-        return text
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def step_data(step, index: int) -> tuple[str, list[str]]:
     """A step's name and the overrides that read its data: a preset, a folder (`data=csv`), or
     {data: PRESET_OR_FOLDER, KEY: VALUE, ...} with more `data.KEY` settings."""
@@ -46,16 +33,16 @@ def step_data(step, index: int) -> tuple[str, list[str]]:
     settings = dict(step) if isinstance(step, dict) else {"data": step}
     source = str(settings.pop("data", ""))
     if source in data_presets():
-        name, overrides = source, [f"data={source}"]
+        name, overrides = source, overrides_of({"data": source})
     elif source and Path(source).is_dir():
         folder = Path(source).resolve()
-        name, overrides = folder.name, ["data=csv", f"data.dir={hydra_value(str(folder))}"]
+        name, overrides = folder.name, overrides_of({"data": "csv", "data.dir": str(folder)})
     else:
         raise TunelabError(
             f"continual step {index} ({source or step}): neither a data preset "
             f"({', '.join(data_presets())}) nor a folder"
         )
-    overrides += [f"data.{key}={hydra_value(value)}" for key, value in settings.items()]
+    overrides += overrides_of({f"data.{key}": value for key, value in settings.items()})
     return name, overrides
 
 

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from tunelab import tasks
 from tunelab.errors import TunelabError
-from tunelab.experiments.child_runs import recorded_overrides
+from tunelab.experiments.child_runs import overrides_of, recorded_overrides
 from tunelab.tasks import Incremental
 
 log = logging.getLogger("tunelab")
@@ -36,10 +36,10 @@ def start_from(method: str, previous: Path | None) -> list[str]:
     """A later step starts from the previous step's model, which also teaches when distilling."""
     if previous is None or method == "joint":  # joint starts each step from the base model
         return []
-    model = previous / "model"
+    model = str(previous / "model")
     # `++`: the classification config has no teacher key
-    teacher = [f"++model.teacher={model}"] if "distill" in method else []
-    return [f"model.model_name_or_path={model}", *teacher]
+    teacher = {"++model.teacher": model} if "distill" in method else {}
+    return overrides_of({"model.model_name_or_path": model, **teacher})
 
 
 def same_run(overrides: list[str], by_class: bool = False) -> list[str]:

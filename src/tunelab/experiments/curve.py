@@ -19,7 +19,7 @@ from omegaconf import DictConfig, ListConfig
 
 from tunelab.config import build, composed_train_config, hydra_command
 from tunelab.errors import TunelabError
-from tunelab.experiments.child_runs import run_once
+from tunelab.experiments.child_runs import overrides_of, run_once
 from tunelab.training.rundir import markdown_table
 
 log = logging.getLogger("tunelab")
@@ -36,7 +36,8 @@ def point_overrides(cfg: DictConfig, method: str, k: int, seed: int) -> list[str
     """The `tunelab-train` overrides of one point."""
     own = list(cfg.methods[method] or [])
     preset = preset_name(cfg)
-    return [f"data={preset}", f"data.k_shot={k}", f"seed={seed}", *own, *cfg.overrides]
+    points = overrides_of({"data": preset, "data.k_shot": k, "seed": seed})
+    return [*points, *own, *cfg.overrides]
 
 
 def run_point(cfg: DictConfig, method: str, k: int, seed: int, out: Path) -> dict:

@@ -103,3 +103,13 @@ def test_bad_templates_and_words_stop_with_one_line(tiny_bert):
     assert label_word_ids({"a": ["paris", "lima"]}, ["a"], tokenizer) == [
         tokenizer.convert_tokens_to_ids(["paris", "lima"])
     ]
+
+
+def test_the_checkpoint_keeps_template_and_verbalizer(prompt_run):
+    from tunelab.inference.loading import load_module
+
+    run_dir, _ = prompt_run
+    module, _, task = load_module(ckpt_path=str(run_dir / "checkpoints" / "best.ckpt"))
+    assert (task.name, module.method) == ("classification", "prompt")
+    assert module.hparams.template == "{text} went to [MASK] ."
+    assert dict(module.hparams.verbalizer) == {"travel": "paris", "work": ["acme", "hooli"]}

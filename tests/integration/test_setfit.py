@@ -65,3 +65,14 @@ def test_classification_methods_refuse_ner_data(tmp_path, tiny_bert, conll_dir, 
     wanted = f"method={method} learns classification, but the data is ner data"
     with pytest.raises(TunelabError, match=wanted):
         train(compose_train(tmp_path, overrides))
+
+
+def test_the_checkpoint_scores_as_the_export(setfit_run, tmp_path, table_dir):
+    """The module's constructor arguments reach the checkpoint through its parent's (no patching
+    of hparams afterwards): `tunelab-eval ckpt_path=...` rebuilds it."""
+    run_dir, metrics = setfit_run
+    ckpt = run_dir / "checkpoints" / "best.ckpt"
+    cfg = eval_config(
+        tmp_path, table_dir, f"ckpt_path={ckpt}", "trainer.precision=32-true", data="csv"
+    )
+    assert evaluate(cfg)["test/acc"] == pytest.approx(metrics["test/acc"])

@@ -26,7 +26,11 @@ def test_a_wheel_installed_with_pip_trains_the_default_job(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TUNELAB_ROOT")}
-    short = ["trainer.max_steps=20", "trainer.limit_val_batches=4", "trainer.limit_test_batches=4"]
+    short = [
+        "+trainer.max_steps=20",
+        "+trainer.limit_val_batches=4",
+        "+trainer.limit_test_batches=4",
+    ]
     done = subprocess.run(
         [str(venv / "bin" / "tunelab"), "train", *short, "hydra.run.dir=outputs/run"],
         cwd=elsewhere,

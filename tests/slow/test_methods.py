@@ -10,9 +10,9 @@ from tunelab.training.train import train
 
 pytestmark = pytest.mark.slow
 SHORT = [
-    "trainer.max_steps=4",
-    "trainer.limit_val_batches=2",
-    "trainer.limit_test_batches=2",
+    "+trainer.max_steps=4",
+    "+trainer.limit_val_batches=2",
+    "+trainer.limit_test_batches=2",
     "~callbacks.progress_bar",
 ]
 

@@ -10,32 +10,20 @@ from pathlib import Path
 import torch
 
 from tunelab.data.registry import resolve_model
-from tunelab.models.base import SETTINGS_FILE, TaskModule
+from tunelab.models.base import SETTINGS_FILE
 from tunelab.tasks.classification.module import SequenceClassificationModule
 
 
 class EmbeddingClassifier(SequenceClassificationModule):
     """Scores texts from their sentence embeddings (`head_logits`); scored, exported and
-    predicting as a classifier. Subclasses call `start` in place of the parent constructor,
-    which would build a sequence-classification model."""
+    predicting as a classifier, its network a sentence-transformers encoder (`build_model`)."""
 
-    def start(
-        self,
-        model_name_or_path: str,
-        labels: list[str],
-        multi_label: bool,
-        threshold: float,
-        input_settings: dict | None,
-        trust_remote_code: bool,
-    ) -> None:
+    def build_model(self) -> torch.nn.Module:
         from sentence_transformers import SentenceTransformer
 
-        TaskModule.__init__(self, model_name_or_path, labels, input_settings=input_settings)
-        self.multi_label, self.threshold, self.class_weights = multi_label, threshold, None
-        self.model = SentenceTransformer(
-            resolve_model(model_name_or_path), device="cpu", trust_remote_code=trust_remote_code
-        )
-        self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
+        path = resolve_model(self.hparams.model_name_or_path)
+        remote = self.hparams.trust_remote_code
+        return SentenceTransformer(path, device="cpu", trust_remote_code=remote)
 
     def embed(self, batch) -> torch.Tensor:
         """[batch, dim] sentence embeddings, fp32."""

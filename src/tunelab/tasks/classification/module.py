@@ -91,8 +91,6 @@ class SequenceClassificationModule(TaskModule):
 
     task = "classification"
     peft_task_type = "SEQ_CLS"
-    # No teacher unless __init__ loads one (subclasses with their own __init__: prompt, NLI).
-    teacher: list | tuple = ()
 
     def __init__(
         self,
@@ -125,8 +123,7 @@ class SequenceClassificationModule(TaskModule):
             input_settings,
         )
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
-        problem = "multi_label_classification" if multi_label else "single_label_classification"
-        self.model = self.pretrained(AutoModelForSequenceClassification, problem_type=problem)
+        self.model = self.build_model()
         # Not persistent: recomputed from the data each run, never needed to load a checkpoint.
         weights = loss_weights(self.labels, class_weights, label_counts)
         self.register_buffer("loss_weights", weights, persistent=False)
@@ -139,6 +136,14 @@ class SequenceClassificationModule(TaskModule):
         self.test_probs: dict[int, torch.Tensor] = {}
         self.scores: dict[str, dict[str, float]] = {}
         self.confusion: dict[str, torch.Tensor] = {}
+
+    def build_model(self) -> torch.nn.Module:
+        """The network that scores texts: a Hugging Face classifier with a fresh head. The hook
+        a method overrides (SetFit and zero-shot: a sentence encoder; prompts: a masked LM;
+        NLI: an entailment model as it is), everything else of the classifier kept."""
+        problem = "multi_label" if self.multi_label else "single_label"
+        auto = AutoModelForSequenceClassification
+        return self.pretrained(auto, problem_type=f"{problem}_classification")
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):

@@ -16,12 +16,12 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
-from tunelab.models.base import SETTINGS_FILE, TaskModule
+from tunelab.models.base import SETTINGS_FILE
 from tunelab.models.peft_methods import SOFT_PROMPTS
 from tunelab.speed.dropout import use_fast_dropout
 from tunelab.tasks.classification.methods.prompt.soft import SoftPrompt
 from tunelab.tasks.classification.methods.prompt.template import Template, label_word_ids
-from tunelab.tasks.classification.module import SequenceClassificationModule, loss_weights
+from tunelab.tasks.classification.module import SequenceClassificationModule
 from tunelab.tasks.mlm.module import HEADS
 
 log = logging.getLogger(__name__)
@@ -54,44 +54,44 @@ class PromptModule(SequenceClassificationModule):
         class_weights: str | list[float] | None = None,
         label_counts: list[int] | None = None,
     ):
-        TaskModule.__init__(
-            self,
+        if multi_label:
+            raise TunelabError("method=prompt picks one label per text: multi-label is not offered")
+        method = (peft or {}).get("method", "none")
+        if method not in ("none", *SOFT_PROMPTS):
+            raise TunelabError(
+                f"peft={method} is not offered for method=prompt; soft prompts are "
+                f"({', '.join(SOFT_PROMPTS)}), or leave peft=none"
+            )
+        super().__init__(
             model_name_or_path,
             labels,
             optimizer,
             scheduler,
-            trust_remote_code,
-            peft,
-            input_settings,
-        )
-        self.remember(
-            template=template,
-            verbalizer=verbalizer,
-            multi_label=multi_label,
-            threshold=threshold,
             class_weights=class_weights,
+            threshold=threshold,
+            trust_remote_code=trust_remote_code,
+            peft=peft,
+            input_settings=input_settings,
             label_counts=label_counts,
-        )
-        verbalizer = self.hparams.verbalizer or {}
-        if multi_label:
-            raise TunelabError("method=prompt picks one label per text: multi-label is not offered")
-        if self.peft_method not in ("none", *SOFT_PROMPTS):
-            raise TunelabError(
-                f"peft={self.peft_method} is not offered for method=prompt; soft prompts are "
-                f"({', '.join(SOFT_PROMPTS)}), or leave peft=none"
-            )
-        self.multi_label, self.threshold, self.class_weights = False, threshold, class_weights
-        self.register_buffer(
-            "loss_weights", loss_weights(self.labels, class_weights, label_counts), persistent=False
         )
         tokenizer = from_pretrained(AutoTokenizer, model_name_or_path)
         self.template = Template.parse(template, tokenizer)
-        self.word_ids = label_word_ids(verbalizer, self.labels, tokenizer)
+        self.word_ids = label_word_ids(self.hparams.verbalizer or {}, self.labels, tokenizer)
         self.pad_id = tokenizer.pad_token_id or 0
+        self.head = next(getattr(self.model, n) for n in HEADS if hasattr(self.model, n))
+        self.soft_prompt = None
+        if self.peft_method in SOFT_PROMPTS:
+            self.use_soft_prompt(SoftPrompt.build(self.model, self.peft_settings))
+        else:
+            self.limit = self.model.config.max_position_embeddings
+
+    def build_model(self) -> torch.nn.Module:
+        """The masked LM whose scores at the template's mask are the labels' (its own head)."""
+        path = self.hparams.model_name_or_path
         model, info = from_pretrained(
             AutoModelForMaskedLM,
-            model_name_or_path,
-            trust_remote_code=trust_remote_code,
+            path,
+            trust_remote_code=self.hparams.trust_remote_code,
             output_loading_info=True,
         )
         if info["missing_keys"]:
@@ -99,16 +99,9 @@ class PromptModule(SequenceClassificationModule):
                 "%s has no masked-LM head: the label words' scores start from a random head; "
                 "train one on the task's texts first (tunelab-train data=text data.from=PRESET) "
                 "and start from its model/",
-                model_name_or_path,
+                path,
             )
-        self.model = use_fast_dropout(model).train()
-        self.head = next(getattr(model, n) for n in HEADS if hasattr(model, n))
-        self.soft_prompt = None
-        if self.peft_method in SOFT_PROMPTS:
-            self.use_soft_prompt(SoftPrompt.build(model, self.peft_settings))
-        else:
-            self.limit = model.config.max_position_embeddings
-        self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
+        return use_fast_dropout(model).train()
 
     def use_soft_prompt(self, soft_prompt: SoftPrompt) -> None:
         """Put `soft_prompt`'s vectors before every templated text (texts cut to make room)."""

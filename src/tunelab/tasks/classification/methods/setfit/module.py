@@ -77,11 +77,17 @@ class SetFitModule(EmbeddingClassifier):
     ):
         if (peft or {}).get("method", "none") != "none":
             raise TunelabError("method=setfit tunes the whole encoder: leave peft=none")
-        self.start(
-            model_name_or_path, labels, multi_label, threshold, input_settings, trust_remote_code
+        super().__init__(
+            model_name_or_path,
+            labels,
+            optimizer,
+            scheduler,
+            multi_label=multi_label,
+            threshold=threshold,
+            trust_remote_code=trust_remote_code,
+            peft=peft,
+            input_settings=input_settings,
         )
-        self.remember(multi_label=multi_label, threshold=threshold)
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         dim = self.model.get_sentence_embedding_dimension()
         self.register_buffer("head_weight", torch.zeros(len(self.labels), dim))
         self.register_buffer("head_bias", torch.zeros(len(self.labels)))

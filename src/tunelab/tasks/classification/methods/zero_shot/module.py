@@ -65,9 +65,13 @@ class ZeroShotModule(EmbeddingClassifier):
         input_settings: dict | None = None,
         trust_remote_code: bool = False,
     ):
-        self.start(model_name_or_path, labels, False, 0.5, input_settings, trust_remote_code)
+        super().__init__(
+            model_name_or_path,
+            labels,
+            trust_remote_code=trust_remote_code,
+            input_settings=input_settings,
+        )
         self.scale, self.descriptions = scale, [list(texts) for texts in descriptions]
-        self.remember(descriptions=self.descriptions, scale=scale)
         self.model.eval()
         with torch.inference_mode():
             flat = [text for texts in descriptions for text in texts]

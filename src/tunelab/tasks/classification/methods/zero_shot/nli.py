@@ -11,7 +11,6 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
-from tunelab.models.base import TaskModule
 from tunelab.tasks.classification.module import SequenceClassificationModule
 
 
@@ -43,25 +42,29 @@ class NLIZeroShotModule(SequenceClassificationModule):
         input_settings: dict | None = None,
         trust_remote_code: bool = False,
     ):
-        TaskModule.__init__(self, model_name_or_path, labels, input_settings=input_settings)
-        self.remember(descriptions=descriptions)
-        self.multi_label, self.threshold, self.class_weights = False, 0.5, None
-        self.descriptions = [list(texts) for texts in descriptions]
         self.entailment = entailment_id(model_name_or_path)
         if self.entailment is None:
             raise TunelabError(
                 f"{model_name_or_path} has no entailment label in its config's label2id: "
                 "not an NLI model"
             )
-        self.tokenizer = from_pretrained(AutoTokenizer, model_name_or_path)
-        self.model = from_pretrained(
-            AutoModelForSequenceClassification,
+        super().__init__(
             model_name_or_path,
+            labels,
             trust_remote_code=trust_remote_code,
-        ).eval()
+            input_settings=input_settings,
+        )
+        self.descriptions = [list(texts) for texts in descriptions]
+        self.tokenizer = from_pretrained(AutoTokenizer, model_name_or_path)
         limit = (input_settings or {}).get("max_length") or self.tokenizer.model_max_length
         self.limit = min(limit, self.model.config.max_position_embeddings)
         self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
+
+    def build_model(self) -> torch.nn.Module:
+        """The NLI model as it is: its own entailment head, not one sized for the labels."""
+        path, remote = self.hparams.model_name_or_path, self.hparams.trust_remote_code
+        auto = AutoModelForSequenceClassification
+        return from_pretrained(auto, path, trust_remote_code=remote).eval()
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):

@@ -186,3 +186,49 @@ def test_a_setting_given_to_eval_wins_and_is_logged(tmp_path, trained_run, caplo
         for s in (Path(recorded["dir"]) / "test.txt").read_text().split("\n\n")
         if s.strip()
     )
+
+
+@pytest.mark.parametrize("surface", ["eval", "predict", "serve", "api"])
+def test_every_surface_reads_as_trained_and_logs_what_it_changes(
+    tmp_path, trained_run, caplog, surface
+):
+    """tunelab eval, predict, serve and the Python API read a model's text with the settings
+    recorded at training (tunelab.json), and a setting given over them wins and is logged
+    (issue 46: one owner of how text is read, `tunelab.data.reading`)."""
+    import tunelab
+    from tunelab.serving.serve import build_app
+
+    run_dir, _, _ = trained_run
+    model_dir = run_dir / "model"
+    recorded = json.loads((model_dir / "tunelab.json").read_text())["data"]
+    source = tmp_path / "in.txt"
+    source.write_text("john went to paris .\n")
+
+    def settings_with(*given: str) -> dict:
+        if surface == "eval":
+            from tunelab.inference.eval import data_config
+
+            cfg = compose_train(
+                tmp_path, [f"model_dir={model_dir}", *given], "eval", return_hydra_config=True
+            )
+            return dict(data_config(cfg, recorded))
+        if surface == "predict":
+            cfg = compose_train(
+                tmp_path, [f"model_dir={model_dir}", f"input={source}", *given], "predict"
+            )
+            return tunelab.inference.predictor.Predictor.from_config(cfg, None).settings
+        if surface == "serve":
+            cfg = compose_train(tmp_path, [f"model_dir={model_dir}", *given], "serve")
+            return build_app(cfg)[1].settings
+        reading = {key: int(value) for key, value in (a.split("=") for a in given)}
+        return tunelab.load(model_dir, reading=reading).settings
+
+    own = settings_with()
+    assert own["max_length"] == recorded["max_length"] and own["stride"] == recorded["stride"]
+    assert own["context"] == recorded["context"]
+    prefix = "data." if surface == "eval" else ""
+    with caplog.at_level("INFO", logger="tunelab"):
+        changed = settings_with(f"{prefix}max_length=16", f"{prefix}stride=4")
+    assert int(changed["max_length"]) == 16 and int(changed["stride"]) == 4
+    expected = f"{prefix}max_length=16 (the model reads with {recorded['max_length']})"
+    assert expected in caplog.text

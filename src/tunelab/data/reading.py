@@ -26,8 +26,9 @@ def override(recorded: Mapping, given: Mapping, keys=None, prefix: str = "") -> 
     `keys`, if given), every value that differs from the model's logged: what runs is never
     silently other than what was trained."""
     settings = dict(recorded)
-    for key, value in given.items():
-        if value is None or (keys is not None and key not in keys):
+    for key in given if keys is None else [k for k in keys if k in given]:
+        value = given.get(key)
+        if value is None:
             continue
         if key in recorded and recorded[key] != value:
             log.info("%s%s=%s (the model reads with %s)", prefix, key, value, recorded[key])

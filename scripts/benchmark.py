@@ -336,7 +336,7 @@ def tunelab(data_dir: str, args) -> dict:
     start = time.perf_counter()
     trainer.test(model, datamodule=datamodule, verbose=False)
     eval_seconds = time.perf_counter() - start
-    test = model.scores["test"]
+    test = model.evaluation("test").scores
     if classify:
         texts = {split: datamodule.raw_texts(split) for split in ("train", "test")}
         words = {split: sum(len(t.split()) for t in texts[split]) for split in texts}

@@ -218,15 +218,21 @@ def data_presets() -> list[str]:
     return sorted(p.stem for p in (Path(CONFIG_DIR) / "data").glob("*.yaml"))
 
 
-def preset_config(name: str) -> DictConfig:
-    """The config that `tunelab-train data=NAME` composes, for its `data` section (whose
-    interpolations, such as the datasets folder, resolve against the rest of it).
+def preset_datamodule(name: str, refused: type | None = None, why: str = "") -> Any:
+    """The DataModule that `tunelab-train data=NAME` builds (its interpolations, such as the
+    datasets folder, resolved against the rest of that config): how one data source reads
+    another preset's text without reading a config itself.
 
     Raises:
-        TunelabError: no data preset of that name, listing those that exist.
+        TunelabError: no data preset of that name (listing those that exist), or one that
+            builds the DataModule class `refused` (the message ends with `why`).
     """
     if name not in data_presets():
         raise TunelabError(
             f"data.from={name!r} is not a data preset; presets: {', '.join(data_presets())}"
         )
-    return composed_train_config([f"data={name}"])
+    data = composed_train_config([f"data={name}"]).data
+    own = f"{refused.__module__}.{refused.__qualname__}." if refused else None
+    if own and str(data._target_).startswith(own):
+        raise TunelabError(f"data.from={name!r} {why}")
+    return build(data)

@@ -16,8 +16,8 @@ from transformers import AutoModelForSequenceClassification
 from tunelab.data.base import TaskDataModule
 from tunelab.data.lines import read_lines
 from tunelab.data.settings import Loader
-from tunelab.models.base import TaskModule
-from tunelab.tasks import Task, register
+from tunelab.models.base import Evaluation, TaskModule
+from tunelab.tasks import FileJob, Task, register
 
 NAME = "tests.toy_task"
 LABELS = ["long", "short"]
@@ -72,7 +72,7 @@ class ToyModule(TaskModule):
     def __init__(self, model_name_or_path, labels, optimizer=None, scheduler=None, **kwargs):
         super().__init__(model_name_or_path, labels, optimizer, scheduler, **kwargs)
         self.model = self.pretrained(AutoModelForSequenceClassification)
-        self.scores, self.test_predictions, self._outputs = {}, {}, {}
+        self._outputs = {}
 
     def training_step(self, batch, batch_idx):
         logits = self.model(**self.model_inputs(batch)).logits
@@ -89,9 +89,10 @@ class ToyModule(TaskModule):
     def _score(self, prefix: str) -> None:
         references = self.references[prefix]
         right = sum(references[i] == pred for i, pred in self._outputs.items())
-        self.scores[prefix] = {f"{prefix}/acc": right / max(len(self._outputs), 1)}
-        self.log(f"{prefix}/acc", self.scores[prefix][f"{prefix}/acc"])
-        self.test_predictions, self._outputs = dict(self._outputs), {}
+        accuracy = right / max(len(self._outputs), 1)
+        self.log(f"{prefix}/acc", accuracy)
+        self.evaluations[prefix] = Evaluation({f"{prefix}/acc": accuracy}, dict(self._outputs))
+        self._outputs = {}
 
     def on_validation_epoch_end(self):
         self._score("val")
@@ -103,20 +104,23 @@ class ToyModule(TaskModule):
 def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     texts = datamodule.texts(split)
     (run_dir / "predictions").mkdir(parents=True, exist_ok=True)
-    rows = [f"{texts[i]}\t{LABELS[p]}\n" for i, p in sorted(module.test_predictions.items())]
+    rows = [
+        f"{texts[i]}\t{LABELS[p]}\n"
+        for i, p in sorted(module.evaluation("test").predictions.items())
+    ]
     (run_dir / "predictions" / f"{split}.tsv").write_text("".join(rows))
     return f"{len(rows)} texts"
 
 
 @torch.inference_mode()
-def predict(module, tokenizer, settings: dict, cfg) -> int:
+def predict(module, tokenizer, settings: dict, job: FileJob) -> int:
     module.eval()
-    texts = read_lines(Path(cfg.input))
+    texts = read_lines(job.input)
     batch = tokenizer(
         texts, truncation=True, max_length=settings["max_length"], padding=True, return_tensors="pt"
     )
     labels = [LABELS[p] for p in module.predict_ids(batch)]
-    Path(cfg.output).write_text("".join(f"{label}\n" for label in labels))
+    job.output.write_text("".join(f"{label}\n" for label in labels))
     return len(labels)
 
 

@@ -148,7 +148,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     module.set_references({"test": datamodule.references(cfg.split)})
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
     trainer.test(module, datamodule=datamodule, verbose=False)  # scores logged once, below
-    metrics = dict(module.scores["test"])
+    metrics = dict(module.evaluation("test").scores)
     stats = datamodule.split_stats(cfg.split)
     metrics.update({f"test/{key}": value for key, value in stats.items()})
     run_dir = Path(cfg.paths.output_dir)

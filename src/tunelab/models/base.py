@@ -7,12 +7,14 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 import torch.distributed as dist
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from transformers import AutoConfig
 
 from tunelab.data.registry import from_pretrained
@@ -26,6 +28,17 @@ from tunelab.speed.dropout import ATTENTION, attention_implementation, use_fast_
 SETTINGS_FILE = "tunelab.json"  # in an exported model: its task and how it reads input
 UNCHECKED = object()  # what a model's first training batch has not shown yet
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    """What scoring one split gave (`TaskModule.evaluation(prefix)`): its scores (the keys of
+    metrics.json), each item's prediction (NER: a sentence's tags; classification: a text's
+    probabilities) and, where the task has one, the confusion matrix."""
+
+    scores: dict[str, float]
+    predictions: dict[int, Any] = field(default_factory=dict)
+    confusion: Any = None
 
 
 class TaskModule(pl.LightningModule):
@@ -76,18 +89,11 @@ class TaskModule(pl.LightningModule):
         self.scheduler_factory = scheduler
         self._cpu_attention: bool | object = UNCHECKED
         self.references: dict[str, list] = {}
+        self.evaluations: dict[str, Evaluation] = {}  # by prefix, as the epoch ends score them
 
-    def remember(self, **arguments) -> None:
-        """Add a subclass's own constructor arguments to the hyperparameters (as plain values),
-        so that `load_from_checkpoint` rebuilds it: for subclasses that call a base class's
-        constructor directly, which Lightning's `save_hyperparameters` does not see through."""
-        plain = {
-            key: OmegaConf.to_container(value, resolve=True)
-            if isinstance(value, DictConfig | ListConfig)
-            else value
-            for key, value in arguments.items()
-        }
-        self.hparams.update(plain)
+    def evaluation(self, prefix: str) -> Evaluation:
+        """The last scoring of `prefix` (`val`, `test`): what `trainer.validate`/`test` gave."""
+        return self.evaluations.get(prefix) or Evaluation({})
 
     def set_references(self, references: dict[str, list]) -> None:
         """What each evaluation prefix (`val`, `test`) is scored against: one entry per item of

@@ -26,7 +26,8 @@ class ScoreLog(pl.Callback):
         self.monitor, self.mode, self.best = monitor, mode, None
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        scores = getattr(module, "scores", {}).get("val") or {}
+        evaluation = getattr(module, "evaluation", None)
+        scores = evaluation("val").scores if evaluation else {}
         if trainer.sanity_checking or not scores or trainer.state.fn != "fit":
             return
         shown = {k: v for k, v in scores.items() if "_" not in k.split("/", 1)[-1]}

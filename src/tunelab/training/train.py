@@ -156,7 +156,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # verbose=False: the scores are logged once, below, and written to the run directory
     trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
     trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
-    metrics = {**model.scores["val"], **model.scores["test"]}
+    metrics = {**model.evaluation("val").scores, **model.evaluation("test").scores}
     metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
     metrics.update(parameter_counts(model))
     metrics.update(datamodule.sample_stats())

@@ -11,7 +11,7 @@ import torchmetrics.functional.classification as tmf
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from tunelab.errors import TunelabError
-from tunelab.models.base import TaskModule
+from tunelab.models.base import Evaluation, TaskModule
 from tunelab.models.teacher import load_teacher, teacher_logits
 from tunelab.tasks.classification.distill import distill_loss
 
@@ -133,9 +133,6 @@ class SequenceClassificationModule(TaskModule):
             classes = AutoModelForSequenceClassification
             self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
         self._outputs: dict[tuple[int, int], torch.Tensor] = {}
-        self.test_probs: dict[int, torch.Tensor] = {}
-        self.scores: dict[str, dict[str, float]] = {}
-        self.confusion: dict[str, torch.Tensor] = {}
 
     def build_model(self) -> torch.nn.Module:
         """The network that scores texts: a Hugging Face classifier with a fresh head. The hook
@@ -209,7 +206,7 @@ class SequenceClassificationModule(TaskModule):
 
     on_test_epoch_start = on_validation_epoch_start
 
-    def _score(self, prefix: str) -> dict[int, torch.Tensor]:
+    def _score(self, prefix: str) -> None:
         """Score the epoch's texts against `self.references[prefix]`: a label id per text, or a
         multi-hot list per text (multi-label)."""
         probs = self.example_probs(self._gathered())
@@ -226,10 +223,8 @@ class SequenceClassificationModule(TaskModule):
         main = f"{prefix}/f1_macro"
         self.log(main, scores[main], prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != main})
-        self.scores[prefix], self._outputs = scores, {}
-        if matrix is not None:
-            self.confusion[prefix] = matrix
-        return probs
+        self._outputs = {}
+        self.evaluations[prefix] = Evaluation(scores, probs, matrix)
 
     def example_loss(self, probs: torch.Tensor, target: torch.Tensor) -> float:
         """Mean negative log-likelihood of the gold labels under the texts' probabilities (the
@@ -248,4 +243,4 @@ class SequenceClassificationModule(TaskModule):
         self._score("val")
 
     def on_test_epoch_end(self):
-        self.test_probs = self._score("test")
+        self._score("test")

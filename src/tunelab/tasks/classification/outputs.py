@@ -32,13 +32,14 @@ def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     from sklearn.metrics import classification_report
 
     examples, targets, labels = datamodule.examples(split), datamodule.targets(split), module.labels
+    tested = module.evaluation("test")
     separator = datamodule.reading.label_separator
     (run_dir / "predictions").mkdir(parents=True, exist_ok=True)
     gold_rows, pred_rows = [], []
     with (run_dir / "predictions" / f"{split}.csv").open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["text", "gold", "pred", "prob"])
-        for index, probs in sorted(module.test_probs.items()):
+        for index, probs in sorted(tested.predictions.items()):
             if module.multi_label:
                 chosen = [i for i, p in enumerate(probs.tolist()) if p >= module.threshold]
                 pred = separator.join(labels[i] for i in chosen)
@@ -60,12 +61,12 @@ def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
         zero_division=0,
     )
     (run_dir / "report.txt").write_text(report)
-    if "test" in module.confusion:
-        write_confusion_matrix(run_dir, module.confusion["test"], labels)
+    if tested.confusion is not None:
+        write_confusion_matrix(run_dir, tested.confusion, labels)
     if not module.multi_label:
         plots.reliability(
             run_dir / plots.FOLDER / "reliability.png",
-            [float(probs.max()) for _, probs in sorted(module.test_probs.items())],
+            [float(probs.max()) for _, probs in sorted(tested.predictions.items())],
             [g == p for g, p in zip(gold_rows, pred_rows, strict=True)],
         )
     return report

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from transformers import BertTokenizerFast, DataCollatorForLanguageModeling
 
-from tunelab.config import build, preset_config
+from tunelab.config import preset_datamodule
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pad_batch
 from tunelab.data.raw_text import folder_texts
@@ -268,8 +268,5 @@ def _offsets(items: list[dict]) -> list[list[list[int]]]:
 
 def preset_texts(name: str, split: str) -> list[str]:
     """The texts, without labels, of a labelled data preset's split."""
-    cfg = preset_config(name)
-    if cfg.task == "mlm":
-        raise TunelabError(f"data.from={name!r} is a raw-text preset; name a labelled one")
-    datamodule = build(cfg.data)
-    return datamodule.raw_texts(split)
+    why = "is a raw-text preset; name a labelled one"
+    return preset_datamodule(name, TextDataModule, why).raw_texts(split)

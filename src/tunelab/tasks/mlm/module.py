@@ -12,7 +12,7 @@ from transformers import AutoConfig, AutoModelForMaskedLM
 
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
-from tunelab.models.base import TaskModule
+from tunelab.models.base import Evaluation, TaskModule
 from tunelab.speed.dropout import use_fast_dropout
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,6 @@ class MaskedLMModule(TaskModule):
         self.head = next((getattr(self.model, n) for n in HEADS if hasattr(self.model, n)), None)
         self._warming = False
         self._outputs: dict[int, tuple[float, int, int]] = {}
-        self.scores: dict[str, dict[str, float]] = {}
 
     def masked_lm(self) -> tuple[torch.nn.Module, set[str]]:
         """The model and the names of the parameters a checkpoint lacked (none from scratch:
@@ -185,7 +184,7 @@ class MaskedLMModule(TaskModule):
         }
         self.log(f"{prefix}/loss", loss, prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != f"{prefix}/loss"})
-        self.scores[prefix], self._outputs = scores, {}
+        self.evaluations[prefix], self._outputs = Evaluation(scores), {}
 
     def on_validation_epoch_end(self):
         self._score("val")

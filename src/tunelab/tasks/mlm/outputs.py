@@ -7,7 +7,7 @@ from pathlib import Path
 
 def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     """report.txt: how much text the split held and how well masked sub-tokens were predicted."""
-    scores = module.scores.get("test", {})
+    scores = module.evaluation("test").scores
     reading, masking = datamodule.reading, datamodule.pretraining
     lines = [
         f"split {split}: {len(datamodule.raw_texts(split))} texts, "

@@ -15,7 +15,7 @@ from tunelab.data.alignment import IGNORE
 from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
-from tunelab.models.base import UNCHECKED, TaskModule
+from tunelab.models.base import UNCHECKED, Evaluation, TaskModule
 from tunelab.models.teacher import load_teacher, teacher_logits
 from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.crf import CRF, word_rows
@@ -88,9 +88,7 @@ class TokenClassificationModule(TaskModule):
             self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
         self._outputs: dict[tuple[int, int], tuple] = {}
         self._position_offset: int | None | object = UNCHECKED
-        self.test_predictions: dict[int, list[str]] = {}  # sentence index -> tags
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
-        self.scores: dict[str, dict[str, float]] = {}
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
@@ -260,7 +258,7 @@ class TokenClassificationModule(TaskModule):
 
     on_test_epoch_start = on_validation_epoch_start
 
-    def _score(self, prefix: str) -> dict[int, list[str]]:
+    def _score(self, prefix: str) -> None:
         """Decode and score the epoch's sentences against `self.references[prefix]`, the gold
         IOB2 tags of each sentence of the split."""
         references = self.references[prefix]
@@ -276,8 +274,7 @@ class TokenClassificationModule(TaskModule):
         self.log(f1, scores[f1], prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != f1})
         self._outputs = {}
-        self.scores[prefix] = scores
-        return dict(zip(done, pred, strict=True))
+        self.evaluations[prefix] = Evaluation(scores, dict(zip(done, pred, strict=True)))
 
     def word_loss(self, scored: list[tuple], gold: list[list[str]]) -> float:
         """Mean negative log-probability of each scored word's gold tag (the tag scores'
@@ -296,4 +293,4 @@ class TokenClassificationModule(TaskModule):
         self._score("val")
 
     def on_test_epoch_end(self):
-        self.test_predictions = self._score("test")
+        self._score("test")

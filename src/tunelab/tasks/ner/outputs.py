@@ -36,7 +36,7 @@ def write_conll_predictions(
 
 def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     """predictions/<split>.conll and report.txt of the module's last test; returns the report."""
-    sentences, predictions = datamodule.sentences(split), module.test_predictions
+    sentences, predictions = datamodule.sentences(split), module.evaluation("test").predictions
     if len(predictions) < len(sentences):
         log.warning(
             "%d of %d %s sentences were predicted (limited batches); files cover those only",

@@ -58,7 +58,6 @@ class NLIZeroShotModule(SequenceClassificationModule):
         self.tokenizer = from_pretrained(AutoTokenizer, model_name_or_path)
         limit = (input_settings or {}).get("max_length") or self.tokenizer.model_max_length
         self.limit = min(limit, self.model.config.max_position_embeddings)
-        self._outputs, self.test_probs, self.scores, self.confusion = {}, {}, {}, {}
 
     def build_model(self) -> torch.nn.Module:
         """The NLI model as it is: its own entailment head, not one sized for the labels."""

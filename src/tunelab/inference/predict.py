@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from tunelab import schema
 from tunelab.config import hydra_command
+from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.data.output_file import check_not_input, terminate_as_exit
 from tunelab.data.table_stream import STDIO, stream_format
 from tunelab.errors import TunelabError
@@ -54,20 +55,33 @@ def label_file(cfg: DictConfig) -> Path:
         print(f"wrote {count} row(s) to {target}", file=sys.stderr)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)  # for a task that writes it itself
-    # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that the
-    # same text gets the same scores from both commands.
-    with torch.autocast("cpu", torch.bfloat16, enabled=model.precision == "bf16-mixed"):
-        job = FileJob(
-            source,
-            target,
-            str(cfg.get("format", "text")),
-            str(cfg.get("errors", "strict")),
-            cfg.batch_size,
-            cfg.max_tokens,
-        )
-        count = model.task.predict(model.module, model.tokenizer, model.settings, job)
+    kind = str(cfg.get("format", "text"))
+    errors = str(cfg.get("errors", "strict"))
+    if kind == "text" and model.task.label_texts is not None:
+        count = label_lines(model, source, target, errors)
+    elif model.task.predict is not None:  # the task's own file format (NER: format=conll)
+        job = FileJob(source, target, kind, errors, cfg.batch_size, cfg.max_tokens)
+        # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that
+        # the same text gets the same scores from both commands.
+        with torch.autocast("cpu", torch.bfloat16, enabled=model.precision == "bf16-mixed"):
+            count = model.task.predict(model.module, model.tokenizer, model.settings, job)
+    else:
+        raise TunelabError(f"format={kind}: a {model.task.name} model reads text lines or tables")
     print(f"wrote {count} record(s) to {target}")
     return target
+
+
+def label_lines(model: Predictor, source: Path, target: Path, errors: str) -> int:
+    """One text a line in, one JSON record a line out (`format=text`), for every task."""
+    pair_column = model.settings.get("text_pair_column")
+    if pair_column:
+        raise TunelabError(
+            f"{source}: this model labels text pairs; give a table (.csv, .tsv or .jsonl) with "
+            f"columns {model.settings.get('text_column', 'text')!r} and {pair_column!r}"
+        )
+    records = model.predict(read_lines(source, errors))
+    write_jsonl(target, records)
+    return len(records)
 
 
 def logs_to_stderr() -> None:

@@ -98,9 +98,10 @@ class Task:
             (`ForTokenClassification`): how a model exported without `tunelab.json` is recognised.
         write_outputs: `(run_dir, module, datamodule, split) -> report`: the task's prediction
             files and per-label report in a run directory (metrics.json is written for it).
-        predict: `(module, tokenizer, settings, job: FileJob) -> number of records`:
-            `tunelab-predict` for this task; `settings` is how the model reads input
-            (`tunelab.json`).
+        predict: `(module, tokenizer, settings, job: FileJob) -> number of records`: the task's
+            own file formats for `tunelab-predict` (NER: `format=conll`); text lines and
+            tables go through `label_texts` for every task. `settings` is how the model reads
+            input (`tunelab.json`). None: none of its own.
         headline: the test metrics a one-line summary and a sweep table show, main one first.
         score_file: `(path, scheme, run_dir) -> (metrics, report, note)`: score a file of
             another system's predictions (`tunelab-eval predictions=FILE`); None if the task
@@ -118,8 +119,8 @@ class Task:
     module: str
     architectures: tuple[str, ...]
     write_outputs: Callable[..., str]
-    predict: Callable[..., int]
     headline: tuple[str, ...]
+    predict: Callable[..., int] | None = None
     score_file: Callable[..., tuple] | None = None
     label_texts: Callable[..., list[dict]] | None = None
     continual: Incremental | None = None

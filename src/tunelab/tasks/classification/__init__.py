@@ -4,7 +4,7 @@ Besides fine-tuning a head, it is learnt by the methods in `methods/` (`method=s
 
 from tunelab.tasks import Incremental, Method, Task, register
 from tunelab.tasks.classification.outputs import write_outputs
-from tunelab.tasks.classification.predict import label_texts, predict_file
+from tunelab.tasks.classification.predict import label_texts
 
 METHODS = "tunelab.tasks.classification.methods"
 TASK = register(
@@ -13,7 +13,6 @@ TASK = register(
         module="tunelab.tasks.classification.module.SequenceClassificationModule",
         architectures=("ForSequenceClassification",),
         write_outputs=write_outputs,
-        predict=predict_file,
         label_texts=label_texts,
         headline=("test/acc", "test/f1_macro"),
         # Classes learnt a step at a time: each text belongs to the step of its class.

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from tunelab.data.batching import sorted_batches
-from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.data.reading import MAX_LENGTH, STRIDE
 from tunelab.errors import TunelabError
-from tunelab.tasks import FileJob
 from tunelab.tasks.classification import encoding
 from tunelab.tasks.classification.module import SequenceClassificationModule
 
@@ -55,17 +51,6 @@ def classify(
     return records
 
 
-def read_inputs(source: Path, settings: dict, errors: str = "strict") -> list[str]:
-    """Texts to label, one per line (tables go through tunelab-predict's table path)."""
-    pair_column = settings.get("text_pair_column")
-    if pair_column:
-        raise TunelabError(
-            f"{source}: this model labels text pairs; give a table (.csv, .tsv or .jsonl) with "
-            f"columns {settings.get('text_column', 'text')!r} and {pair_column!r}"
-        )
-    return read_lines(source, errors)
-
-
 def label_texts(
     module,
     tokenizer,
@@ -90,11 +75,3 @@ def label_texts(
         settings.get("long_text", "truncate"),
         max_tokens,
     )
-
-
-def predict_file(module, tokenizer, settings: dict, job: FileJob) -> int:
-    """`tunelab-predict` for classification: one JSON object per input text."""
-    texts = read_inputs(job.input, settings, job.errors)
-    records = label_texts(module, tokenizer, settings, texts, None, job.batch_size, job.max_tokens)
-    write_jsonl(job.output, records)
-    return len(records)

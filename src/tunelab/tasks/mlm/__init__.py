@@ -2,7 +2,7 @@
 
 from tunelab.tasks import Task, register
 from tunelab.tasks.mlm.outputs import write_outputs
-from tunelab.tasks.mlm.predict import label_texts, predict_file
+from tunelab.tasks.mlm.predict import label_texts
 
 TASK = register(
     Task(
@@ -10,7 +10,6 @@ TASK = register(
         module="tunelab.tasks.mlm.module.MaskedLMModule",
         architectures=("ForMaskedLM",),
         write_outputs=write_outputs,
-        predict=predict_file,
         label_texts=label_texts,
         headline=("test/perplexity", "test/accuracy"),
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from transformers import pipeline
 
-from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.errors import TunelabError
-from tunelab.tasks import FileJob
 
 TOP_K = 5
 
@@ -38,11 +36,3 @@ def label_texts(module, tokenizer, settings, texts, pairs=None, batch_size=64, m
     if pairs is not None:
         raise TunelabError("a masked-LM model fills single texts, not text pairs")
     return fill_masks(module, tokenizer, texts)
-
-
-def predict_file(module, tokenizer, settings: dict, job: FileJob) -> int:
-    """`tunelab-predict` for a masked-LM model: one JSON object per input line."""
-    texts = read_lines(job.input, job.errors)
-    records = fill_masks(module, tokenizer, texts)
-    write_jsonl(job.output, records)
-    return len(records)

@@ -9,7 +9,6 @@ import torch
 from tunelab.data import alignment
 from tunelab.data.batching import sorted_batches
 from tunelab.data.conll import read_conll
-from tunelab.data.lines import read_lines, write_jsonl
 from tunelab.data.output_file import OutputFile
 from tunelab.data.reading import MAX_LENGTH, STRIDE
 from tunelab.errors import TunelabError
@@ -133,28 +132,22 @@ def label_texts(
 
 
 def predict_file(module, tokenizer, settings: dict, job: FileJob) -> int:
-    """`tunelab-predict` for NER: `format=text` (one text per line; the lines are one document
-    for `context`) writes entities as JSON lines, `format=conll` writes `word tag` lines."""
-    source, target = job.input, job.output
-    if job.format == "conll":
-        sentences = read_conll(source, with_tags=False)
-        words = [s.words for s in sentences]
-        documents = [s.doc for s in sentences]
-        tagged = predict_tags(
-            module,
-            tokenizer,
-            words,
-            documents=documents,
-            **reading(settings, job.batch_size, job.max_tokens),
-        )
-        with OutputFile(target, newline="\n") as out:
-            for sentence, (tags, _) in zip(words, tagged, strict=True):
-                out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
-                out.write("\n")
-        return len(words)
-    if job.format != "text":
+    """`tunelab-predict format=conll` for NER: CoNLL words in (one a line, a blank line between
+    sentences, `-DOCSTART-` documents for `context`), `word tag` lines out."""
+    if job.format != "conll":
         raise TunelabError(f"format={job.format!r}; choose text or conll")
-    texts = read_lines(source, job.errors)
-    records = label_texts(module, tokenizer, settings, texts, None, job.batch_size, job.max_tokens)
-    write_jsonl(target, records)
-    return len(records)
+    sentences = read_conll(job.input, with_tags=False)
+    words = [s.words for s in sentences]
+    documents = [s.doc for s in sentences]
+    tagged = predict_tags(
+        module,
+        tokenizer,
+        words,
+        documents=documents,
+        **reading(settings, job.batch_size, job.max_tokens),
+    )
+    with OutputFile(job.output, newline="\n") as out:
+        for sentence, (tags, _) in zip(words, tagged, strict=True):
+            out.writelines(f"{w} {t}\n" for w, t in zip(sentence, tags, strict=True))
+            out.write("\n")
+    return len(words)

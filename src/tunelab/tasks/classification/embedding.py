@@ -36,13 +36,11 @@ class EmbeddingClassifier(SequenceClassificationModule):
         return self.head_logits(self.embed(batch))
 
     def exported_settings(self) -> dict:
+        # not a Hugging Face classifier: its labels are not in a config.json
         return {
-            "task": self.task,
-            "method": self.method,
+            **super().exported_settings(),
             "labels": self.labels,
             "multi_label": self.multi_label,
-            "threshold": self.threshold,
-            "data": self.input_settings,
         }
 
     def export(self, directory: str, tokenizer=None) -> None:

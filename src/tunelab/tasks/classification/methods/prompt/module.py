@@ -127,13 +127,11 @@ class PromptModule(SequenceClassificationModule):
 
     def exported_settings(self) -> dict:
         return {
-            "task": self.task,
-            "method": self.method,
+            **super().exported_settings(),
             "labels": self.labels,
             "template": self.hparams.template,
             "verbalizer": dict(self.hparams.verbalizer),
             "soft_prompt": self.soft_prompt is not None,
-            "data": self.input_settings,
         }
 
     def export(self, directory: str, tokenizer) -> None:

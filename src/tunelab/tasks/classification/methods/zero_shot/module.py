@@ -37,7 +37,27 @@ def label_descriptions(
     return described
 
 
-class ZeroShotModule(EmbeddingClassifier):
+class DescribedLabels:
+    """What both zero-shot methods share (a mix-in before their network's class): labels
+    described in words (`descriptions`), nothing trained, exported with the descriptions and
+    rebuilt from them."""
+
+    task = "classification"
+    trains = False
+
+    @classmethod
+    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
+        settings = settings or {}
+        own = {"scale": settings["scale"]} if "scale" in settings else {}
+        described = settings["labels"], settings["descriptions"]
+        return cls(model_dir, *described, input_settings=settings.get("data"), **own, **kwargs)
+
+    def exported_settings(self) -> dict:
+        described = {"labels": self.labels, "descriptions": self.descriptions}
+        return {**super().exported_settings(), **described}
+
+
+class ZeroShotModule(DescribedLabels, EmbeddingClassifier):
     """Scores texts against label embeddings: the mean of each label's normalised description
     embeddings, normalised again. It is scored, exported and predicts as a classifier.
 
@@ -52,8 +72,6 @@ class ZeroShotModule(EmbeddingClassifier):
         input_settings: how texts are read (the DataModule's settings).
     """
 
-    task = "classification"
-    trains = False
     method = "zero_shot"
 
     def __init__(
@@ -82,24 +100,8 @@ class ZeroShotModule(EmbeddingClassifier):
             start += len(texts)
         self.register_buffer("label_embeddings", F.normalize(torch.stack(means), dim=-1).clone())
 
-    @classmethod
-    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
-        settings = settings or {}
-        return cls(
-            model_dir,
-            settings["labels"],
-            settings["descriptions"],
-            scale=settings.get("scale", 20.0),
-            input_settings=settings.get("data"),
-            **kwargs,
-        )
-
     def exported_settings(self) -> dict:
-        return {
-            **super().exported_settings(),
-            "descriptions": self.descriptions,
-            "scale": self.scale,
-        }
+        return {**super().exported_settings(), "scale": self.scale}
 
     def head_logits(self, embeddings: torch.Tensor) -> torch.Tensor:
         return F.normalize(embeddings, dim=-1) @ self.label_embeddings.T * self.scale

@@ -11,6 +11,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
+from tunelab.tasks.classification.methods.zero_shot.module import DescribedLabels
 from tunelab.tasks.classification.module import SequenceClassificationModule
 
 
@@ -21,7 +22,7 @@ def entailment_id(model_name_or_path: str) -> int | None:
     return found[0] if found else None
 
 
-class NLIZeroShotModule(SequenceClassificationModule):
+class NLIZeroShotModule(DescribedLabels, SequenceClassificationModule):
     """Args:
     model_name_or_path: an NLI model (sequence classification with an `entailment` label).
     labels: label names in id order.
@@ -30,8 +31,6 @@ class NLIZeroShotModule(SequenceClassificationModule):
         text-hypothesis pair, the text cut to fit, as the pipeline's `only_first`).
     """
 
-    task = "classification"
-    trains = False
     method = "nli"
 
     def __init__(
@@ -64,26 +63,6 @@ class NLIZeroShotModule(SequenceClassificationModule):
         path, remote = self.hparams.model_name_or_path, self.hparams.trust_remote_code
         auto = AutoModelForSequenceClassification
         return from_pretrained(auto, path, trust_remote_code=remote).eval()
-
-    @classmethod
-    def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
-        settings = settings or {}
-        return cls(
-            model_dir,
-            settings["labels"],
-            settings["descriptions"],
-            input_settings=settings.get("data"),
-            **kwargs,
-        )
-
-    def exported_settings(self) -> dict:
-        return {
-            "task": self.task,
-            "method": self.method,
-            "labels": self.labels,
-            "descriptions": self.descriptions,
-            "data": self.input_settings,
-        }
 
     def export(self, directory: str, tokenizer=None) -> None:
         super().export(directory, tokenizer or self.tokenizer)

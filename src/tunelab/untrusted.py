@@ -156,6 +156,38 @@ BUILT_BY_CONFIGS: dict[str, tuple[str, ...]] = {
         "pytorch_lightning.loggers.WandbLogger",
     ),
 }
+# Targets that run folders of older tunelab versions name, and what builds the same thing now
+# (`tunelab-rerun` of such a folder builds these instead).
+_DATA = "tunelab.tasks.{}.datamodule.{}"
+_METHODS = "tunelab.tasks.classification.methods"
+MOVED = {
+    "tunelab.resume.StopCheckpoint": "tunelab.training.callbacks.StopCheckpoint",
+    "tunelab.resume.Resumable": "tunelab.training.callbacks.Resumable",
+    "tunelab.score_log.ScoreLog": "tunelab.training.callbacks.ScoreLog",
+    "tunelab.resume.HistoryCSVLogger": "tunelab.training.resume.HistoryCSVLogger",
+    "tunelab.tasks.setfit.module.SetFitModule": f"{_METHODS}.setfit.module.SetFitModule",
+    "tunelab.tasks.prompt.module.PromptModule": f"{_METHODS}.prompt.module.PromptModule",
+    **{name: config_target(name) for name in DATAMODULES},  # now built from flat keys
+}
+
+
+def moved_targets(config: Any, where: str = "") -> dict[str, str]:
+    """`{dotted key of a _target_: what builds it now}` for every target of `config` that an
+    older tunelab named (`MOVED`)."""
+    found = {}
+    if isinstance(config, dict):
+        target = config.get("_target_")
+        if isinstance(target, str) and target in MOVED:
+            found[f"{where}._target_" if where else "_target_"] = MOVED[target]
+        for key, value in config.items():
+            if isinstance(value, dict | list):
+                found.update(moved_targets(value, f"{where}.{key}" if where else str(key)))
+    elif isinstance(config, list):
+        for index, value in enumerate(config):
+            found.update(moved_targets(value, f"{where}[{index}]"))
+    return found
+
+
 # The classes `hydra.utils.get_class` may name (the layers FSDP wraps).
 CLASSES_BY_NAME = ("transformers.models.bert.modeling_bert.BertLayer",)
 

@@ -62,6 +62,25 @@ def test_rerun_reproduces_metrics_exactly(tmp_path, original):
     assert metrics(tmp_path / "again") == metrics(original)
 
 
+def test_a_run_of_an_older_tunelab_reruns_with_its_classes_where_they_live_now(tmp_path, original):
+    """A run folder written before the package was regrouped (issue 46) names
+    `tunelab.resume.*`, `tunelab.score_log.*` and the DataModule class itself: the rerun builds
+    what replaced them, without --trust, and reproduces the metrics."""
+    from tunelab.untrusted import MOVED
+
+    older = tmp_path / "older"
+    subprocess.run(["cp", "-r", str(original), str(older)], check=True)
+    config = older / ".hydra" / "config.yaml"
+    text = config.read_text()
+    for old, new in sorted(MOVED.items(), key=lambda item: -len(item[1])):
+        text = text.replace(f"_target_: {new}\n", f"_target_: {old}\n")
+    assert "tunelab.resume.StopCheckpoint" in text and "from_config" not in text
+    config.write_text(text)
+    result = rerun(older, "--out", tmp_path / "again")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert metrics(tmp_path / "again") == metrics(original)
+
+
 def test_rerun_warns_where_code_or_packages_differ(tmp_path, original):
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-r", str(original), str(copy)], check=True)

@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from tunelab import untrusted
 from tunelab.config import ROOT
 from tunelab.errors import TunelabError
@@ -182,6 +184,11 @@ def rerun_main() -> None:
     config = untrusted.read_yaml(run_dir / ".hydra" / "config.yaml")
     if not isinstance(config, dict):
         raise TunelabError(f"{run_dir}/.hydra/config.yaml: not a config (a YAML mapping)")
+    # a run of an older tunelab: its classes where they live now, as overrides
+    moved = untrusted.moved_targets(config)
+    config = OmegaConf.to_container(
+        OmegaConf.merge(config, OmegaConf.from_dotlist([f"{k}={v}" for k, v in moved.items()]))
+    )
     dropped = tuple(o[1:].split("=", 1)[0] for o in args.overrides if o.startswith("~"))
     foreign = [e for e in untrusted_entries(config) if not e.startswith(dropped or ("\0",))]
     if foreign and not args.trust:
@@ -191,7 +198,8 @@ def rerun_main() -> None:
         )
     for line in differences(run_dir):
         print(f"tunelab: warning: {line}", file=sys.stderr)
-    overrides = [*args.overrides, *remote_code_overrides(config, args.overrides)]
+    overrides = [f"{key}={target}" for key, target in moved.items()]
+    overrides += [*args.overrides, *remote_code_overrides(config, args.overrides)]
     if args.resume:
         out_dir, overrides = run_dir, [*overrides, "ckpt_path=last"]
     else:

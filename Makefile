@@ -13,7 +13,7 @@ train: setup
 # The browser tests (tests/browser) run in the default suite; the set-up installs Chromium.
 test: setup
 	@bash scripts/setup_browser.sh
-	$(PY) -m pytest -q -n auto $(ARGS)
+	$(PY) -m pytest -q -n auto --dist worksteal $(ARGS)
 
 test-browser: setup
 	@bash scripts/setup_browser.sh

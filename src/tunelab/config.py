@@ -113,13 +113,10 @@ def build_taking(node: DictConfig, where: str, **offered: Any) -> Any:
     take is left out (what the data knows, for a module that needs less), and a key of `node` it
     does not take is one line naming `where` it is set (dropped quietly when null), so that no
     setting is accepted and then ignored."""
-    import inspect
-
     from hydra.utils import get_method
 
-    target = get_method(node._target_)
-    parameters = inspect.signature(target).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+    parameters = taken_keywords(get_method(node._target_))
+    if parameters is None:
         return build(node, **offered)
     node = node.copy()
     with open_dict(node):
@@ -129,6 +126,21 @@ def build_taking(node: DictConfig, where: str, **offered: Any) -> Any:
                 raise TunelabError(f"{where}.{key} is not a setting of {name}: leave it out")
             del node[key]
     return build(node, **{k: v for k, v in offered.items() if k in parameters})
+
+
+def taken_keywords(target: Callable) -> set[str] | None:
+    """The keyword arguments `target` takes (None: any). A class whose constructor passes
+    `**kwargs` on to its base's takes that base's too (a method extending a task's module)."""
+    import inspect
+
+    chain = [c for c in target.__mro__ if "__init__" in vars(c)] if isinstance(target, type) else []
+    names: set[str] = set()
+    for function in [c.__init__ for c in chain] or [target]:
+        parameters = inspect.signature(function).parameters.values()
+        names |= {p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return names - {"self"}
+    return None
 
 
 def build_all(section: DictConfig | None) -> list[Any]:

@@ -35,3 +35,21 @@ def test_multi_label_scores_by_hand():
     assert matrix is None
     assert scores["acc"] == pytest.approx(0.5)  # exact set match on the second row only
     assert scores["f1_micro"] == pytest.approx(0.8)  # tp 2, fp 1, fn 0
+
+
+def test_a_method_takes_its_own_and_the_classifiers_settings_only():
+    from omegaconf import OmegaConf
+
+    from tunelab.config import build_taking, taken_keywords
+    from tunelab.errors import TunelabError
+    from tunelab.tasks.classification.methods.prompt.module import PromptModule
+    from tunelab.tasks.classification.methods.setfit.module import SetFitModule
+
+    taken = taken_keywords(PromptModule)  # its constructor passes **classifier on
+    assert {"template", "verbalizer", "class_weights", "threshold", "peft"} <= taken
+    assert "classifier" not in taken and "self" not in taken
+    assert "class_weights" not in taken_keywords(SetFitModule)  # its own signature only
+    target = "tunelab.tasks.classification.methods.prompt.module.PromptModule"
+    node = OmegaConf.create({"_target_": target, "model_name_or_path": "x", "shell": "rm"})
+    with pytest.raises(TunelabError, match="model.shell is not a setting of PromptModule"):
+        build_taking(node, "model", labels=["a"])

@@ -115,11 +115,14 @@ class TaskModule(pl.LightningModule):
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
-        """Load a model exported in Hugging Face format (labels from its config's id2label;
-        `settings`: its `tunelab.json`)."""
-        id2label = AutoConfig.from_pretrained(model_dir).id2label
-        labels = [id2label[i] for i in range(len(id2label))]
-        data = (settings or {}).get("data")
+        """Load an exported model (`settings`: its `tunelab.json`; labels from there, or from
+        the Hugging Face config's id2label where tunelab.json does not list them)."""
+        settings = settings or {}
+        labels = settings.get("labels")
+        if labels is None:
+            id2label = AutoConfig.from_pretrained(model_dir).id2label
+            labels = [id2label[i] for i in range(len(id2label))]
+        data = settings.get("data")
         return cls(model_name_or_path=model_dir, labels=labels, input_settings=data, **kwargs)
 
     def pretrained(self, auto_class, **kwargs) -> torch.nn.Module:

@@ -144,9 +144,12 @@ class SequenceClassificationModule(TaskModule):
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
-        config = AutoConfig.from_pretrained(model_dir)
-        multi = config.problem_type == "multi_label_classification"
-        threshold = (settings or {}).get("threshold", 0.5)
+        settings = settings or {}
+        multi = settings.get("multi_label")
+        if multi is None:  # a Hugging Face classifier records it in its config
+            problem = AutoConfig.from_pretrained(model_dir).problem_type
+            multi = problem == "multi_label_classification"
+        threshold = settings.get("threshold", 0.5)
         return super().from_exported(
             model_dir, settings, multi_label=multi, threshold=threshold, **kwargs
         )

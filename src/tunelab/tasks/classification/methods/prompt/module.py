@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -29,10 +28,10 @@ SOFT_PROMPT_FILE = "soft_prompt.safetensors"
 
 
 class PromptModule(SequenceClassificationModule):
-    """Args (beyond the classification module's):
+    """Args (beyond the classification module's, which `classifier` passes on: class weights
+    apply as in fine-tuning with a head; one label per text, no teacher):
     template: the text around `{text}`, with one `[MASK]`.
     verbalizer: each label's word, or words (their scores averaged), one sub-token each.
-    class_weights, label_counts: class weights, applied as in fine-tuning with a head.
     """
 
     task = "classification"
@@ -42,38 +41,23 @@ class PromptModule(SequenceClassificationModule):
         self,
         model_name_or_path: str,
         labels: list[str],
-        optimizer: Callable | None = None,
-        scheduler: Callable | None = None,
         template: str = "{text} It was [MASK].",
         verbalizer: dict | None = None,
-        multi_label: bool = False,
-        threshold: float = 0.5,
-        trust_remote_code: bool = False,
-        peft: dict | None = None,
-        input_settings: dict | None = None,
-        class_weights: str | list[float] | None = None,
-        label_counts: list[int] | None = None,
+        **classifier,
     ):
-        if multi_label:
+        if classifier.get("multi_label"):
             raise TunelabError("method=prompt picks one label per text: multi-label is not offered")
-        method = (peft or {}).get("method", "none")
+        if classifier.get("teacher"):
+            raise TunelabError(
+                "method=prompt learns from gold labels only: leave out model.teacher"
+            )
+        method = (classifier.get("peft") or {}).get("method", "none")
         if method not in ("none", *SOFT_PROMPTS):
             raise TunelabError(
                 f"peft={method} is not offered for method=prompt; soft prompts are "
                 f"({', '.join(SOFT_PROMPTS)}), or leave peft=none"
             )
-        super().__init__(
-            model_name_or_path,
-            labels,
-            optimizer,
-            scheduler,
-            class_weights=class_weights,
-            threshold=threshold,
-            trust_remote_code=trust_remote_code,
-            peft=peft,
-            input_settings=input_settings,
-            label_counts=label_counts,
-        )
+        super().__init__(model_name_or_path, labels, **classifier)
         tokenizer = from_pretrained(AutoTokenizer, model_name_or_path)
         self.template = Template.parse(template, tokenizer)
         self.word_ids = label_word_ids(self.hparams.verbalizer or {}, self.labels, tokenizer)
@@ -111,14 +95,8 @@ class PromptModule(SequenceClassificationModule):
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
         settings = settings or {}
-        module = cls(
-            model_dir,
-            settings["labels"],
-            template=settings["template"],
-            verbalizer=settings["verbalizer"],
-            input_settings=settings.get("data"),
-            **kwargs,
-        )
+        words = {"template": settings["template"], "verbalizer": settings["verbalizer"]}
+        module = super().from_exported(model_dir, settings, **words, **kwargs)
         if settings.get("soft_prompt"):
             fixed = load_file(str(Path(model_dir) / SOFT_PROMPT_FILE))["vectors"]
             module.use_soft_prompt(SoftPrompt(*fixed.shape))

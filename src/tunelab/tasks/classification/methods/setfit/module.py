@@ -96,15 +96,7 @@ class SetFitModule(EmbeddingClassifier):
 
     @classmethod
     def from_exported(cls, model_dir: str, settings: dict | None = None, **kwargs):
-        settings = settings or {}
-        module = cls(
-            model_dir,
-            settings["labels"],
-            multi_label=settings.get("multi_label", False),
-            threshold=settings.get("threshold", 0.5),
-            input_settings=settings.get("data"),
-            **kwargs,
-        )
+        module = super().from_exported(model_dir, settings, **kwargs)
         head = load_file(str(Path(model_dir) / HEAD_FILE))
         module.head_weight.copy_(head["weight"])
         module.head_bias.copy_(head["bias"])

@@ -28,8 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "tunelab", "train"]
-ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 PROMPT_MODEL: list[str] = []
+MODEL = ["minilm"]  # the model preset (--model) of every side
 SIDES = {"tunelab": ["method=setfit"], "head": [], "prompt": ["method=prompt"]}
 
 
@@ -37,6 +37,7 @@ def run_tunelab(side: str, data: str, k: int, seed: int, folder: Path, extra: li
     run_dir = folder / f"{side}-{seed}"
     if not (run_dir / "metrics.json").is_file():
         command = [*TRAIN, f"data={data}", f"data.k_shot={k}", f"seed={seed}", *SIDES[side]]
+        command.append(f"model={MODEL[0]}")
         if side == "prompt":  # a masked LM warmed on the task's texts (--prompt-model)
             command.append(f"model.model_name_or_path={PROMPT_MODEL[0]}")
         command += [*extra, f"hydra.run.dir={run_dir}"]
@@ -52,6 +53,7 @@ def run_peer(data: str, k: int, seed: int, folder: Path) -> dict:
     result = folder / f"peer-{seed}.json"
     if not result.is_file():
         command = [sys.executable, __file__, "--worker", "--data", data, "--k", str(k)]
+        command += ["--model", MODEL[0]]
         command += ["--seeds", str(seed), "--json", str(result)]
         start = time.perf_counter()
         subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
@@ -70,7 +72,8 @@ def worker(args) -> None:
 
     seed = args.seeds[0]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", [f"data={args.data}", f"data.k_shot={args.k}", f"seed={seed}"])
+        overrides = [f"data={args.data}", f"data.k_shot={args.k}", f"seed={seed}"]
+        cfg = compose("train", [*overrides, f"model={args.model}"])
     with open_dict(cfg):
         cfg.paths.output_dir = str(ROOT / "outputs")
     datamodule = build(cfg.data)
@@ -81,7 +84,7 @@ def worker(args) -> None:
 
     from tunelab.data.registry import resolve_model
 
-    model = SetFitModel.from_pretrained(resolve_model(ENCODER))
+    model = SetFitModel.from_pretrained(resolve_model(cfg.model.model_name_or_path))
     scratch = tempfile.mkdtemp(prefix="setfit-peer-")  # its checkpoints, never in the checkout
     trainer = Trainer(
         model=model,
@@ -114,6 +117,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--sides", nargs="+", default=["tunelab", "peer", "head"])
     parser.add_argument("--overrides", nargs="*", default=[], help="tunelab sides: more overrides")
+    parser.add_argument("--model", default="minilm", help="the model preset (conf/model/)")
     parser.add_argument("--prompt-model", help="prompt side: the masked LM to start from")
     parser.add_argument("--name", help="folder under outputs/few_shot_benchmark (a variant)")
     parser.add_argument("--json", help="write the results here")
@@ -122,6 +126,7 @@ def main() -> None:
     if args.worker:
         return worker(args)
     PROMPT_MODEL.append(args.prompt_model)
+    MODEL[0] = args.model
     name = args.name or f"{args.data}-k{args.k}"
     folder = ROOT / "outputs" / "few_shot_benchmark" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,7 +139,7 @@ def main() -> None:
                 run = run_tunelab(side, args.data, args.k, seed, folder, args.overrides)
             runs[side].append(run)
             print(json.dumps({side: run}), flush=True)
-    results = {"data": args.data, "k": args.k, "overrides": args.overrides}
+    results = {"data": args.data, "k": args.k, "model": args.model, "overrides": args.overrides}
     results.update({side: summary(side_runs) for side, side_runs in runs.items()})
     for side in args.sides:
         s = results[side]

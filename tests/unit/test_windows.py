@@ -54,21 +54,30 @@ def test_running_text_joins_neighbours_within_documents_up_to_the_size():
     from tunelab.data.windows import running_text_groups
 
     lengths = [4, 4, 4, 9, 3, 3, 3, 3]
-    documents = [0, 0, 0, 0, 0, 1, 1, 1]
+    documents = [1, 1, 1, 1, 1, 2, 2, 2]
     # Runs of at most 8 sub-tokens: [0,1] [2] [3] [4] | [5,6] [7]; every run joined:
     assert running_text_groups(lengths, documents, 1.0, 8) == [[0, 1], [5, 6]]
     # Half the runs, spread evenly (the 2nd, 4th, 6th): [2], [4] and [7], single sentences.
     assert running_text_groups(lengths, documents, 0.5, 8) == []
     # One document: runs [0,1] [2] [3] [4,5] [6,7]; half of them: [2] and [4,5].
-    assert running_text_groups(lengths, [0] * 8, 0.5, 8) == [[4, 5]]
+    assert running_text_groups(lengths, [1] * 8, 0.5, 8) == [[4, 5]]
     assert running_text_groups(lengths, documents, 0.0, 8) == []
 
 
 def test_running_text_never_crosses_a_document():
     from tunelab.data.windows import running_text_groups
 
-    groups = running_text_groups([1] * 6, [0, 0, 0, 1, 1, 1], 1.0, 100)
+    groups = running_text_groups([1] * 6, [1, 1, 1, 2, 2, 2], 1.0, 100)
     assert groups == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_running_text_joins_no_sentences_outside_a_marked_document():
+    from tunelab.data.windows import running_text_groups
+
+    # a file without -DOCSTART- (tweets, sampled sentences): neighbours may be unrelated
+    assert running_text_groups([1] * 6, [0] * 6, 1.0, 100) == []
+    # sentences before the first marker stay apart; those after it are joined
+    assert running_text_groups([1] * 6, [0, 0, 1, 1, 1, 1], 1.0, 100) == [[2, 3, 4, 5]]
 
 
 def test_sentence_pieces_cut_after_sentence_ends_and_window_long_sentences():
@@ -121,4 +130,26 @@ def test_a_run_after_a_cut_starts_from_zero_sub_tokens():
     from tunelab.data.windows import running_text_groups
 
     # the long first sentence is a run of its own; 4 + 4 then fit exactly in 8
-    assert running_text_groups([9, 4, 4], [0, 0, 0], 1.0, 8) == [[1, 2]]
+    assert running_text_groups([9, 4, 4], [1, 1, 1], 1.0, 8) == [[1, 2]]
+
+
+def test_sentences_in_running_order_are_told_from_unrelated_ones():
+    import random
+
+    from tunelab.data.windows import IN_ORDER_RATIO, neighbour_ratio
+
+    rng = random.Random(0)
+
+    def word(i: int) -> str:  # alphabetic, as content words are
+        return "w" + "".join(chr(97 + int(digit)) for digit in f"{i:04d}")
+
+    common = [word(i) for i in range(200)]
+    documents = []
+    for d in range(30):  # each document returns to its own few names
+        names = [word(1000 + 10 * d + i) for i in range(4)]
+        documents += [rng.sample(names, 2) + rng.sample(common, 3) for _ in range(6)]
+    assert neighbour_ratio(documents) > IN_ORDER_RATIO
+    shuffled = list(documents)
+    rng.shuffle(shuffled)
+    assert neighbour_ratio(shuffled) < 2
+    assert neighbour_ratio(documents[:5]) == 0.0  # too few to tell

@@ -13,7 +13,7 @@ from tunelab.data.incremental import check_present
 from tunelab.data.schemes import split_tag
 from tunelab.data.settings import Loader, Sampling
 from tunelab.data.splits import load_ner_splits
-from tunelab.data.windows import running_text_groups
+from tunelab.data.windows import IN_ORDER_RATIO, neighbour_ratio, running_text_groups
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.ner.incremental import entity_types, keep_types, step_sentences
 from tunelab.tasks.ner.reading import NerReading, NerTraining
@@ -59,6 +59,7 @@ class TokenClassificationDataModule(TaskDataModule):
     """
 
     keep = ("sentence", "window")
+    SPLIT_WORDS = True
     SETTINGS = {
         "reading": NerReading,
         "training": NerTraining,
@@ -272,7 +273,27 @@ class TokenClassificationDataModule(TaskDataModule):
     def _running_text(self, items, words, label_ids, documents, inside_of) -> list[dict]:
         """Training items with runs of neighbouring sentences joined into one sequence
         (`windows.running_text_groups`): each sentence is still trained on once an epoch, but
-        some of them without a sentence break around them, as in long documents."""
+        some of them without a sentence break around them, as in long documents. Only
+        sentences of one document are joined: a `-DOCSTART-` document, or a file without
+        those marks whose neighbouring sentences share words as running text does
+        (`windows.neighbour_ratio`); unrelated sentences (tweets, samples) are never joined."""
+        if not any(documents):
+            ratio = neighbour_ratio(words)
+            if ratio < IN_ORDER_RATIO:
+                log.info(
+                    "running text: no -DOCSTART- marks, and neighbouring training sentences "
+                    "share words no more than distant ones (%.1fx, under %.0fx): they are not "
+                    "joined",
+                    ratio,
+                    IN_ORDER_RATIO,
+                )
+                return items
+            log.info(
+                "running text: no -DOCSTART- marks, but neighbouring training sentences share "
+                "words %.1fx as often as distant ones: read in order, as one document",
+                ratio,
+            )
+            documents = [1] * len(documents)
         pieces = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False)
         lengths = [len(ids) for ids in pieces["input_ids"]]
         size = min(self.training.running_length, self.reading.max_length) - 2

@@ -49,7 +49,8 @@ class NerTraining:
             `stride`), every word labelled, so that the model learns to tag text with no
             sentence breaks (long documents, raw text).
         running_text: share of the training split's runs of neighbouring sentences (up to
-            `running_length` sub-tokens, within a document) joined into one sequence, so that the
+            `running_length` sub-tokens, within one document: `-DOCSTART-`, or a whole unmarked
+            file in running order, `windows.neighbour_ratio`) joined into one sequence, so that the
             model also learns text without sentence breaks (`windows.running_text_groups`).
         running_length: sub-tokens of a joined run at most.
         label_all_subtokens: label non-first sub-tokens with the word's I- label instead of -100.

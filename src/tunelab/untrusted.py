@@ -138,8 +138,6 @@ BUILT_BY_CONFIGS: dict[str, tuple[str, ...]] = {
         "pytorch_lightning.strategies.FSDPStrategy",
         "pytorch_lightning.strategies.DeepSpeedStrategy",
     ),
-    "trainer.strategy.auto_wrap_policy": ("torch.distributed.fsdp.wrap.ModuleWrapPolicy",),
-    "trainer.strategy.auto_wrap_policy.module_classes[]": ("hydra.utils.get_class",),
     "callbacks.*": (
         "pytorch_lightning.callbacks.ModelCheckpoint",
         "pytorch_lightning.callbacks.EarlyStopping",
@@ -188,10 +186,6 @@ def moved_targets(config: Any, where: str = "") -> dict[str, str]:
     return found
 
 
-# The classes `hydra.utils.get_class` may name (the layers FSDP wraps).
-CLASSES_BY_NAME = ("transformers.models.bert.modeling_bert.BertLayer",)
-
-
 def config_place(path: str) -> str:
     """Where a node sits, as `BUILT_BY_CONFIGS` names places: `callbacks.early_stopping` ->
     `callbacks.*`, `a.b[0]` -> `a.b[]`."""
@@ -215,8 +209,6 @@ def foreign_builds(config: Any, where: str = "") -> list[str]:
         target = config.get("_target_")
         if target is not None and target not in BUILT_BY_CONFIGS.get(config_place(where), ()):
             found.append(f"{where or 'the top level'}._target_: {target}")
-        elif target == "hydra.utils.get_class" and config.get("path") not in CLASSES_BY_NAME:
-            found.append(f"{where}.path: {config.get('path')}")
         for key in sorted(BUILD_KEYS & set(config) - {"_target_", "_partial_"}, key=str):
             found.append(f"{where}.{key}: {config[key]}".lstrip("."))
         items = config.items()

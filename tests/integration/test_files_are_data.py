@@ -165,7 +165,7 @@ def test_the_rerun_table_is_what_the_configs_build():
     from pathlib import Path
 
     from tunelab.config import CONFIG_DIR
-    from tunelab.untrusted import BUILT_BY_CONFIGS, CLASSES_BY_NAME
+    from tunelab.untrusted import BUILT_BY_CONFIGS
 
     named = set()
     for path in Path(CONFIG_DIR).rglob("*.yaml"):
@@ -177,7 +177,7 @@ def test_the_rerun_table_is_what_the_configs_build():
         "hydra_plugins.tunelab_sweeper.resumable_optuna.ResumableOptunaSweeper",
         "tunelab.experiments.sweep.SweepSummary",
     }
-    table = {t for targets in BUILT_BY_CONFIGS.values() for t in targets} | set(CLASSES_BY_NAME)
+    table = {t for targets in BUILT_BY_CONFIGS.values() for t in targets}
     named = {n for n in named if "." in n and not n.startswith("$")}
     assert named - hydra_own == table
 

@@ -2,6 +2,7 @@
 instantiated here, so that a broken key fails in CI and not on the cluster."""
 
 import pytest
+import torch
 from hydra.utils import instantiate
 from pytorch_lightning.strategies import DDPStrategy, DeepSpeedStrategy, FSDPStrategy
 
@@ -17,13 +18,29 @@ def test_ddp_on_cpu_builds_a_two_process_gloo_trainer(tmp_path):
     assert trainer.strategy._get_process_group_backend() == "gloo"
 
 
-def test_fsdp_strategy_instantiates_with_layer_wrapping(tmp_path):
+def test_fsdp_shards_each_layer_of_any_family(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from tunelab.training.shards import wrap_layers
+
     cfg = compose_train(tmp_path, ["trainer=fsdp"])
-    strategy = instantiate(cfg.trainer.strategy)
-    assert isinstance(strategy, FSDPStrategy)
-    policy = strategy.kwargs["auto_wrap_policy"]
-    assert [c.__name__ for c in policy._module_classes] == ["BertLayer"]
     assert cfg.trainer.accelerator == "gpu"
+    sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
+    for family, layer in [("bert", "BertLayer"), ("mpnet", "MPNetLayer")]:
+        strategy = instantiate(cfg.trainer.strategy)
+        assert isinstance(strategy, FSDPStrategy)
+        network = AutoModelForTokenClassification.from_config(
+            AutoConfig.for_model(family, vocab_size=50, intermediate_size=64, **sizes)
+        )
+        wrap_layers(SimpleNamespace(strategy=strategy), SimpleNamespace(model=network))
+        policy = strategy.kwargs["auto_wrap_policy"]
+        assert [c.__name__ for c in policy._module_classes] == [layer]
+    strategy = instantiate(cfg.trainer.strategy)
+    wrap_layers(SimpleNamespace(strategy=strategy), SimpleNamespace(model=torch.nn.Linear(2, 2)))
+    assert not strategy.kwargs.get("auto_wrap_policy")
+    assert "names no layer class: the whole model is one shard unit" in caplog.text
 
 
 def test_deepspeed_config_instantiates_the_strategy(tmp_path, monkeypatch):

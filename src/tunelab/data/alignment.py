@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+from tokenizers import pre_tokenizers
+
 from tunelab.data.reading import STRIDE
 from tunelab.data.windows import (
     SENTENCE_ENDS,
@@ -12,6 +16,51 @@ from tunelab.data.windows import (
 from tunelab.errors import TunelabError
 
 IGNORE = -100  # label id the loss ignores (special tokens, non-first sub-tokens)
+log = logging.getLogger(__name__)
+
+
+def words_as_in_text(tokenizer):
+    """`tokenizer`, set to read word-split input as it reads the same words in running text.
+
+    Byte-level BPE tokenizers (RoBERTa, ModernBERT) mark a word that follows a space; handed words
+    one by one they drop that mark unless their pre-tokenizer adds a prefix space, and would read
+    every word as if it began a text, which the model has rarely seen. That one setting is turned
+    on (in place, once); a tokenizer that still reads words otherwise is named in a warning.
+    """
+    if getattr(tokenizer, "_tunelab_words_checked", False):
+        return tokenizer
+    if not _reads_words_as_text(tokenizer):
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        pre = backend.pre_tokenizer if backend is not None else None
+        if isinstance(pre, pre_tokenizers.ByteLevel):
+            pre.add_prefix_space = True
+            backend.pre_tokenizer = pre
+        if _reads_words_as_text(tokenizer):
+            log.info("tokenizer: words read with a prefix space, as in running text")
+        else:
+            log.warning(
+                "tokenizer %s reads pre-split words otherwise than running text: "
+                "word labels may suffer",
+                type(tokenizer).__name__,
+            )
+    tokenizer._tunelab_words_checked = True
+    return tokenizer
+
+
+def _reads_words_as_text(tokenizer) -> bool:
+    """Whether a word after the first gets the same sub-tokens given as a word as in text."""
+    words = ["a", "a"]
+    split = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+    text = tokenizer(" ".join(words), add_special_tokens=False)
+
+    def second(encoding) -> list[int]:
+        return [
+            i
+            for i, word in zip(encoding["input_ids"], encoding.word_ids(), strict=True)
+            if word == 1
+        ]
+
+    return second(split) == second(text)
 
 
 def align_labels(
@@ -81,6 +130,7 @@ def encode_sentences(
     Words that the tokenizer turns into nothing (zero-width or control characters) are replaced by
     the unknown token, so that every word still gets a sub-token and a prediction.
     """
+    tokenizer = words_as_in_text(tokenizer)
     unk = tokenizer.unk_token or "[UNK]"
     empty = _empty_words(tokenizer, sentences)
     if empty:

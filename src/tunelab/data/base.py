@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from transformers import AutoTokenizer
 
+from tunelab.data.alignment import words_as_in_text
 from tunelab.data.batching import budget_batches, pad_batch
 from tunelab.data.cache import cache_key, cached
 from tunelab.data.k_shot import greedy_sample, per_class_sample, sample_rng
@@ -106,6 +107,7 @@ class TaskDataModule(pl.LightningDataModule):
     # the task's modules whose code decides what an encoded item holds, beside the DataModule's
     # own (part of the cache key: a change to them misses the cache)
     ENCODING: tuple = ()
+    SPLIT_WORDS = False  # input comes split into words (NER): read them as in running text
     # the arguments that say which files are read (not how): a model's own apply to its own
     # files only
     SOURCE: tuple[str, ...] = ("corpus", "dir")
@@ -157,6 +159,8 @@ class TaskDataModule(pl.LightningDataModule):
     def tokenizer(self):
         if self._tokenizer is None:
             self._tokenizer = from_pretrained(AutoTokenizer, self.hparams.tokenizer)
+            if self.SPLIT_WORDS:  # set before any cache key is taken from it
+                self._tokenizer = words_as_in_text(self._tokenizer)
         return self._tokenizer
 
     @property

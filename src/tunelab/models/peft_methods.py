@@ -36,6 +36,8 @@ CONFIGS = {
 MERGEABLE = ("lora", "adalora", "ia3")
 # Soft prompts: trained input vectors put before the text, which lengthen every sequence.
 SOFT_PROMPTS = ("prompt_tuning", "p_tuning")
+# `target_modules` value that names every linear layer of the encoder, in any family
+ENCODER_LINEAR = "encoder_linear"
 # AdaLoRA needs the run's length before the trainer knows it; `AdaLoraRanks` sets the real one.
 PLACEHOLDER_STEPS = 1_000_000
 
@@ -56,11 +58,33 @@ def apply_peft(model: torch.nn.Module, settings: dict | None, task_type: str) ->
         # tinit/tfinal are given as fractions of the run; AdaLoraRanks turns them into steps.
         settings.pop("tinit_fraction", None), settings.pop("tfinal_fraction", None)
         settings.update(total_step=PLACEHOLDER_STEPS, tinit=0, tfinal=0)
-    config = CONFIGS[method](task_type=getattr(TaskType, task_type), **settings)
-    wrapped = get_peft_model(model, config)
+    if settings.get("target_modules") == ENCODER_LINEAR:
+        settings["target_modules"] = encoder_linear_layers(model)
+    try:
+        config = CONFIGS[method](task_type=getattr(TaskType, task_type), **settings)
+        wrapped = get_peft_model(model, config)
+    except (ValueError, TypeError) as err:  # peft's NoMatchingPeftModuleError is a ValueError
+        first = str(err).strip().splitlines()[0]
+        raise TunelabError(
+            f"peft={method} on {type(model).__name__}: {first} "
+            f"(model.peft.target_modules={ENCODER_LINEAR} takes every linear layer of any encoder)"
+        ) from None
     if method == "prefix":
         check_prefix_support(wrapped)
     return wrapped
+
+
+def encoder_linear_layers(model: torch.nn.Module) -> list[str]:
+    """The full names of every linear layer of the encoder (`model.base_model`), whatever the
+    family calls them (BERT's query/key/value/dense, DistilBERT's q_lin..., MPNet's attn.q...,
+    ModernBERT's Wqkv...): the head outside it is trained whole (`modules_to_save`)."""
+    encoder = model.base_model
+    prefix = next(name for name, module in model.named_modules() if module is encoder)
+    return [
+        f"{prefix}.{name}" if prefix else name
+        for name, module in encoder.named_modules()
+        if isinstance(module, torch.nn.Linear)
+    ]
 
 
 def virtual_tokens(settings: dict) -> int:

@@ -31,6 +31,7 @@ from tunelab.models.peft_methods import parameter_counts
 from tunelab.training import plots
 from tunelab.training.resume import KEEP, keep_checkpoints
 from tunelab.training.rundir import write_run_outputs
+from tunelab.training.shards import wrap_layers
 from tunelab.training.tracking import check_loggers, finish, log_pictures, prepare
 
 log = logging.getLogger("tunelab")
@@ -138,6 +139,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger=prepare(build_all(cfg.get("logger"))),
         **validation_within_max_steps(cfg.trainer, datamodule),
     )
+    wrap_layers(trainer, model)
     log.info("labels: %s", " ".join(datamodule.labels))
     counts = parameter_counts(model)
     log.info(

@@ -94,8 +94,8 @@ def running_text_groups(
 
 
 # Neighbouring sentences of running text share content words many times as often as sentences
-# far apart (CoNLL-2003 train, in document order: 11x); sampled or shuffled sentences and tweets
-# about as often (0.9-1.4x).
+# far apart; sampled or shuffled sentences and tweets about as often (figures per corpus:
+# docs/results.md, scripts/neighbour_ratio.py).
 IN_ORDER_RATIO = 3.0
 
 

@@ -92,6 +92,7 @@ def test_descriptions_default_to_templates_and_bad_ones_stop():
         ["about a", "a!"],
         ["bee"],
     ]
+    assert label_descriptions(["card_arrival"], ["about {label}"]) == [["about card arrival"]]
     with pytest.raises(TunelabError, match="'c', not among the labels"):
         label_descriptions(["a", "b"], ["{label}"], {"c": "sea"})
     with pytest.raises(TunelabError, match="no \\{label\\}"):

@@ -63,6 +63,27 @@ def test_packaged_splits_are_a_fixed_80_10_10_cut():
     assert len(load_examples("dev", corpus="rotten_tomatoes")) == 1281
 
 
+@pytest.mark.parametrize(
+    "corpus, sizes, intents",
+    [
+        ("banking77", (9003, 1000, 3080), 77),
+        ("clinc150", (18000, 2250, 2250), 150),
+        ("hwu64", (7712, 933, 1032), 64),
+    ],
+)
+def test_intent_corpora_keep_their_own_splits(corpus, sizes, intents):
+    splits = [load_examples(s, corpus=corpus) for s in ("train", "dev", "test")]
+    assert tuple(map(len, splits)) == sizes
+    assert all(len({e.label for e in split}) == intents for split in splits)
+
+
+def test_a_quoted_intent_text_over_two_lines_is_one_text():
+    train = load_examples("train", corpus="banking77")
+    quoted = [e for e in train if e.text == "How do I unblock my PIN?"]
+    assert quoted and all(e.path.endswith("banking/origin_data/train.tsv") for e in quoted)
+    assert not any("\n" in e.text or e.text != e.text.strip() for e in train)
+
+
 def test_a_folder_split_is_a_table_with_the_columns_asked(tmp_path):
     (tmp_path / "train.csv").write_text("q,a,y\nhow,so,1\n")
     (example,) = load_examples(
@@ -77,7 +98,8 @@ def test_a_folder_split_is_a_table_with_the_columns_asked(tmp_path):
         ({}, "set exactly one of data.corpus (packaged) or data.dir (a folder)"),
         (
             {"corpus": "imdb"},
-            "unknown packaged corpus 'imdb'; known: bbc_news, rotten_tomatoes, tweets",
+            "unknown packaged corpus 'imdb'; known: banking77, bbc_news, clinc150, hwu64, "
+            "rotten_tomatoes, tweets",
         ),
         (
             {"corpus": "bbc_news", "split": "test_long"},

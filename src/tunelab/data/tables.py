@@ -68,7 +68,8 @@ def _cell(path: Path, row: int, column: str, value, text: bool) -> str:
 
 
 def records(name: str, kind: str, handle, bad=None):
-    """(line number, record dict) pairs of a table read from `handle` (`kind`: csv, tsv or jsonl).
+    """(line number, record dict) pairs of a table read from `handle` (`kind`: csv, tsv,
+    quoted-tsv or jsonl).
 
     A malformed record raises CorpusError naming `name` and its line; with `bad`, the error is
     passed to it instead and reading goes on (a broken header or CSV quoting still stops).
@@ -96,9 +97,13 @@ def records(name: str, kind: str, handle, bad=None):
                 else:
                     problem(number, "expected a JSON object per line")
         return
-    # GLUE-style TSV files are not quoted: a leading " is part of the text. strict: a quote
-    # never closed is an error, not a field that swallows the rest of the file.
-    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {"strict": True}
+    # GLUE-style TSV files are not quoted: a leading " is part of the text ("quoted-tsv" for
+    # those that are). strict: a quote never closed is an error, not a field that swallows the
+    # rest of the file.
+    options = {
+        "tsv": {"delimiter": "\t", "quoting": csv.QUOTE_NONE},
+        "quoted-tsv": {"delimiter": "\t", "strict": True},
+    }.get(kind, {"strict": True})
     reader = csv.DictReader(handle, **options)
     header = reader.fieldnames or []
     repeated = [column for i, column in enumerate(header) if column in header[:i]]

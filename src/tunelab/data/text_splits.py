@@ -67,6 +67,17 @@ def _tweets() -> list[Example]:
 PACKAGED = {"rotten_tomatoes": _rotten_tomatoes, "bbc_news": _bbc_news, "tweets": _tweets}
 
 
+def _intents(corpus: str, split: str) -> list[Example]:
+    """One official split of an intent corpus: `text<TAB>label` with a header; a few texts are
+    quoted over several lines (their line breaks and outer spaces are dropped)."""
+    path = registry.locate(registry.INTENTS[corpus]) / f"{split}.tsv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            Example(" ".join(record["text"].split()), record["label"], None, str(path), row)
+            for row, record in records(str(path), "quoted-tsv", handle)
+        ]
+
+
 def load_examples(
     split: str,
     corpus: str | None = None,
@@ -75,15 +86,18 @@ def load_examples(
     label_column: str = "label",
     text_pair_column: str | None = None,
 ) -> list[Example]:
-    """Examples of one split; packaged corpora are cut into a fixed, seeded 80/10/10 split."""
+    """Examples of one split; packaged corpora come with their official splits (intents) or
+    are cut into a fixed, seeded 80/10/10 split."""
     if (corpus is None) == (directory is None):
         raise TunelabError("set exactly one of data.corpus (packaged) or data.dir (a folder)")
     if corpus is not None:
-        if corpus not in PACKAGED:
-            known = ", ".join(sorted(PACKAGED))
+        if corpus not in PACKAGED and corpus not in registry.INTENTS:
+            known = ", ".join(sorted([*PACKAGED, *registry.INTENTS]))
             raise TunelabError(f"unknown packaged corpus {corpus!r}; known: {known}")
         if split not in PACKAGED_SPLITS:
             raise TunelabError(f"packaged corpus {corpus!r} has splits train, dev, test")
+        if corpus in registry.INTENTS:
+            return _intents(corpus, split)
         return registry.seeded_slice(PACKAGED[corpus](), *PACKAGED_SPLITS[split])
     path = find_split_file(directory, split)
     return read_table(path, text_column, label_column, text_pair_column)

@@ -16,7 +16,8 @@ def label_descriptions(
     labels: list[str], templates: list[str], given: dict | None = None
 ) -> list[list[str]]:
     """The descriptions of each label: those given for it (a string or a list), else each
-    template with the label name filled in."""
+    template with the label name filled in, its underscores read as spaces (`card_arrival`:
+    "card arrival", as intent corpora name their labels)."""
     given = {str(k): v for k, v in (given or {}).items()}
     unknown = sorted(set(given) - set(labels))
     if unknown:
@@ -33,7 +34,8 @@ def label_descriptions(
         if own:
             described.append([own] if isinstance(own, str) else [str(d) for d in own])
         else:
-            described.append([t.replace("{label}", label) for t in templates])
+            words = label.replace("_", " ")
+            described.append([t.replace("{label}", words) for t in templates])
     return described
 
 

@@ -7,6 +7,7 @@ From Python (a notebook, a script), the commands' work without the command line:
     run.metrics["test/f1"], run.dir
     tunelab.evaluate(model_dir=run.model_dir, overrides=["split=dev"]).metrics
     tunelab.load(run.model_dir).predict(["Anna Schmidt flew to Paris."])
+    tunelab.assistant(model_dir, answers="answers.csv")  # intent models: answers and search
 
 The API lives in `tunelab.api`; importing `tunelab` itself stays light (no torch).
 """
@@ -26,6 +27,13 @@ def evaluate(model_dir=None, ckpt_path=None, overrides=(), output_dir=None):
     from tunelab.api import evaluate as run
 
     return run(model_dir, ckpt_path, overrides, output_dir)
+
+
+def assistant(model_dir, answers=None, overrides=(), output_dir=None):
+    """`tunelab assistant model_dir=... answers=...`: see `tunelab.api.assistant`."""
+    from tunelab.api import assistant as run
+
+    return run(model_dir, answers, overrides, output_dir)
 
 
 def load(model_dir, **settings):

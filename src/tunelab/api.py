@@ -131,7 +131,26 @@ def evaluate(
     return Run(run_dir, metrics)
 
 
+def assistant(
+    model_dir: str | Path,
+    answers: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    output_dir: str | Path | None = None,
+) -> Run:
+    """As `tunelab assistant model_dir=... answers=... OVERRIDES...`: answers, an unsure
+    threshold and a question index saved in the model; `load(model_dir)` then uses them."""
+    from tunelab.apps.assistant.build import assistant as build_assistant
+
+    given = [f"model_dir={model_dir}"] + ([f"answers={answers}"] if answers else [])
+    cfg = compose_config("assistant", [*given, *overrides], output_dir)
+    run_dir = Path(cfg.paths.output_dir)
+    with logged_to(run_dir / "assistant.log"):
+        metrics = build_assistant(cfg)
+    return Run(run_dir, metrics)
+
+
 def load(model_dir: str | Path, **settings) -> Predictor:
     """An exported model (RUN/model) that labels texts in memory: `.predict(texts)` returns
-    the records `tunelab-predict` writes. `settings`: `tunelab.inference.predictor.Predictor`'s."""
+    the records `tunelab-predict` writes (for an assistant, with answers; `.search(texts)` finds
+    past questions). `settings`: `tunelab.inference.predictor.Predictor`'s."""
     return Predictor(str(model_dir), **settings)

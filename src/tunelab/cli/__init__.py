@@ -48,6 +48,14 @@ COMMANDS = {
     "sweep-summary": Command(
         "tunelab.experiments.sweep", "the table and plot of a multirun folder"
     ),
+    "assistant": Command(
+        "tunelab.apps.assistant.build",
+        "answers, an unsure threshold and a question index for an intent model",
+        "assistant",
+    ),
+    "search": Command(
+        "tunelab.apps.assistant.search", "past questions nearest a new one", "search"
+    ),
 }
 # Hydra's flags that print and exit before the task runs
 HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -120,6 +128,17 @@ def alias(name: str):
     return entry
 
 
-train, eval_, predict, serve, export, continual, curve, compare, rerun, sweep_summary = (
-    alias(name) for name in COMMANDS
-)
+(
+    train,
+    eval_,
+    predict,
+    serve,
+    export,
+    continual,
+    curve,
+    compare,
+    rerun,
+    sweep_summary,
+    assistant,
+    search,
+) = (alias(name) for name in COMMANDS)

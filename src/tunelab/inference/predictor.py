@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from transformers import AutoTokenizer
 
+from tunelab.apps.assistant.answers import Assistant
 from tunelab.config import default_precision
 from tunelab.data.reading import OVERRIDABLE, override, with_defaults
 from tunelab.data.registry import from_pretrained
@@ -132,6 +133,7 @@ class Predictor:
         if backend not in BACKENDS:
             raise TunelabError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
         self.backend = backend
+        self.assistant = Assistant.load(model_dir) if self.task.embed_texts else None
         if backend == "onnx":
             # the graph takes 2-D masks and computes in fp32: no packed rows, no autocast
             run_on_onnx(self.module, model_dir, onnx_model)
@@ -143,13 +145,39 @@ class Predictor:
             self.predict(texts, texts if self.settings.get("text_pair_column") else None)
             cast_linear_weights(self.module)
 
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        """[texts, dim] the model's embedding of each text (classification models: a sentence
+        encoder's own, else the encoder's mean-pooled last layer), as the assistant's index
+        holds them."""
+        if self.task.embed_texts is None:
+            raise TunelabError(f"a {self.task.name} model embeds no texts")
+        texts = checked_texts(texts, "texts", self.max_chars)
+        bf16 = self.precision == "bf16-mixed"
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            return self.task.embed_texts(
+                self.module, self.tokenizer, self.settings, texts, self.batch_size, self.max_tokens
+            )
+
+    def search(self, texts: list[str], k: int = 5) -> list[list[dict]]:
+        """The `k` past questions nearest each text (text, intent, cosine score), from the index
+        `tunelab assistant` saved beside the model."""
+        if self.assistant is None or self.assistant.index is None:
+            raise TunelabError(
+                "this model has no question index: build one with "
+                "tunelab assistant model_dir=MODEL (README: Customer-service assistant)"
+            )
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise TunelabError(f"k={k!r}; use a whole number >= 1")
+        return self.assistant.index.search(self.embed(texts), k) if texts else []
+
     @property
     def labels(self) -> list[str]:
         return list(getattr(self.module, "labels", None) or [])
 
     def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
         """One record per text: NER `{"text", "entities"}`; classification `{"text", "label"
-        (or "labels"), "probabilities"}`; as `tunelab-predict` writes them."""
+        (or "labels"), "probabilities"}`, and for an assistant `probability`, `answer` and
+        `unsure` (with `similar` past questions); as `tunelab-predict` writes them."""
         if self.task.label_texts is None:
             raise TunelabError(f"task {self.task.name} has no in-memory prediction (label_texts)")
         texts = checked_texts(texts, "texts", self.max_chars)
@@ -163,7 +191,7 @@ class Predictor:
         # the same text gets the same scores from every command.
         bf16 = self.precision == "bf16-mixed"
         with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            return self.task.label_texts(
+            records = self.task.label_texts(
                 self.module,
                 self.tokenizer,
                 self.settings,
@@ -172,3 +200,6 @@ class Predictor:
                 self.batch_size,
                 self.max_tokens,
             )
+        if self.assistant is not None and not self.module.multi_label:
+            return self.assistant.respond(records, self.search)
+        return records

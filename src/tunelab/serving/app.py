@@ -1,4 +1,5 @@
-"""The HTTP API: POST /v1/predict, GET /v1/model, GET /health, the page at /, OpenAPI at /docs."""
+"""The HTTP API: POST /v1/predict, POST /v1/search (assistants), GET /v1/model, GET /health, the
+page at /, OpenAPI at /docs."""
 
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ class PredictResponse(BaseModel):
             ]
         ]
     )
+
+
+class SearchRequest(BaseModel):
+    """Questions to find past ones for (a model with an index: `tunelab assistant`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    texts: list[StrictStr] = Field(examples=[["my card has not arrived"]])
+    k: int = Field(5, ge=1, le=100)
 
 
 class ServeError(Exception):
@@ -207,6 +216,14 @@ def create_app(
         # (jsonable_encoder), which costs about as much per request as the rest of the answer.
         return JSONResponse({"predictions": records})
 
+    @app.post("/v1/search")
+    async def search(request: SearchRequest) -> Response:
+        """The `k` past questions nearest each text: text, intent and cosine score."""
+        texts, _ = check(PredictRequest(texts=request.texts), predictor, limits)
+        found = await asyncio.to_thread(predictor.search, texts, request.k)
+        results = [{"text": t, "similar": f} for t, f in zip(texts, found, strict=True)]
+        return JSONResponse({"results": results})
+
     @app.get("/v1/model")
     async def model() -> dict:
         """The task, the labels, how the model reads input, and this service's limits."""
@@ -243,6 +260,16 @@ def model_info(predictor: Predictor, limits: Limits, max_batch: int, max_wait_ms
         "pairs": bool(predictor.settings.get("text_pair_column")),
         "reading": reading,
         "precision": predictor.precision,
+        "assistant": assistant_info(predictor),
         "batching": {"max_batch": max_batch, "max_wait_ms": max_wait_ms},
         "limits": asdict(limits),
     }
+
+
+def assistant_info(predictor: Predictor) -> dict | None:
+    """What the model's assistant adds (`tunelab assistant`), or None."""
+    found = predictor.assistant
+    if found is None:
+        return None
+    questions = len(found.index.texts) if found.index else 0
+    return {"threshold": found.threshold, "answers": len(found.answers), "questions": questions}

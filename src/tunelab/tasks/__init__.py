@@ -113,6 +113,9 @@ class Task:
         label_texts: `(module, tokenizer, settings, texts, pairs, batch_size, max_tokens) ->
             records`: label texts in memory (`tunelab.Predictor`, `tunelab-serve`), one JSON-ready
             dict per text, as `tunelab-predict` writes them.
+        embed_texts: `(module, tokenizer, settings, texts, batch_size, max_tokens) -> [texts,
+            dim]`: one vector per text, for search (`tunelab assistant`); None: the task's
+            models embed no texts.
     """
 
     name: str
@@ -123,6 +126,7 @@ class Task:
     predict: Callable[..., int] | None = None
     score_file: Callable[..., tuple] | None = None
     label_texts: Callable[..., list[dict]] | None = None
+    embed_texts: Callable[..., Any] | None = None
     continual: Incremental | None = None
     pipeline: str | None = None
     methods: tuple[Method, ...] = ()

@@ -4,7 +4,7 @@ Besides fine-tuning a head, it is learnt by the methods in `methods/` (`method=s
 
 from tunelab.tasks import Incremental, Method, Task, register
 from tunelab.tasks.classification.outputs import write_outputs
-from tunelab.tasks.classification.predict import label_texts
+from tunelab.tasks.classification.predict import embed_texts, label_texts
 
 METHODS = "tunelab.tasks.classification.methods"
 TASK = register(
@@ -14,6 +14,7 @@ TASK = register(
         architectures=("ForSequenceClassification",),
         write_outputs=write_outputs,
         label_texts=label_texts,
+        embed_texts=embed_texts,
         headline=("test/acc", "test/f1_macro"),
         # Classes learnt a step at a time: each text belongs to the step of its class.
         continual=Incremental(

@@ -184,6 +184,13 @@ class SequenceClassificationModule(TaskModule):
         """[rows, labels] scores of an evaluation batch."""
         return self.model(**self.model_inputs(batch)).logits
 
+    def embed(self, batch) -> torch.Tensor:
+        """[rows, dim] the encoder's last hidden states averaged over each row's sub-tokens
+        (fp32): what retrieval compares (methods on a sentence encoder use its own pooling)."""
+        hidden = self.model.base_model(**self.model_inputs(batch)).last_hidden_state.float()
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
     def window_logits(self, batch) -> dict[tuple[int, int], torch.Tensor]:
         """(example, window) -> logits, for every row of the batch."""
         logits = self.eval_logits(batch).float().cpu()

@@ -51,6 +51,29 @@ def classify(
     return records
 
 
+@torch.inference_mode()
+def embed_texts(
+    module: SequenceClassificationModule,
+    tokenizer,
+    settings: dict,
+    texts: list[str],
+    batch_size: int = 64,
+    max_tokens: int | None = 2048,
+) -> torch.Tensor:
+    """[texts, dim] the model's embedding of each text (`module.embed`), in input order; a text
+    longer than the model reads (`settings["max_length"]`) is embedded from its start."""
+    module.eval()
+    items, _ = encoding.encode_texts(
+        tokenizer, texts, None, [0] * len(texts), settings["max_length"], 0, "truncate"
+    )
+    rows: dict[int, torch.Tensor] = {}
+    pad_values = {"input_ids": tokenizer.pad_token_id}
+    for batch in sorted_batches(items, pad_values, ("example",), batch_size, max_tokens):
+        embedded = module.embed(batch).float().cpu()
+        rows.update(zip(batch["example"].tolist(), embedded, strict=True))
+    return torch.stack([rows[i] for i in range(len(texts))])
+
+
 def label_texts(
     module,
     tokenizer,

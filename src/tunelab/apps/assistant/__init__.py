@@ -1,0 +1,1 @@
+"""A customer-service assistant: intent, answer, "unsure" below a threshold, similar questions."""

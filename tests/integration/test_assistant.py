@@ -43,6 +43,7 @@ def test_the_threshold_makes_dev_answers_as_precise_as_asked(helper, table_dir):
     right = np.array([r["label"] == e.label for r, e in zip(records, dev, strict=True)])
     answered = top >= metrics["threshold"]
     assert right[answered].all() and metrics["dev/precision"] == 1.0
+    assert (model_dir.parent / "run" / "confused_intents.png").is_file()
     assert metrics["dev/answered"] == pytest.approx(answered.mean())
     # the next lower confidence would answer a wrong text
     lower = top[~answered].max() if (~answered).any() else None

@@ -4,6 +4,7 @@ questions, saved in MODEL/assistant/; what they give on test is measured and rep
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +18,30 @@ from tunelab.config import build, hydra_command
 from tunelab.errors import TunelabError
 from tunelab.inference.eval import data_config
 from tunelab.inference.predictor import Predictor
+from tunelab.training.plots import bars
 from tunelab.training.rundir import write_metrics
 
 log = logging.getLogger("tunelab")
 RANKS = 5  # retrieval is scored on the first five questions found
 
 
-def confidences(predictor: Predictor, examples) -> tuple[np.ndarray, np.ndarray]:
+def confidences(records: list[dict], examples) -> tuple[np.ndarray, np.ndarray]:
     """Each text's top probability, and whether its top label is the gold one."""
-    records = predictor.predict([e.text for e in examples])
     top = np.array([r["probabilities"][r["label"]] for r in records])
     correct = np.array([r["label"] == e.label for r, e in zip(records, examples, strict=True)])
     return top, correct
+
+
+def confused_pairs(path: Path, records: list[dict], examples, shown: int = 15) -> Path:
+    """A bar chart of the intent pairs most often mistaken for each other (gold -> predicted)."""
+    mistaken = Counter(
+        f"{e.label} -> {r['label']}"
+        for r, e in zip(records, examples, strict=True)
+        if r["label"] != e.label
+    ).most_common(shown)
+    names, counts = [name for name, _ in mistaken], [count for _, count in mistaken]
+    title = f"The {len(names)} most confused intent pairs (test)"
+    return bars(path, title, names, counts, "test questions")
 
 
 def assistant(cfg: DictConfig) -> dict[str, float]:
@@ -49,10 +62,14 @@ def assistant(cfg: DictConfig) -> dict[str, float]:
         shown = ", ".join(unanswered[:5]) + (", ..." if len(unanswered) > 5 else "")
         log.warning("%d of %d intents have no answer: %s", len(unanswered), len(labels), shown)
     dev, test = datamodule.examples("dev"), datamodule.examples(datamodule.loader.test_split)
-    threshold = threshold_for_precision(*confidences(predictor, dev), target)
+    predicted = {
+        split: (examples, predictor.predict([e.text for e in examples]))
+        for split, examples in (("dev", dev), ("test", test))
+    }
+    threshold = threshold_for_precision(*confidences(predicted["dev"][1], dev), target)
     metrics = {"threshold": threshold}
-    for split, examples in (("dev", dev), ("test", test)):
-        scores = answered_scores(*confidences(predictor, examples), threshold)
+    for split, (examples, records) in predicted.items():
+        scores = answered_scores(*confidences(records, examples), threshold)
         metrics.update({f"{split}/{key}": value for key, value in scores.items()})
     past = datamodule.examples(cfg.index_split)
     index = QuestionIndex.build(
@@ -66,6 +83,7 @@ def assistant(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_metrics(run_dir / "metrics.json", metrics)
+    confused_pairs(run_dir / "confused_intents.png", predicted["test"][1], test)
     print(
         f"unsure below {threshold:.4f} (dev precision {target:.2f}): test answers "
         f"{metrics['test/answered']:.1%} of questions at precision {metrics['test/precision']:.4f}"

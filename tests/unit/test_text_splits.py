@@ -99,7 +99,7 @@ def test_a_folder_split_is_a_table_with_the_columns_asked(tmp_path):
         (
             {"corpus": "imdb"},
             "unknown packaged corpus 'imdb'; known: banking77, bbc_news, clinc150, hwu64, "
-            "rotten_tomatoes, tweets",
+            "movielens, rotten_tomatoes, tweets",
         ),
         (
             {"corpus": "bbc_news", "split": "test_long"},

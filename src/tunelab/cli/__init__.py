@@ -56,6 +56,11 @@ COMMANDS = {
     "search": Command(
         "tunelab.apps.assistant.search", "past questions nearest a new one", "search"
     ),
+    "recommend": Command(
+        "tunelab.apps.recommend.evaluate",
+        "rank held-out movies (MovieLens) against two baselines",
+        "recommend",
+    ),
 }
 # Hydra's flags that print and exit before the task runs
 HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -141,4 +146,5 @@ def alias(name: str):
     sweep_summary,
     assistant,
     search,
+    recommend,
 ) = (alias(name) for name in COMMANDS)

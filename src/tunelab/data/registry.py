@@ -142,6 +142,20 @@ INTENTS = {
     ),
 }
 
+# MovieLens-100k (GroupLens; research use, cite the source), as recbole ships it.
+MOVIELENS_RATINGS = PackagedFile(
+    "recbole",
+    "recbole==1.2.1",
+    "dataset_example/ml-100k/ml-100k.inter",
+    "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
+)
+MOVIELENS_ITEMS = PackagedFile(
+    "recbole",
+    "recbole==1.2.1",
+    "dataset_example/ml-100k/ml-100k.item",
+    "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
+)
+
 
 @dataclass(frozen=True)
 class PackagedCorpus:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+from functools import partial
 
-from tunelab.data import registry
+from tunelab.data import movielens, registry
 from tunelab.data.splits import find_split_file
 from tunelab.data.tables import Example, read_table, records
 from tunelab.errors import TunelabError
@@ -78,6 +79,13 @@ def _intents(corpus: str, split: str) -> list[Example]:
         ]
 
 
+# corpora that come with their own train/dev/test
+OWN_SPLITS = {
+    **{name: partial(_intents, name) for name in registry.INTENTS},
+    "movielens": movielens.pair_examples,
+}
+
+
 def load_examples(
     split: str,
     corpus: str | None = None,
@@ -86,18 +94,18 @@ def load_examples(
     label_column: str = "label",
     text_pair_column: str | None = None,
 ) -> list[Example]:
-    """Examples of one split; packaged corpora come with their official splits (intents) or
-    are cut into a fixed, seeded 80/10/10 split."""
+    """Examples of one split; packaged corpora come with their own splits (intents,
+    MovieLens) or are cut into a fixed, seeded 80/10/10 split."""
     if (corpus is None) == (directory is None):
         raise TunelabError("set exactly one of data.corpus (packaged) or data.dir (a folder)")
     if corpus is not None:
-        if corpus not in PACKAGED and corpus not in registry.INTENTS:
-            known = ", ".join(sorted([*PACKAGED, *registry.INTENTS]))
+        if corpus not in PACKAGED and corpus not in OWN_SPLITS:
+            known = ", ".join(sorted([*PACKAGED, *OWN_SPLITS]))
             raise TunelabError(f"unknown packaged corpus {corpus!r}; known: {known}")
         if split not in PACKAGED_SPLITS:
             raise TunelabError(f"packaged corpus {corpus!r} has splits train, dev, test")
-        if corpus in registry.INTENTS:
-            return _intents(corpus, split)
+        if corpus in OWN_SPLITS:
+            return OWN_SPLITS[corpus](split)
         return registry.seeded_slice(PACKAGED[corpus](), *PACKAGED_SPLITS[split])
     path = find_split_file(directory, split)
     return read_table(path, text_column, label_column, text_pair_column)

@@ -170,6 +170,24 @@ class Predictor:
             raise TunelabError(f"k={k!r}; use a whole number >= 1")
         return self.assistant.index.search(self.embed(texts), k) if texts else []
 
+    def rank(self, text: str, candidates: list[str], label: str) -> list[dict]:
+        """The candidates (second texts) ordered by the probability of `label` for the pair
+        (text, candidate), highest first: `{"candidate", "score"}` each. A pair model ranks,
+        e.g. one trained on data=movielens: a user's liked movies, a movie, label `liked`."""
+        if not self.settings.get("text_pair_column"):
+            raise TunelabError("rank needs a model trained on text pairs (e.g. data=movielens)")
+        if label not in self.labels:
+            raise TunelabError(f"label={label!r}; the model's labels are {', '.join(self.labels)}")
+        if not isinstance(text, str):
+            raise TunelabError(f"text is {type(text).__name__}: give one text")
+        candidates = checked_texts(candidates, "candidates", self.max_chars)
+        records = self.predict([text] * len(candidates), candidates)
+        scored = [
+            {"candidate": c, "score": r["probabilities"][label]}
+            for c, r in zip(candidates, records, strict=True)
+        ]
+        return sorted(scored, key=lambda item: -item["score"])
+
     @property
     def labels(self) -> list[str]:
         return list(getattr(self.module, "labels", None) or [])

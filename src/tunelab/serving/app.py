@@ -1,5 +1,5 @@
-"""The HTTP API: POST /v1/predict, POST /v1/search (assistants), GET /v1/model, GET /health, the
-page at /, OpenAPI at /docs."""
+"""The HTTP API: POST /v1/predict, POST /v1/search (assistants), POST /v1/rank (pair models),
+GET /v1/model, GET /health, the page at /, OpenAPI at /docs."""
 
 from __future__ import annotations
 
@@ -67,6 +67,16 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     texts: list[StrictStr] = Field(examples=[["my card has not arrived"]])
     k: int = Field(5, ge=1, le=100)
+
+
+class RankRequest(BaseModel):
+    """One first text and the second texts to rank for it (a pair model, e.g. data=movielens:
+    a user's liked movies and candidate movies), by the probability of `label`."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: StrictStr = Field(examples=["Toy Story (1995): Animation Children's Comedy"])
+    candidates: list[StrictStr] = Field(examples=[["Heat (1995): Action Crime Thriller"]])
+    label: StrictStr = Field(examples=["liked"])
 
 
 class ServeError(Exception):
@@ -223,6 +233,17 @@ def create_app(
         found = await asyncio.to_thread(predictor.search, texts, request.k)
         results = [{"text": t, "similar": f} for t, f in zip(texts, found, strict=True)]
         return JSONResponse({"results": results})
+
+    @app.post("/v1/rank")
+    async def rank(request: RankRequest) -> Response:
+        """The candidates, most likely first, each with the probability of `label`."""
+        check(
+            PredictRequest(pairs=[(request.text, c) for c in request.candidates]), predictor, limits
+        )
+        ranked = await asyncio.to_thread(
+            predictor.rank, request.text, list(request.candidates), request.label
+        )
+        return JSONResponse({"ranking": ranked})
 
     @app.get("/v1/model")
     async def model() -> dict:

@@ -75,6 +75,17 @@ def bars(path: Path, title: str, names: list[str], values: list[float], xlabel: 
     return _save(figure, path)
 
 
+def lines(path: Path, title: str, x: list, series: dict[str, list[float]], labels: tuple) -> Path:
+    """One line per named series over the same x, with markers; `labels`: (x label, y label)."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for name, values in series.items():
+        axes.plot(x, values, marker="o", markersize=3, label=name)
+    axes.set(xlabel=labels[0], ylabel=labels[1], title=title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _save(figure, path)
+
+
 def calibration(confidences: list[float], correct: list[bool], bins: int = 10) -> tuple:
     """(bin centres, accuracy per bin, texts per bin, expected calibration error) over
     equal-width confidence bins; empty bins are left out. ECE: the gap between a bin's accuracy

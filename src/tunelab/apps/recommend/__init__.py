@@ -1,0 +1,1 @@
+"""Recommendation from text: a user's liked items and a candidate item as a text pair."""

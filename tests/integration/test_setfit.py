@@ -76,3 +76,10 @@ def test_the_checkpoint_scores_as_the_export(setfit_run, tmp_path, table_dir):
         tmp_path, table_dir, f"ckpt_path={ckpt}", "trainer.precision=32-true", data="csv"
     )
     assert evaluate(cfg)["test/acc"] == pytest.approx(metrics["test/acc"])
+
+
+def test_setfit_trains_a_fixed_budget_and_tests_the_last_epoch(tmp_path):
+    setfit = compose_train(tmp_path, ["data=sst2", "method=setfit"]).callbacks
+    assert setfit.early_stopping is None and setfit.model_checkpoint.monitor is None
+    plain = compose_train(tmp_path, ["data=sst2"]).callbacks
+    assert plain.early_stopping.monitor == plain.model_checkpoint.monitor == "val/f1_macro"

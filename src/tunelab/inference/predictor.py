@@ -151,6 +151,10 @@ class Predictor:
         holds them."""
         if self.task.embed_texts is None:
             raise TunelabError(f"a {self.task.name} model embeds no texts")
+        if self.backend != "torch":  # the graph gives the classifier's scores, not embeddings
+            raise TunelabError(
+                "embeddings (search, an assistant's similar questions) need backend=torch"
+            )
         texts = checked_texts(texts, "texts", self.max_chars)
         bf16 = self.precision == "bf16-mixed"
         with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):

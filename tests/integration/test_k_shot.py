@@ -49,9 +49,17 @@ def test_ner_sample_is_reproducible_from_its_seed_alone(tmp_path, tiny_bert, con
 
 
 def test_k_above_a_class_count_stops_with_one_line(tmp_path, tiny_bert, table_dir):
-    datamodule = k_shot_datamodule(tmp_path, tiny_bert, table_dir, "csv", "data.k_shot=50")
+    datamodule = k_shot_datamodule(tmp_path, tiny_bert, table_dir, "csv", "data.k_shot=100")
     with pytest.raises(TunelabError, match=r"class '(travel|work)' occurs only \d+ time"):
-        datamodule.examples("dev")
+        datamodule.examples("train")
+
+
+def test_a_dev_class_with_fewer_than_k_is_kept_whole(tmp_path, tiny_bert, table_dir):
+    # 40 dev texts of two classes: K = 50 keeps them all, 10 a class at most otherwise
+    whole = k_shot_datamodule(tmp_path, tiny_bert, table_dir, "csv", "data.k_shot=50")
+    assert len(whole.examples("dev")) == 40
+    some = k_shot_datamodule(tmp_path, tiny_bert, table_dir, "csv", "data.k_shot=10")
+    assert Counter(e.label for e in some.examples("dev")) == {"travel": 10, "work": 10}
 
 
 def test_the_model_does_not_carry_the_sample_setting(tmp_path, tiny_bert, conll_dir):

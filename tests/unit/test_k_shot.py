@@ -52,3 +52,9 @@ def test_k_above_a_class_count_names_the_class_and_count(sampler, mentions, frag
         sampler(mentions, 3, sample_rng(0, "dev"), "the dev split (dev.txt)")
     message = str(error.value)
     assert "\n" not in message and all(f in message for f in fragments)
+
+
+def test_at_most_keeps_a_class_with_fewer_than_k_whole():
+    labels = ["a"] * 5 + ["b"] * 2
+    chosen = per_class_sample(labels, 3, sample_rng(0, "dev"), "the dev split", at_most=True)
+    assert Counter(labels[i] for i in chosen) == {"a": 3, "b": 2}

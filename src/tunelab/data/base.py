@@ -209,7 +209,9 @@ class TaskDataModule(pl.LightningDataModule):
         where = f"the {split} split ({places[0].rpartition(':')[0] if places else 'empty'})"
         rng = sample_rng(seed, split)
         if per_class:
-            chosen = per_class_sample([m[0] for m in mentions], k, rng, where)
+            # dev splits are often smaller than K a class: their rare classes are kept whole
+            labels = [m[0] for m in mentions]
+            chosen = per_class_sample(labels, k, rng, where, at_most=split == "dev")
         else:
             chosen = greedy_sample(mentions, k, rng, where)
         counts = Counter(kind for i in chosen for kind in mentions[i])

@@ -6,10 +6,13 @@ by the string's bytes, never by `hash()`: the same seed gives the same sample in
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter
 
 from tunelab.errors import TunelabError
+
+log = logging.getLogger(__name__)
 
 
 def sample_rng(seed: int, split: str) -> random.Random:
@@ -27,13 +30,33 @@ def check_enough(counts: Counter, k: int, what: str, where: str) -> None:
             )
 
 
-def per_class_sample(labels: list[str], k: int, rng: random.Random, where: str) -> list[int]:
-    """Indices (in input order) of exactly `k` examples of each label, drawn at random."""
+def per_class_sample(
+    labels: list[str], k: int, rng: random.Random, where: str, at_most: bool = False
+) -> list[int]:
+    """Indices (in input order) of exactly `k` examples of each label, drawn at random;
+    `at_most`: a label with fewer than `k` keeps all it has (a dev split smaller than the
+    training one), named in the log."""
     by_label: dict[str, list[int]] = {}
     for index, label in enumerate(labels):
         by_label.setdefault(label, []).append(index)
-    check_enough(Counter({n: len(i) for n, i in by_label.items()}), k, "class", where)
-    chosen = [i for name in sorted(by_label) for i in rng.sample(by_label[name], k)]
+    sizes = Counter({n: len(i) for n, i in by_label.items()})
+    if not at_most:
+        check_enough(sizes, k, "class", where)
+    fewer = sorted(name for name, size in sizes.items() if size < k)
+    if fewer:
+        shown = ", ".join(f"{name} {sizes[name]}" for name in fewer[:5])
+        more = ", ..." if len(fewer) > 5 else ""
+        log.info(
+            "%s: %d classes have fewer than %d, kept whole (%s%s)",
+            where,
+            len(fewer),
+            k,
+            shown,
+            more,
+        )
+    chosen = [
+        i for name in sorted(by_label) for i in rng.sample(by_label[name], min(k, sizes[name]))
+    ]
     return sorted(chosen)
 
 

@@ -164,3 +164,11 @@ def test_nli_zero_shot_picks_what_the_transformers_pipeline_picks(nli_run, tiny_
 
 def test_exported_nli_zero_shot_model_predicts_the_same_labels(nli_run, tmp_path):
     predictions_agree_with_predict(nli_run[0], tmp_path)
+
+
+def test_zero_shot_reads_long_texts_in_windows_in_both_commands(tmp_path):
+    from tunelab import tasks
+
+    method = tasks.get("classification").method("zero_shot")
+    trained = compose_train(tmp_path, ["data=bbc_news", "method=zero_shot"]).data
+    assert dict(method.reading) == {"long_text": "windows"} == {"long_text": trained.long_text}

@@ -85,6 +85,9 @@ def zero_shot_setup(cfg: DictConfig, given: set[str]):
         if longest and data.max_length > longest and "max_length" not in given:
             # texts read as long as the encoder was trained to embed them
             data.max_length = longest
+        for key, value in method.reading:
+            if key not in given:
+                data[key] = value
     datamodule = build(data, test_split=cfg.split)
     module = method.builder()(
         encoder,

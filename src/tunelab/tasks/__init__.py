@@ -66,12 +66,15 @@ class Method:
             SetFit export is a plain encoder, a prompt export a masked LM); empty: not checked.
         build: what `conf/method/NAME.yaml` builds, where not the module itself (a function
             that picks the module, as zero-shot picks entailment for an NLI model).
+        reading: (data key, value) pairs the method reads text with where the command line
+            does not say (`tunelab-eval zero_shot=true`; its conf/method yaml sets the same).
     """
 
     name: str
     module: str
     architectures: tuple[str, ...] = ()
     build: str | None = None
+    reading: tuple[tuple[str, Any], ...] = ()
 
     def builder(self) -> Callable:
         """The callable that builds a module of this method from the labels and settings."""

@@ -72,3 +72,16 @@ def test_budget_batches_put_long_items_fewer_to_a_batch():
     sizes = [len(b) for b in budget_batches(lengths, 64, 2048)]
     assert sizes == [64, 36, 6, 6, 6, 2]
     assert [len(b) for b in budget_batches(lengths, 64, None)] == [64, 56]
+
+
+def test_label_pairs_put_two_texts_of_a_label_side_by_side():
+    labels = [i % 7 for i in range(100)]  # seven labels, 14 or 15 texts each
+    order = list(EpochShuffle(100, 16, 3, lambda: (0, 0), labels=labels))
+    assert sorted(order) == list(range(100))
+    # 7 pairs of each label and the odd ones out of the two labels with 15: 49 pairs side by side
+    side_by_side = sum(labels[a] == labels[b] for a, b in zip(order, order[1:]))
+    assert side_by_side >= 49
+    random_order = list(EpochShuffle(100, 16, 3, lambda: (0, 0)))
+    assert sum(labels[a] == labels[b] for a, b in zip(random_order, random_order[1:])) < 30
+    assert order == list(EpochShuffle(100, 16, 3, lambda: (0, 0), labels=labels))
+    assert order != list(EpochShuffle(100, 16, 3, lambda: (1, 0), labels=labels))

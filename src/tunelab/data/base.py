@@ -55,9 +55,10 @@ class EpochShuffle(Sampler[int]):
         lengths: list[int] | None = None,
         pool: int = 0,
         passes: int = 1,
+        labels: list | None = None,
     ):
         self.size, self.batch_size, self.seed, self.position = size, batch_size, seed, position
-        self.lengths, self.pool, self.passes = lengths, pool, passes
+        self.lengths, self.pool, self.passes, self.labels = lengths, pool, passes, labels
 
     def __iter__(self):
         epoch, batches_done = self.position()
@@ -65,10 +66,26 @@ class EpochShuffle(Sampler[int]):
         order = []
         for _ in range(self.passes):
             once = torch.randperm(self.size, generator=generator).tolist()
-            if self.lengths is not None and self.pool > 0:
+            if self.labels is not None:
+                once = self._paired(once, generator)
+            elif self.lengths is not None and self.pool > 0:
                 once = self._grouped(once, generator)
             order += once
         return iter(order[batches_done * self.batch_size :])
+
+    def _paired(self, order: list[int], generator: torch.Generator) -> list[int]:
+        """The shuffled order rearranged into pairs of items with one label (a label's odd one
+        out alone), the pairs in random order."""
+        by_label: dict = {}
+        for index in order:
+            label = self.labels[index]
+            by_label.setdefault(tuple(label) if isinstance(label, list) else label, []).append(
+                index
+            )
+        pairs = [same[i : i + 2] for same in by_label.values() for i in range(0, len(same), 2)]
+        return [
+            i for k in torch.randperm(len(pairs), generator=generator).tolist() for i in pairs[k]
+        ]
 
     def _grouped(self, order: list[int], generator: torch.Generator) -> list[int]:
         pool_size = self.pool * self.batch_size
@@ -287,6 +304,7 @@ class TaskDataModule(pl.LightningDataModule):
             lengths,
             self.loader.group_by_length,
             self.epoch_passes(len(items), batch_size),
+            [item["label"] for item in items] if self.loader.label_pairs else None,
         )
         return DataLoader(
             items,

@@ -26,6 +26,8 @@ class Loader:
             rank must run as many batches.
         group_by_length: training batches are cut from pools of this many batches sorted by
             length, so they need little padding (0: plain random batches).
+        label_pairs: training batches are made of pairs of texts with the same label (where a
+            label has two left), so a contrastive batch of many classes holds positive pairs.
         pad_to_multiple_of: round padded lengths up (8 suits mixed precision).
         test_split: the split (file stem) that `test` reads, e.g. `test_long`.
         num_workers: DataLoader workers.
@@ -36,6 +38,7 @@ class Loader:
     eval_batch_size: int = 64
     eval_max_tokens: int | None = 2048
     group_by_length: int = 0
+    label_pairs: bool = False
     pad_to_multiple_of: int | None = None
     test_split: str = "test"
     num_workers: int = 0

@@ -9,10 +9,11 @@ def test_each_user_is_split_leave_last_out():
     users, items = movielens.ratings()
     assert (len(users), len(items)) == (942, 1682)  # one user of 943 liked fewer than three
     user = users["1"]
-    assert movielens.targets(user, "test", 20) == [len(user.likes) - 1]
-    assert movielens.targets(user, "dev", 20) == [len(user.likes) - 2]
-    train = movielens.targets(user, "train", 20)
-    assert len(train) == 20 and max(train) == len(user.likes) - 3 and min(train) >= 1
+    per_user = movielens.PER_USER
+    assert movielens.targets(user, "test", per_user) == [len(user.likes) - 1]
+    assert movielens.targets(user, "dev", per_user) == [len(user.likes) - 2]
+    train = movielens.targets(user, "train", per_user)
+    assert len(train) == per_user and max(train) == len(user.likes) - 3 and min(train) >= 1
 
 
 def test_pairs_show_the_likes_before_the_target_and_unrated_negatives():

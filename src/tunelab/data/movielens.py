@@ -18,7 +18,7 @@ from tunelab.data import registry
 from tunelab.data.tables import Example
 
 LIKED = 4  # a rating of at least this is a like
-HISTORY, NEGATIVES, PER_USER = 5, 3, 20  # likes shown; unrated items a target; targets a user
+HISTORY, NEGATIVES, PER_USER = 5, 3, 10  # likes shown; unrated items a target; targets a user
 CANDIDATES = 99  # unrated items ranked with each test target
 LABELS = ("liked", "other")
 SEED = 13  # fixed: the split and the sampled items are part of the corpus definition

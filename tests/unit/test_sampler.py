@@ -2,6 +2,7 @@
 batches within an item and a padded-token budget."""
 
 import random
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -79,9 +80,9 @@ def test_label_pairs_put_two_texts_of_a_label_side_by_side():
     order = list(EpochShuffle(100, 16, 3, lambda: (0, 0), labels=labels))
     assert sorted(order) == list(range(100))
     # 7 pairs of each label and the odd ones out of the two labels with 15: 49 pairs side by side
-    side_by_side = sum(labels[a] == labels[b] for a, b in zip(order, order[1:]))
+    side_by_side = sum(labels[a] == labels[b] for a, b in pairwise(order))
     assert side_by_side >= 49
     random_order = list(EpochShuffle(100, 16, 3, lambda: (0, 0)))
-    assert sum(labels[a] == labels[b] for a, b in zip(random_order, random_order[1:])) < 30
+    assert sum(labels[a] == labels[b] for a, b in pairwise(random_order)) < 30
     assert order == list(EpochShuffle(100, 16, 3, lambda: (0, 0), labels=labels))
     assert order != list(EpochShuffle(100, 16, 3, lambda: (1, 0), labels=labels))

@@ -6,7 +6,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from tunelab.tasks.classification.methods.setfit.module import fit_head
-from tunelab.tasks.classification.methods.setfit.pairs import pair_loss, pair_targets
+from tunelab.tasks.classification.methods.setfit.pairs import (
+    pair_loss,
+    pair_targets,
+    softmax_pair_loss,
+)
 
 
 def test_pair_targets_single_and_multi_label():
@@ -47,3 +51,13 @@ def test_multi_label_head_per_label_and_constant_labels():
     probs = torch.tensor(x @ weight.T + bias).sigmoid().numpy()
     assert np.allclose(probs[:, 0], LogisticRegression().fit(x, y[:, 0]).predict_proba(x)[:, 1])
     assert (probs[:, 1] == 1).all() and (probs[:, 2] == 0).all()
+
+
+def test_softmax_pair_loss_by_hand():
+    # cosines: (0,1) 0, (0,2) 0.6, (1,2) 0.8; texts 0 and 2 share a label, text 1 has no partner
+    embeddings = torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]])
+    anchor0 = 0.6 - np.log(np.exp(0.0) + np.exp(0.6))
+    anchor2 = 0.6 - np.log(np.exp(0.6) + np.exp(0.8))
+    loss = softmax_pair_loss(embeddings, torch.tensor([5, 7, 5]), temperature=1.0)
+    assert loss.item() == pytest.approx(-(anchor0 + anchor2) / 2, rel=1e-5)
+    assert softmax_pair_loss(embeddings, torch.tensor([1, 2, 3])).item() == 0.0

@@ -14,9 +14,11 @@ from sklearn.linear_model import LogisticRegression
 
 from tunelab.errors import TunelabError
 from tunelab.tasks.classification.embedding import EmbeddingClassifier
-from tunelab.tasks.classification.methods.setfit.pairs import pair_loss
+from tunelab.tasks.classification.methods.setfit.pairs import pair_loss, softmax_pair_loss
 
 HEAD_FILE = "head.safetensors"
+# model.loss: SetFit's cosine regression of every pair, or the in-batch softmax (retrieval)
+LOSSES = {"cosine": pair_loss, "softmax": softmax_pair_loss}
 FAR = 1e4  # the logit gap for a label the head never saw one way or the other
 
 
@@ -58,6 +60,8 @@ class SetFitModule(EmbeddingClassifier):
         labels, optimizer, scheduler, multi_label, threshold, input_settings, trust_remote_code:
             as for the classification module.
         peft: only `none`: the whole encoder is tuned.
+        loss: `cosine` (SetFit's: each pair's cosine pushed to 1 or 0) or `softmax` (each text's
+            partners of its label ranked above the rest of the batch; `pairs.softmax_pair_loss`).
     """
 
     task = "classification"
@@ -74,9 +78,12 @@ class SetFitModule(EmbeddingClassifier):
         trust_remote_code: bool = False,
         peft: dict | None = None,
         input_settings: dict | None = None,
+        loss: str = "cosine",
     ):
         if (peft or {}).get("method", "none") != "none":
             raise TunelabError("method=setfit tunes the whole encoder: leave peft=none")
+        if loss not in LOSSES:
+            raise TunelabError(f"model.loss={loss!r}; choose one of {', '.join(LOSSES)}")
         super().__init__(
             model_name_or_path,
             labels,
@@ -88,6 +95,7 @@ class SetFitModule(EmbeddingClassifier):
             peft=peft,
             input_settings=input_settings,
         )
+        self.loss = LOSSES[loss]
         dim = self.model.get_sentence_embedding_dimension()
         self.register_buffer("head_weight", torch.zeros(len(self.labels), dim))
         self.register_buffer("head_bias", torch.zeros(len(self.labels)))
@@ -111,7 +119,7 @@ class SetFitModule(EmbeddingClassifier):
         return embeddings @ self.head_weight.T + self.head_bias
 
     def training_step(self, batch, batch_idx):
-        loss = pair_loss(self.embed(batch), batch["label"])
+        loss = self.loss(self.embed(batch), batch["label"])
         self._train_batches.append({k: v.detach().cpu() for k, v in batch.items()})
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
         return loss

@@ -30,3 +30,23 @@ def pair_loss(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     same = targets[upper].bool()
     parts = [errors[chosen].mean() for chosen in (same, ~same) if chosen.any()]
     return torch.stack(parts).mean() if parts else cosine.sum() * 0.0
+
+
+def softmax_pair_loss(
+    embeddings: torch.Tensor, labels: torch.Tensor, temperature: float = 0.05
+) -> torch.Tensor:
+    """The supervised contrastive loss (Khosla et al., 2020) over the batch: each text's cosine
+    similarities to the others, divided by `temperature`, as a softmax whose target is spread
+    over the texts sharing its label; texts with no such partner in the batch are left out. It
+    ranks a partner above every other text, which retrieval asks for, where `pair_loss` pushes
+    every pair to a fixed similarity."""
+    unit = F.normalize(embeddings.float(), dim=-1)
+    scores = unit @ unit.T / temperature
+    others = ~torch.eye(len(unit), dtype=torch.bool, device=unit.device)
+    positive = pair_targets(labels).bool() & others
+    log_probs = scores.masked_fill(~others, float("-inf")).log_softmax(-1)
+    anchors = positive.any(-1)
+    if not anchors.any():
+        return scores.sum() * 0.0
+    mean_positive = log_probs.masked_fill(~positive, 0).sum(-1) / positive.sum(-1).clamp(min=1)
+    return -mean_positive[anchors].mean()

@@ -133,7 +133,7 @@ class Predictor:
         if backend not in BACKENDS:
             raise TunelabError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
         self.backend = backend
-        self.assistant = Assistant.load(model_dir) if self.task.embed_texts else None
+        self.assistant = None  # loaded after the one-time checks below, which need no answers
         if backend == "onnx":
             # the graph takes 2-D masks and computes in fp32: no packed rows, no autocast
             run_on_onnx(self.module, model_dir, onnx_model)
@@ -144,6 +144,8 @@ class Predictor:
             texts = ["Check that packed rows score as single rows .", "A second text"]
             self.predict(texts, texts if self.settings.get("text_pair_column") else None)
             cast_linear_weights(self.module)
+        if self.task.embed_texts is not None:
+            self.assistant = Assistant.load(model_dir)
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """[texts, dim] the model's embedding of each text (classification models: a sentence

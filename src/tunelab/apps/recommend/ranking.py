@@ -35,11 +35,17 @@ def likes_matrix(histories: list[tuple[str, ...]], items: list[str]) -> np.ndarr
     return matrix
 
 
+def picked(scores: np.ndarray, candidates, items: list[str]) -> np.ndarray:
+    """[cases, candidates] each case's candidates' scores, from `scores` by item ([items], the
+    same for every case, or [cases, items])."""
+    column = {item: i for i, item in enumerate(items)}
+    rows = np.broadcast_to(scores, (len(candidates), len(items)))
+    return np.array([[rows[u, column[c]] for c in row] for u, row in enumerate(candidates)])
+
+
 def popularity_scores(histories, candidates, items: list[str]) -> np.ndarray:
     """Each candidate scored by how many users liked it."""
-    counts = likes_matrix(histories, items).sum(0)
-    column = {item: i for i, item in enumerate(items)}
-    return np.array([[counts[column[c]] for c in row] for row in candidates])
+    return picked(likes_matrix(histories, items).sum(0), candidates, items)
 
 
 def cooccurrence_scores(histories, candidates, items: list[str], shown) -> np.ndarray:
@@ -50,6 +56,4 @@ def cooccurrence_scores(histories, candidates, items: list[str], shown) -> np.nd
     counts = likes.sum(0)
     together = (likes.T @ likes) / np.sqrt(np.outer(counts, counts)).clip(min=1)
     np.fill_diagonal(together, 0)
-    column = {item: i for i, item in enumerate(items)}
-    user_scores = likes_matrix(shown, items) @ together  # [users, items]
-    return np.array([[user_scores[u, column[c]] for c in row] for u, row in enumerate(candidates)])
+    return picked(likes_matrix(shown, items) @ together, candidates, items)

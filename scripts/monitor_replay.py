@@ -1,7 +1,8 @@
 """Replay held-out tweets as a timed stream with planted surges, and score `tunelab monitor` on it
 (README: Monitoring with alerts).
 
-The texts are real (the test split of data=tweets, each with its crowd's sentiment); the times,
+The texts are real (the test split of data=tweets, or of data=chinese_reviews with --corpus,
+each with its judged sentiment); the times,
 the topics (channels named topic-1..N) and the surges are simulated: every channel gets `rate`
 texts a window, a share `base` of them drawn from the negative tweets, and in a planted surge
 a share `surge_share` for `surge_length` windows. Texts are drawn with replacement.
@@ -48,9 +49,9 @@ def plan_surges(args, rng: random.Random) -> list[dict]:
 
 def build(args) -> None:
     rng = random.Random(args.seed)
-    tweets = load_examples("test", corpus="tweets")
-    negative = [e.text for e in tweets if e.label == "negative"]
-    other = [e.text for e in tweets if e.label != "negative"]
+    held_out = load_examples("test", corpus=args.corpus)
+    negative = [e.text for e in held_out if e.label == "negative"]
+    other = [e.text for e in held_out if e.label != "negative"]
     surges = plan_surges(args, rng)
     surging = {(s["topic"], s["start"] + i): True for s in surges for i in range(s["length"])}
     width = timedelta(minutes=args.window_minutes)
@@ -68,9 +69,8 @@ def build(args) -> None:
                     offset = timedelta(seconds=rng.uniform(0, width.total_seconds()))
                     rows.append((START + window * width + offset, topic, rng.choice(pool)))
             for when, topic, text in sorted(rows):
-                stream.write(
-                    json.dumps({"time": when.isoformat(), "topic": topic, "text": text}) + "\n"
-                )
+                record = {"time": when.isoformat(), "topic": topic, "text": text}
+                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += len(rows)
     plan = {**vars(args), "records": count, "surges": surges, "start": START.isoformat()}
     plan.pop("func", None)
@@ -123,6 +123,7 @@ def main() -> None:
     commands = parser.add_subparsers(required=True)
     making = commands.add_parser("build", help="write stream.jsonl and surges.json")
     making.add_argument("--out", default="outputs/monitor/replay")
+    making.add_argument("--corpus", default="tweets", choices=["tweets", "chinese_reviews"])
     making.add_argument("--windows", type=int, default=240, help="windows in the stream")
     making.add_argument("--window-minutes", type=int, default=60)
     making.add_argument("--topics", type=int, default=5)

@@ -118,3 +118,26 @@ def test_a_model_without_the_negative_label_is_refused(classified_run, tmp_path)
     cfg = compose_train(tmp_path / "run", settings, config_name="monitor")
     with pytest.raises(TunelabError, match="negative_label='negative'; the sentiment model's"):
         monitor(cfg)
+
+
+def test_a_topic_model_names_each_record_s_topic(classified_run, tmp_path):
+    """The tiny classifier as both models: its `travel` topic is all `travel` sentiment."""
+    run_dir, _ = classified_run
+    rows = planted_stream(tmp_path / "stream.jsonl")[:120]
+    (tmp_path / "short.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = run_dir / "model"
+    settings = [
+        f"input={tmp_path / 'short.jsonl'}",
+        f"sentiment_model={model}",
+        f"topic_model={model}",
+        "negative_label=travel",
+    ]
+    out = tmp_path / "run"
+    monitor(compose_train(out, settings, config_name="monitor"))
+    with (out / "windows.csv").open() as handle:
+        windows = list(csv.DictReader(handle))
+    assert {w["topic"] for w in windows} == {"travel", "work"}
+    assert {w["share"] for w in windows if w["topic"] == "travel" and w["count"] != "0"} == {"1.0"}
+    both = compose_train(tmp_path / "both", [*settings, "columns.topic=topic"], "monitor")
+    with pytest.raises(TunelabError, match="give topic_model= or columns.topic=, not both"):
+        monitor(both)

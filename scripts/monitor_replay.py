@@ -25,6 +25,7 @@ import statistics
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from tunelab.data.lines import json_line, read_lines
 from tunelab.data.text_splits import load_examples
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -70,7 +71,7 @@ def build(args) -> None:
                     rows.append((START + window * width + offset, topic, rng.choice(pool)))
             for when, topic, text in sorted(rows):
                 record = {"time": when.isoformat(), "topic": topic, "text": text}
-                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+                stream.write(json_line(record))
             count += len(rows)
     plan = {**vars(args), "records": count, "surges": surges, "start": START.isoformat()}
     plan.pop("func", None)
@@ -84,7 +85,7 @@ def score(args) -> None:
     width = timedelta(minutes=plan["window_minutes"])
     run = Path(args.run) if args.run else out / "run"
     alerts = []
-    for line in (run / "alerts.jsonl").read_text().splitlines():
+    for line in read_lines(run / "alerts.jsonl"):
         alert = json.loads(line)
         window = (datetime.fromisoformat(alert["window_start"]) - START) // width
         alerts.append((alert["topic"], window))

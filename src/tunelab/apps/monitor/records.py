@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tunelab.data.lines import json_line
 from tunelab.errors import TunelabError
 
 log = logging.getLogger("tunelab")
@@ -51,7 +52,7 @@ class Skipped:
         elif self.counts[reason] == SHOWN + 1:
             log.warning("further records skipped for %r are counted, not shown", reason)
         if self.sink is not None:
-            self.sink.write(json.dumps({"where": where, "reason": reason}) + "\n")
+            self.sink.write(json_line({"where": where, "reason": reason}))
 
 
 def parse_time(value) -> datetime:

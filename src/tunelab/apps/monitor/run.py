@@ -22,6 +22,7 @@ from tunelab import schema
 from tunelab.apps.monitor.records import IDLE, Skipped, read_stream
 from tunelab.apps.monitor.windows import Closed, Rule, Windows
 from tunelab.config import hydra_command
+from tunelab.data.lines import json_line
 from tunelab.errors import TunelabError
 from tunelab.inference.predictor import Predictor
 from tunelab.training.plots import timelines
@@ -71,7 +72,7 @@ class Outputs:
 
     def alert(self, record: dict) -> None:
         self.raised += 1
-        self.alerts.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.alerts.write(json_line(record))
         self.alerts.flush()
         log.warning(
             "alert: %s, window %s: negative share %.2f against %.2f (%d texts)",

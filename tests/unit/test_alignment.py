@@ -138,3 +138,24 @@ def test_long_text_is_read_sentence_by_sentence_in_numbered_windows(tiny_tokeniz
 def test_an_exact_fit_loses_no_word(tiny_tokenizer):
     (item,) = encode_sentences(tiny_tokenizer, [["john"] * 6], [[0] * 6], 8, stride=None)
     assert item["words_truncated"] == 0 and len(item["input_ids"]) == 8
+
+
+def test_a_sentencepiece_tokenizer_reads_chinese_characters_without_a_lone_space():
+    """As in running Chinese text: each character its own first sub-token, not after a lone
+    space piece that would carry every character's label; other words keep their pieces."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from tunelab.data.alignment import encode_sentences, tokenized_words
+
+    pieces = ["<unk>", "<pad>", "▁", "中", "国", "▁hello", "x", "，"]
+    backend = Tokenizer(models.Unigram([(p, -1.0) for p in pieces], unk_id=0))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>"
+    )
+    ids, words = tokenized_words(tokenizer, [["中", "国", "hello", "x", "，"]])
+    assert tokenizer.convert_ids_to_tokens(ids[0]) == ["中", "国", "▁hello", "▁", "x", "，"]
+    assert words[0] == [0, 1, 2, 3, 3, 4]
+    (item,) = encode_sentences(tokenizer, [["中", "国"]], [[5, 6]], max_length=16, stride=4)
+    assert item["input_ids"] == [3, 4] and item["labels"] == [5, 6]

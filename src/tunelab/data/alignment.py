@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from tokenizers import pre_tokenizers
 
@@ -17,6 +18,10 @@ from tunelab.errors import TunelabError
 
 IGNORE = -100  # label id the loss ignores (special tokens, non-first sub-tokens)
 log = logging.getLogger(__name__)
+# Chinese and Japanese characters (Han, kana), written without spaces between words.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+# ... and the punctuation written among them (CJK symbols, full-width forms)
+CJK_START = re.compile(f"[{CJK}\u3000-\u303f\uff00-\uffef]")
 
 
 def words_as_in_text(tokenizer):
@@ -61,6 +66,48 @@ def _reads_words_as_text(tokenizer) -> bool:
         ]
 
     return second(split) == second(text)
+
+
+def tokenized_words(tokenizer, sentences: list[list[str]]) -> tuple[list[list[int]], list[list]]:
+    """Sub-token ids and each one's word index (as `BatchEncoding.word_ids`) of word-split
+    sentences.
+
+    A SentencePiece tokenizer marks every word it is handed as following a space; a Chinese or
+    Japanese word follows none in running text, and its character would come after a lone
+    space piece, which would then carry the word's label. That lone piece is dropped before a
+    word that starts with such a character, so the character itself is the word's first
+    sub-token (MSRA's words are single characters).
+    """
+    batch = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    ids = [list(batch["input_ids"][i]) for i in range(len(sentences))]
+    words = [batch.word_ids(i) for i in range(len(sentences))]
+    lone = _lone_space_id(tokenizer)
+    if lone is None:
+        return ids, words
+    for i, sentence in enumerate(sentences):
+        keep = [
+            not (
+                token == lone
+                and word is not None
+                and CJK_START.match(sentence[word])
+                and j + 1 < len(ids[i])
+                and words[i][j + 1] == word
+            )
+            for j, (token, word) in enumerate(zip(ids[i], words[i], strict=True))
+        ]
+        if not all(keep):
+            ids[i] = [t for t, k in zip(ids[i], keep, strict=True) if k]
+            words[i] = [w for w, k in zip(words[i], keep, strict=True) if k]
+    return ids, words
+
+
+def _lone_space_id(tokenizer) -> int | None:
+    """The id of a SentencePiece tokenizer's lone space piece ("▁"), None for others."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or not isinstance(backend.pre_tokenizer, pre_tokenizers.Metaspace):
+        return None
+    found = tokenizer.convert_tokens_to_ids("▁")
+    return None if found == tokenizer.unk_token_id else found
 
 
 def align_labels(
@@ -144,18 +191,18 @@ def encode_sentences(
         )
     if not sentences:
         return []
-    batch = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    all_ids, all_words = tokenized_words(tokenizer, sentences)
     pad_left, pad_right = [IGNORE] * len(before), [IGNORE] * len(after)
     no_word_left, no_word_right = [-1] * len(before), [-1] * len(after)
     encoded = []
     for i, words in enumerate(sentences):
-        ids = batch["input_ids"][i]
-        token_labels, word_index = align_labels(batch.word_ids(i), labels[i], inside_of)
+        ids = all_ids[i]
+        token_labels, word_index = align_labels(all_words[i], labels[i], inside_of)
         if stride is None:
             pieces = [(0, size)]
         elif by_sentence and len(ids) > size:
             ends = {j for j, word in enumerate(words) if word in SENTENCE_ENDS}
-            pieces = sentence_pieces(batch.word_ids(i), ends, size, stride)
+            pieces = sentence_pieces(all_words[i], ends, size, stride)
         else:
             pieces = [(start, start + size) for start in window_starts(len(ids), size, stride)]
         truncated = 0
@@ -163,7 +210,7 @@ def encode_sentences(
             truncated = len(words) - sum(1 for w in word_index[:size] if w >= 0)
         left, right = [], []
         if context and len(pieces) == 1 and len(ids) < size:
-            left, right = _context(batch["input_ids"], documents, i, context, size - len(ids))
+            left, right = _context(all_ids, documents, i, context, size - len(ids))
         for window, (start, end) in enumerate(pieces):
             cut = slice(start, end)
             around_left, around_right = [IGNORE] * len(left), [IGNORE] * len(right)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tunelab.data import alignment
-from tunelab.data.alignment import IGNORE
+from tunelab.data.alignment import IGNORE, tokenized_words
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
@@ -294,8 +294,7 @@ class TokenClassificationDataModule(TaskDataModule):
                 ratio,
             )
             documents = [1] * len(documents)
-        pieces = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False)
-        lengths = [len(ids) for ids in pieces["input_ids"]]
+        lengths = [len(ids) for ids in tokenized_words(self.tokenizer, words)[0]]
         size = min(self.training.running_length, self.reading.max_length) - 2
         groups = running_text_groups(lengths, documents, self.training.running_text, size)
         joined = {i for group in groups for i in group}

@@ -7,6 +7,7 @@ import re
 import torch
 
 from tunelab.data import alignment
+from tunelab.data.alignment import CJK
 from tunelab.data.batching import sorted_batches
 from tunelab.data.conll import read_conll
 from tunelab.data.output_file import OutputFile
@@ -16,8 +17,6 @@ from tunelab.tasks import FileJob
 from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.tasks.ner.spans import tags_to_spans
 
-# Chinese and Japanese characters (Han, kana; as MSRA and the Japanese corpora are labelled).
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 LETTERS = rf"[^\W{CJK}]"  # \w without CJK characters
 # Words as the corpora cut them: each CJK character; a run of letters/digits (with inner ' or -);
 # any other symbol.

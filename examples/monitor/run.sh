@@ -7,7 +7,7 @@ make setup
 T=.venv/bin/tunelab
 out=outputs/examples/monitor
 # 1. a sentiment model: tweets judged negative, neutral or positive
-$T train data=tweets hydra.run.dir=$out/tweets
+$T train data=tweets trainer.max_epochs=1 hydra.run.dir=$out/tweets
 # 2. ten days of held-out tweets, an hour a window, five channels, ten planted surges
 .venv/bin/python scripts/monitor_replay.py build --out $out/replay
 # 3. the monitor on that stream: windows.csv, alerts.jsonl, trend.png

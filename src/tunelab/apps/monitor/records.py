@@ -75,6 +75,9 @@ def parse_time(value) -> datetime:
 
 
 def stream_format(source: str, chosen: str | None) -> str:
+    """`format=` when given, else from the file name (standard input: JSON lines)."""
+    if chosen is None and source == "-":
+        return "jsonl"
     if chosen is not None:
         if chosen not in FORMATS:
             raise TunelabError(f"format={chosen!r}; choose one of {', '.join(FORMATS)}")
@@ -115,9 +118,7 @@ def lines(handle, follow: bool, poll_s: float, idle_stop_s: float | None) -> Ite
 def read_stream(cfg, skipped: Skipped) -> Iterator:
     """Records (and IDLE markers) from `cfg.input` as the monitor config describes it."""
     source = str(cfg.input)
-    kind = stream_format(source, cfg.format) if source != "-" else cfg.format or "jsonl"
-    if kind not in FORMATS:
-        raise TunelabError(f"format={kind!r}; choose one of {', '.join(FORMATS)}")
+    kind = stream_format(source, cfg.format)
     if source == "-":
         handle, name = sys.stdin, "<stdin>"
     else:

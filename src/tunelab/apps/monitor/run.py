@@ -127,7 +127,7 @@ def monitor(cfg: DictConfig) -> dict[str, float]:
             closed = windows.add(record.time, about, mood["label"], negative, record.text)
             if closed is None:
                 skipped(record.where, "late: before the window being counted")
-            else:
+            elif closed:
                 outputs.write(closed)
         progress.update(len(batch))
 

@@ -214,15 +214,16 @@ def test_a_planted_cache_entry_is_never_unpickled(tmp_path, tiny_bert, conll_dir
     module = TokenClassificationDataModule.from_config(
         str(tiny_bert), dir=str(conll_dir), cache_dir=str(cache)
     )
-    fresh = module.encoded("train")
+    fresh = list(module.encoded("train"))  # read before the files are overwritten in place
     (entry,) = cache.iterdir()
-    assert entry.suffix == ".json"
+    assert (entry / "items.json").is_file()
     marker = tmp_path / "ran"
-    entry.write_bytes(pickle.dumps(Payload(marker)))
+    for planted in ("items.json", "input_ids.bin"):
+        (entry / planted).write_bytes(pickle.dumps(Payload(marker)))
     again = TokenClassificationDataModule.from_config(
         str(tiny_bert), dir=str(conll_dir), cache_dir=str(cache)
     )
-    assert again.encoded("train") == fresh
+    assert list(again.encoded("train")) == fresh
     assert "unreadable cache entry" in caplog.text
     assert not marker.exists()
 

@@ -65,8 +65,9 @@ def recomputed_test_scores(run_dir, overrides) -> dict:
     losses, correct = [], 0
     with torch.no_grad():
         for item in datamodule.encoded(datamodule.loader.test_split):
-            logits = model(input_ids=torch.tensor([item["input_ids"]])).logits[0]
-            labels = torch.tensor(item["labels"])
+            masked = datamodule.collate([item])  # each test block is masked from its own seed
+            logits = model(input_ids=masked["input_ids"]).logits[0]
+            labels = masked["labels"][0]
             chosen = labels != -100
             losses += F.cross_entropy(logits[chosen], labels[chosen], reduction="none").tolist()
             correct += int((logits[chosen].argmax(-1) == labels[chosen]).sum())

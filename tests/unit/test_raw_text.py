@@ -3,13 +3,13 @@
 import bz2
 import gzip
 import json
+from functools import partial
+from types import SimpleNamespace
 
 import pytest
-import torch
 
-from tunelab.data.raw_text import folder_texts, read_texts
+from tunelab.data.raw_text import folder_split, read_texts
 from tunelab.errors import CorpusError, TunelabError
-from tunelab.tasks.mlm.datamodule import cut_blocks
 
 LINES = ["first text", "", "  second text  ", "   ", "third"]
 
@@ -84,13 +84,37 @@ def test_one_text_cannot_be_split(tmp_path):
         folder_texts(tmp_path / "missing", "train")
 
 
-def test_blocks_cut_the_concatenated_stream():
+def folder_texts(*args, **kwargs) -> list[str]:
+    return list(folder_split(*args, **kwargs))
+
+
+def cut(token_lists, length, split, monkeypatch, per_chunk=2):
+    """`TextDataModule._blocks` over texts whose ids are `token_lists`, `per_chunk` at a time."""
+    from tunelab.tasks.mlm import datamodule
+
+    monkeypatch.setattr(datamodule, "TEXTS_PER_CHUNK", per_chunk)
+    fake = SimpleNamespace(
+        tokenizer=lambda texts, **_: {"input_ids": [token_lists[int(t)] for t in texts]},
+        reading=SimpleNamespace(max_length=length),
+        pretraining=SimpleNamespace(whole_word_mask=False),
+    )
+    fake._block = partial(datamodule.TextDataModule._block, fake)
+    notes = {}
+    texts = [str(i) for i in range(len(token_lists))]
+    chunks = list(datamodule.TextDataModule._blocks(fake, texts, split, notes))
+    blocks = [item for chunk in chunks for item in chunk]
+    assert [item["block"] for item in blocks] == list(range(len(blocks)))
+    assert notes["texts"] == len(token_lists)
+    return [item["input_ids"] for item in blocks], notes["left_over"]
+
+
+def test_blocks_cut_the_concatenated_stream(monkeypatch):
     lists = [[1, 2, 3], [4, 5], [6, 7, 8, 9]]
-    assert cut_blocks(lists, 4, keep_remainder=False) == ([[1, 2, 3, 4], [5, 6, 7, 8]], 1)
-    assert cut_blocks(lists, 4, keep_remainder=True) == ([[1, 2, 3, 4], [5, 6, 7, 8], [9]], 0)
-    assert cut_blocks(lists, 3, keep_remainder=False) == ([[1, 2, 3], [4, 5, 6], [7, 8, 9]], 0)
-    assert cut_blocks([[1, 2]], 3, keep_remainder=False) == ([], 2)
-    assert torch.tensor(cut_blocks(lists, 9, False)[0]).shape == (1, 9)
+    assert cut(lists, 4, "train", monkeypatch) == ([[1, 2, 3, 4], [5, 6, 7, 8]], 1)
+    assert cut(lists, 4, "dev", monkeypatch) == ([[1, 2, 3, 4], [5, 6, 7, 8], [9]], 0)
+    assert cut(lists, 3, "train", monkeypatch, 1) == ([[1, 2, 3], [4, 5, 6], [7, 8, 9]], 0)
+    assert cut([[1, 2]], 3, "train", monkeypatch) == ([], 2)
+    assert cut(lists, 9, "train", monkeypatch, 5) == ([list(range(1, 10))], 0)
 
 
 def test_learnt_vocabulary_keeps_every_chinese_character(tmp_path):

@@ -11,9 +11,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import AutoTokenizer
 
 from tunelab.data.alignment import words_as_in_text
@@ -30,6 +31,7 @@ from tunelab.data.settings import (
     names,
     unknown_setting,
 )
+from tunelab.data.store import ItemStore, column, lengths
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,19 @@ class EpochShuffle(Sampler[int]):
         return self.size * self.passes
 
 
+class ItemBatches(Dataset):
+    """Evaluation batches: entry j is the items at the j-th list of indices, read when loaded."""
+
+    def __init__(self, items, batches: list[list[int]]) -> None:
+        self.items, self.batches = items, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> list[dict]:
+        return [self.items[i] for i in self.batches[index]]
+
+
 # Settings that change how items are batched, not what they hold.
 LOADER_SETTINGS = {*names(Loader), "pack", "k_shot_epoch_steps"}
 # Settings of what a run trained on, not of how a model reads text: not carried by the model.
@@ -108,7 +123,7 @@ SAMPLE_SETTINGS = {*names(Sampling), "types", "step"}
 
 
 class TaskDataModule(pl.LightningDataModule):
-    """Subclasses define `encoded(split)` (a list of item dicts, cached), `pad_values` and
+    """Subclasses define `encoded(split)` (the split's items, an `ItemStore`), `pad_values` and
     `keep` (the fields `pad_batch` pads and stacks), and read their splits lazily.
 
     Their constructors take settings objects (`SETTINGS`: their task's reading settings, a
@@ -184,7 +199,8 @@ class TaskDataModule(pl.LightningDataModule):
     def pad_values(self) -> dict[str, int]:
         return {"input_ids": self.tokenizer.pad_token_id}
 
-    def encoded(self, split: str) -> list[dict]:
+    def encoded(self, split: str) -> ItemStore:
+        """The split's items, tokenized once (`cached_encoding`) and read from disk."""
         raise NotImplementedError
 
     def references(self, split: str) -> list:
@@ -254,13 +270,15 @@ class TaskDataModule(pl.LightningDataModule):
         """`data/train_examples` and `data/dev_examples` of a K-shot run (metrics.json)."""
         return {f"data/{s}_examples": v["examples"] for s, v in self.k_shot_samples.items()}
 
-    def cached_encoding(self, split: str, content, encode):
-        """`encode()`'s result for a split whose words/texts and labels are `content`, from the
-        cache in `cache_dir` when the tokenizer, settings and content match."""
+    def cached_encoding(self, split: str, content, produce) -> ItemStore:
+        """The items of a split whose words/texts and labels are `content`: `produce(notes)`
+        yields them in chunks (lists of item dicts) and may record counts in `notes`; they are
+        kept on disk (`tunelab.data.store`), read from the cache in `cache_dir` when the
+        tokenizer, settings and content match."""
         settings = {k: v for k, v in self.hparams.items() if k not in LOADER_SETTINGS}
         code = (Path(inspect.getfile(type(self))), *(Path(m.__file__) for m in self.ENCODING))
         key = cache_key(self.tokenizer, settings, content, code)
-        return cached(self.loader.cache_dir, split, key, encode)
+        return cached(self.loader.cache_dir, split, key, produce)
 
     def setup(self, stage: str | None = None) -> None:
         wanted = {
@@ -280,31 +298,30 @@ class TaskDataModule(pl.LightningDataModule):
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         items = self.encoded(split)
         generator = torch.Generator().manual_seed(self.shuffle_seed % 2**63)
+        sizes = lengths(items)
         if not shuffle:
             # Evaluation: items in order of length cut into token-limited batches (less padding;
             # results are put back by index). The loader yields whole batches, so that under DDP
             # each rank gets whole batches of this same list, and every item is scored in the
             # batch, with the padding, that one process gives it: equal scores in any precision.
-            items = sorted(items, key=lambda item: len(item["input_ids"]))
-            lengths = [len(item["input_ids"]) for item in items]
-            cuts = budget_batches(lengths, batch_size, self.loader.eval_max_tokens)
+            order = np.argsort(sizes, kind="stable")
+            cuts = budget_batches(sizes[order].tolist(), batch_size, self.loader.eval_max_tokens)
             return DataLoader(
-                [[items[i] for i in cut] for cut in cuts],
+                ItemBatches(items, [order[cut].tolist() for cut in map(np.asarray, cuts)]),
                 batch_size=None,
                 num_workers=self.loader.num_workers,
                 collate_fn=partial(type(self).collate, self),
                 generator=generator,
             )
-        lengths = [len(item["input_ids"]) for item in items]
         sampler = EpochShuffle(
             len(items),
             batch_size,
             self.shuffle_seed,
             self._position,
-            lengths,
+            sizes.tolist() if self.loader.group_by_length else None,
             self.loader.group_by_length,
             self.epoch_passes(len(items), batch_size),
-            [item["label"] for item in items] if self.loader.label_pairs else None,
+            column(items, "label") if self.loader.label_pairs else None,
         )
         return DataLoader(
             items,
@@ -343,7 +360,7 @@ class TaskDataModule(pl.LightningDataModule):
         texts (a `weight` above 1: neighbouring sentences joined into one) counts as that many,
         so that joining changes neither the tokens per step nor the steps per epoch."""
         items = self.encoded("train")
-        texts = sum(item.get("weight", 1) for item in items)
+        texts = sum(column(items, "weight", 1))
         return max(1, round(self.loader.batch_size * len(items) / max(texts, 1)))
 
     def train_dataloader(self) -> DataLoader:

@@ -3,19 +3,22 @@
 An entry is keyed by a hash of everything the encoding depends on: the tokenizer's full
 definition, the encoding settings, the split's content (words and labels, or texts and targets)
 and the source of the encoding code itself, so that a change to any of them misses the cache
-instead of reusing stale items. Entries are JSON (items are plain lists, numbers and strings): a
-file planted in a shared cache folder can at worst hold wrong items, never run code.
+instead of reusing stale items. Entries are stores of flat arrays (`tunelab.data.store`): a folder
+planted in a shared cache can at worst hold wrong items, never run code.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
-import json
 import logging
-import os
 import pickle
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from tunelab.data.store import META, ItemStore, write_store
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +45,33 @@ def cache_key(tokenizer, settings: dict, content, code: tuple[Path, ...] = ()) -
     return digest.hexdigest()[:32]
 
 
-def cached(directory: str | None, name: str, key: str, compute: Callable):
-    """`compute()`'s result, read from `directory/<name>-<key>.json` when present, else computed
-    and stored there (written to a temporary file and renamed, so that processes running side by
-    side never read half a file). No directory: always computed."""
+def content_digest(rows: Iterable) -> str:
+    """A hash of a split's content, a row at a time: the cache key's content for a split of any
+    size, never copied whole."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(pickle.dumps(row, protocol=PROTOCOL))
+    return digest.hexdigest()
+
+
+def cached(directory: str | None, name: str, key: str, produce: Callable) -> ItemStore:
+    """The items `produce(notes)` yields (in chunks: lists of item dicts; it may record counts in
+    `notes`), as a store read from `directory/<name>-<key>/` when present, else written there
+    first (`tunelab.data.store`). No directory: written to a temporary folder, removed when the
+    process ends."""
     if not directory:
-        return compute()
-    path = Path(directory) / f"{name}-{key}.json"
-    if path.is_file():
-        try:
-            result = json.loads(path.read_bytes())
-        except (ValueError, OSError) as err:
-            log.warning("%s: unreadable cache entry %s (%s): encoding again", name, path, err)
-        else:
-            log.info("%s: tokenized items read from the cache (%s)", name, path)
-            return result
-    result = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(result, separators=(",", ":")))
-    partial.replace(path)
-    return result
+        folder = Path(tempfile.mkdtemp(prefix="tunelab-items-")) / name
+        atexit.register(shutil.rmtree, folder.parent, True)
+    else:
+        folder = Path(directory) / f"{name}-{key}"
+        if (folder / META).is_file():
+            try:
+                store = ItemStore(folder)
+            except (ValueError, OSError) as err:
+                log.warning("%s: unreadable cache entry %s (%s): encoding again", name, folder, err)
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                log.info("%s: tokenized items read from the cache (%s)", name, folder)
+                return store
+    notes: dict = {}
+    return write_store(folder, produce(notes), notes)

@@ -11,6 +11,7 @@ import codecs
 import gzip
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from tunelab.data.output_file import OutputFile
@@ -21,16 +22,39 @@ log = logging.getLogger(__name__)
 LINE_BREAKING = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes, decompressed when it ends in .gz or .bz2."""
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower())
-    if opener is None:
-        return path.read_bytes()
+def open_binary(path: Path):
+    """A file opened for reading bytes, decompressed as read when it ends in .gz or .bz2."""
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
+    return opener(path, "rb")
+
+
+def iter_lines(path: Path, errors: str = "strict") -> Iterator[str]:
+    """`read_lines`, one line at a time: a file of any size is read in constant memory."""
+    if errors not in ("strict", "replace"):
+        raise CorpusError(str(path), None, f"errors={errors!r}; choose strict or replace")
+    replaced = 0
     try:
-        with opener(path, "rb") as handle:
-            return handle.read()
-    except (OSError, EOFError) as err:
+        with open_binary(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if number == 1 and line.startswith(codecs.BOM_UTF8):
+                    line = line[len(codecs.BOM_UTF8) :]
+                line = line.removesuffix(b"\n")
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    if errors == "strict":
+                        raise CorpusError(
+                            str(path),
+                            number,
+                            f"not valid UTF-8 (byte {err.start + 1} of the line); fix the file, "
+                            "or pass errors=replace to read such bytes as U+FFFD",
+                        ) from None
+                    text, replaced = line.decode("utf-8", errors="replace"), replaced + 1
+                yield text.removesuffix("\r")
+    except (OSError, EOFError) as err:  # a truncated or corrupt .gz/.bz2
         raise CorpusError(str(path), None, f"cannot decompress ({err})") from None
+    if replaced:
+        log.warning("%s: %d line(s) held invalid UTF-8, read with U+FFFD", path, replaced)
 
 
 def read_lines(path: Path, errors: str = "strict") -> list[str]:
@@ -42,31 +66,7 @@ def read_lines(path: Path, errors: str = "strict") -> list[str]:
     Raises:
         CorpusError: invalid UTF-8 (with `errors="strict"`), naming the line.
     """
-    if errors not in ("strict", "replace"):
-        raise CorpusError(str(path), None, f"errors={errors!r}; choose strict or replace")
-    data = read_bytes(path)
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    raw = data.split(b"\n")
-    if raw and raw[-1] == b"":
-        raw.pop()
-    texts, replaced = [], 0
-    for number, line in enumerate(raw, start=1):
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as err:
-            if errors == "strict":
-                raise CorpusError(
-                    str(path),
-                    number,
-                    f"not valid UTF-8 (byte {err.start + 1} of the line); fix the file, or pass "
-                    "errors=replace to read such bytes as U+FFFD",
-                ) from None
-            text, replaced = line.decode("utf-8", errors="replace"), replaced + 1
-        texts.append(text.removesuffix("\r"))
-    if replaced:
-        log.warning("%s: %d line(s) held invalid UTF-8, read with U+FFFD", path, replaced)
-    return texts
+    return list(iter_lines(path, errors))
 
 
 def json_line(record: dict) -> str:

@@ -7,6 +7,8 @@ import csv
 import gzip
 import io
 import json
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from tunelab.errors import CorpusError
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Example:
     """One labelled text. `row` is the 1-based line where the record starts in `path`."""
 
@@ -130,27 +132,39 @@ def records(name: str, kind: str, handle, bad=None):
         start = reader.line_num + 1
 
 
-def read_table(
+def read_table(*args, **kwargs) -> list[Example]:
+    """`iter_table`'s examples in a list; a table without rows is an error.
+
+    Raises:
+        CorpusError: unreadable file, a missing column (the message lists those present), an empty
+            text or label, or a malformed record, naming the file and row.
+    """
+    examples = list(iter_table(*args, **kwargs))
+    if not examples:
+        raise CorpusError(
+            str(args[0] if args else kwargs["path"]), None, "no rows found (empty file?)"
+        )
+    return examples
+
+
+def iter_table(
     path: str | Path,
     text_column: str | list[str],
     label_column: str | None,
     text_pair_column: str | None = None,
     keep_labels: set[str] | None = None,
     skip_empty: bool = False,
-) -> list[Example]:
-    """Read labelled texts; `text_column` may list alternatives (the first one present is used).
-    `label_column=None` reads texts without labels (for prediction; `label` is then empty).
+) -> Iterator[Example]:
+    """Labelled texts, a row at a time (a table of any size in constant memory); `text_column`
+    may list alternatives (the first one present is used). `label_column=None` reads texts
+    without labels (for prediction; `label` is then empty).
 
     `keep_labels` skips, before any check, the rows whose label is not in it; `skip_empty` skips
-    rows whose text is empty (raw text for pre-training) instead of stopping at them.
-
-    Raises:
-        CorpusError: unreadable file, a missing column (the message lists those present), an empty
-            text or label, or a malformed record, naming the file and row.
+    rows whose text is empty (raw text for pre-training) instead of stopping at them. Errors as
+    `read_table`'s; an empty table yields nothing.
     """
-    path = Path(path)
+    path, name = Path(path), str(path)
     candidates = [text_column] if isinstance(text_column, str) else list(text_column)
-    examples: list[Example] = []
     table_format(path)  # an unknown extension is named before the file is opened
     try:
         with _open_text(path) as handle:
@@ -176,14 +190,12 @@ def read_table(
                     if not value.strip():
                         raise CorpusError(str(path), row, f"empty {column!r}")
                 pair = values[text_pair_column] if text_pair_column else None
-                label = values[label_column].strip() if label_column else ""
-                examples.append(Example(values[text_key], label, pair, str(path), row))
+                # one string for each label and for the file: a million rows share them
+                label = sys.intern(values[label_column].strip()) if label_column else ""
+                yield Example(values[text_key], label, pair, name, row)
     except UnicodeDecodeError:
         raise CorpusError(str(path), None, "not valid UTF-8") from None
     except OSError as err:
         raise CorpusError(str(path), None, f"cannot read file ({err.strerror or err})") from None
     except csv.Error as err:
         raise CorpusError(str(path), None, f"malformed CSV ({err})") from None
-    if not examples:
-        raise CorpusError(str(path), None, "no rows found (empty file?)")
-    return examples

@@ -6,13 +6,17 @@ import logging
 from collections import Counter
 
 from tunelab.data.base import TaskDataModule
+from tunelab.data.cache import content_digest
 from tunelab.data.incremental import check_present, step_order, step_share
 from tunelab.data.settings import Loader, Sampling
+from tunelab.data.store import ItemStore
 from tunelab.data.tables import Example, read_table
 from tunelab.data.text_splits import load_examples
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.classification import encoding
 from tunelab.tasks.classification.reading import LONG_TEXT, TextReading
+
+ENCODE_CHUNK = 10_000  # texts tokenized at a time: memory bounded by the chunk, not the split
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +85,14 @@ class SequenceClassificationDataModule(TaskDataModule):
             if split == "train" and h.get("extra_train"):
                 pair = "text_pair" if r.text_pair_column else None
                 examples += read_table(h.extra_train, "text", "label", pair)
-            chosen = self.k_shot_sample(
-                split,
-                [self.label_set(e) for e in examples],
-                [f"{e.path}:{e.row}" for e in examples],
-                per_class=not r.multi_label,
-            )
+            chosen = None
+            if self.sampling.k_shot:  # the lists below are built only for a K-shot run
+                chosen = self.k_shot_sample(
+                    split,
+                    [self.label_set(e) for e in examples],
+                    [f"{e.path}:{e.row}" for e in examples],
+                    per_class=not r.multi_label,
+                )
             self._examples[split] = examples if chosen is None else [examples[i] for i in chosen]
         return self._examples[split]
 
@@ -176,37 +182,48 @@ class SequenceClassificationDataModule(TaskDataModule):
             values["token_type_ids"] = 0
         return values
 
-    def encoded(self, split: str) -> list[dict]:
+    def encoded(self, split: str) -> ItemStore:
         if split not in self._encoded:
             examples, targets = self.examples(split), self.targets(split)
-            content = ([(e.text, e.text_pair) for e in examples], targets)
-            h = self.reading
-            pairs = [e.text_pair for e in examples] if h.text_pair_column else None
-            items, truncated = self.cached_encoding(
-                split,
-                content,
-                lambda: encoding.encode_texts(
-                    self.tokenizer,
-                    [e.text for e in examples],
-                    pairs,
-                    targets,
-                    h.max_length,
-                    h.stride,
-                    h.long_text,
-                ),
+            content = content_digest(
+                (e.text, e.text_pair, t) for e, t in zip(examples, targets, strict=True)
+            )
+            items = self.cached_encoding(
+                split, content, lambda notes: self._chunks(examples, targets, notes)
             )
             self._encoded[split] = items
-            self._count_truncated(split, truncated)
+            self._count_truncated(split, items.notes["truncated"], len(examples))
         return self._encoded[split]
 
-    def _count_truncated(self, split: str, flags: list[bool]) -> None:
-        self.texts_truncated[split] = sum(flags)
-        if self.texts_truncated[split]:
+    def _chunks(self, examples: list, targets: list, notes: dict):
+        """The items of `examples`, `ENCODE_CHUNK` texts at a time; `notes["truncated"]`: how
+        many texts exceed `max_length`."""
+        h, truncated = self.reading, 0
+        for start in range(0, len(examples), ENCODE_CHUNK):
+            chunk = examples[start : start + ENCODE_CHUNK]
+            items, flags = encoding.encode_texts(
+                self.tokenizer,
+                [e.text for e in chunk],
+                [e.text_pair for e in chunk] if h.text_pair_column else None,
+                targets[start : start + ENCODE_CHUNK],
+                h.max_length,
+                h.stride,
+                h.long_text,
+            )
+            for item in items:
+                item["example"] += start
+            truncated += sum(flags)
+            yield items
+        notes["truncated"] = truncated
+
+    def _count_truncated(self, split: str, truncated: int, texts: int) -> None:
+        self.texts_truncated[split] = truncated
+        if truncated:
             log.info(
                 "%s split: %d of %d texts exceed max_length=%d (data.long_text=%s)",
                 split,
-                self.texts_truncated[split],
-                len(flags),
+                truncated,
+                texts,
                 self.reading.max_length,
                 self.reading.long_text,
             )

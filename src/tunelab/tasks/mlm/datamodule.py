@@ -4,44 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import logging
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 from transformers import BertTokenizerFast, DataCollatorForLanguageModeling
 
 from tunelab.config import preset_datamodule
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pad_batch
-from tunelab.data.raw_text import folder_texts
+from tunelab.data.cache import content_digest
+from tunelab.data.raw_text import folder_split
 from tunelab.data.reading import MAX_LENGTH
 from tunelab.data.settings import Loader
+from tunelab.data.store import ItemStore, batched
 from tunelab.errors import TunelabError
 from tunelab.tasks.mlm.reading import Pretraining, TextBlocks
 
 log = logging.getLogger(__name__)
 TRAIN_TOKENIZER = "train"  # data.tokenizer=train: a WordPiece vocabulary learnt on the corpus
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+TEXTS_PER_CHUNK = 10_000  # tokenized at a time: memory bounded by the chunk, not the corpus
 EVAL_MASK_SEED = 0  # dev and test are masked once, the same way in every run: comparable losses
 
 
-def cut_blocks(
-    token_lists: list[list[int]], length: int, keep_remainder: bool
-) -> tuple[list[list[int]], int]:
-    """The token lists concatenated and cut into blocks of `length`; and how many tokens are left
-    over at the end (dropped unless `keep_remainder`, which makes them a last, shorter block)."""
-    stream = [token for tokens in token_lists for token in tokens]
-    full = len(stream) // length * length
-    blocks = [stream[start : start + length] for start in range(0, full, length)]
-    left = len(stream) - full
-    if keep_remainder and left:
-        blocks.append(stream[full:])
-        left = 0
-    return blocks, left
-
-
-def train_wordpiece(texts: list[str], vocab_size: int, lowercase: bool, folder: Path):
+def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool, folder: Path):
     """A BERT WordPiece tokenizer learnt on `texts` with the `tokenizers` library, saved in
     `folder`. Chinese characters are split one by one before WordPiece (BERT's normaliser), so a
     Chinese corpus gets a character vocabulary."""
@@ -128,26 +119,30 @@ class TextDataModule(TaskDataModule):
     def labels(self) -> list[str]:
         return []
 
-    def raw_texts(self, split: str) -> list[str]:
+    def split_texts(self, split: str) -> Iterable[str]:
+        """The split's texts: read from the files each time they are iterated (`data.dir`), or a
+        preset's, in a list."""
         if split not in self._texts:
             h, r = self.hparams, self.reading
             if h.dir is not None:
-                texts = folder_texts(h.dir, split, r.text_column, r.dev_fraction, r.errors)
+                texts = folder_split(h.dir, split, r.text_column, r.dev_fraction, r.errors)
             else:
                 presets = h.from_presets if split == "train" else h.from_presets[:1]
                 texts = [text for name in presets for text in preset_texts(name, split)]
             self._texts[split] = texts
         return self._texts[split]
 
+    def raw_texts(self, split: str) -> list[str]:
+        return list(self.split_texts(split))
+
     @property
     def tokenizer(self):
         if self._tokenizer is None and self.hparams.tokenizer == TRAIN_TOKENIZER:
-            texts = self.raw_texts("train")
+            texts = self.split_texts("train")
             # the folder's name: the settings, the texts and how the vocabulary is learnt
             settings = f"{self.pretraining.vocab_size} {self.pretraining.lowercase}\n"
             digest = hashlib.sha256((settings + inspect.getsource(train_wordpiece)).encode())
-            for text in texts:
-                digest.update(text.encode() + b"\n")
+            digest.update(content_digest(texts).encode())
             root = self.loader.cache_dir or tempfile.mkdtemp(prefix="tunelab-")
             folder = Path(root) / "tokenizers" / digest.hexdigest()[:32]
             self._tokenizer = train_wordpiece(
@@ -174,40 +169,58 @@ class TextDataModule(TaskDataModule):
             )
         return self._collator
 
-    def encoded(self, split: str) -> list[dict]:
+    def encoded(self, split: str) -> ItemStore:
         if split not in self._encoded:
-            texts = self.raw_texts(split)
-            blocks = self.cached_encoding(split, texts, lambda: self._blocks(texts, split))
-            if not blocks:
+            texts = self.split_texts(split)
+            blocks = self.cached_encoding(
+                split, content_digest(texts), lambda notes: self._blocks(texts, split, notes)
+            )
+            if not len(blocks):
                 raise TunelabError(
-                    f"the {split} text holds {self.left_over[split]} sub-tokens, fewer than one "
-                    f"block of data.max_length={self.reading.max_length}: give more text or a "
+                    f"the {split} text holds {blocks.notes['left_over']} sub-tokens, fewer than "
+                    f"one block of data.max_length={self.reading.max_length}: give more text or a "
                     "smaller data.max_length"
                 )
-            items = [{**block, "block": i} for i, block in enumerate(blocks)]
-            if split != "train":  # masked once, the same in every epoch and run
-                items = self._masked(items, torch.Generator().manual_seed(EVAL_MASK_SEED))
-            self._encoded[split] = items
+            if blocks.notes["left_over"] and split == "train":
+                log.info(
+                    "train split: the last %d sub-tokens fill no block", blocks.notes["left_over"]
+                )
+            self._encoded[split] = blocks
         return self._encoded[split]
 
-    def _blocks(self, texts: list[str], split: str) -> list[dict]:
-        """Blocks of sub-token ids (with word offsets for whole-word masking); each text keeps its
-        [CLS] ... [SEP], as in the standard recipe (`group_texts`)."""
-        wwm = self.pretraining.whole_word_mask
-        encoding = self.tokenizer(texts, return_offsets_mapping=wwm, verbose=False)
-        ids, self.left_over[split] = cut_blocks(
-            encoding["input_ids"], self.reading.max_length, split != "train"
-        )
-        if self.left_over[split] and split == "train":
-            log.info("train split: the last %d sub-tokens fill no block", self.left_over[split])
-        if not wwm:
-            return [{"input_ids": block} for block in ids]
-        offsets, _ = cut_blocks(
-            [[list(pair) for pair in row] for row in encoding["offset_mapping"]],
-            self.reading.max_length,
-            split != "train",
-        )
-        return [{"input_ids": i, "offsets": o} for i, o in zip(ids, offsets, strict=True)]
+    def _blocks(self, texts: Iterable[str], split: str, notes: dict) -> Iterator[list[dict]]:
+        """Blocks of `max_length` sub-token ids (with word offsets for whole-word masking), a
+        chunk of texts at a time: the texts' ids end to end, each text keeping its [CLS] ...
+        [SEP], as in the standard recipe (`group_texts`). The sub-tokens left at the end fill
+        no block in training (`notes["left_over"]`) and a last, shorter one in dev and test."""
+        length, wwm = self.reading.max_length, self.pretraining.whole_word_mask
+        ids, offsets, count, block = [], [], 0, 0
+        chunks = batched(texts, TEXTS_PER_CHUNK)
+        for chunk in tqdm(chunks, f"tokenizing {split}", unit=" chunks", disable=None, leave=False):
+            encoding = self.tokenizer(chunk, return_offsets_mapping=wwm, verbose=False)
+            count += len(chunk)
+            ids += itertools.chain.from_iterable(encoding["input_ids"])
+            if wwm:
+                rows = encoding["offset_mapping"]
+                offsets += ([a, b] for row in rows for a, b in row)
+            full = len(ids) // length * length
+            starts = range(0, full, length)
+            yield [
+                self._block(ids, offsets, start, start + length, block + n)
+                for n, start in enumerate(starts)
+            ]
+            block += len(starts)
+            del ids[:full], offsets[:full]
+        if ids and split != "train":
+            yield [self._block(ids, offsets, 0, len(ids), block)]
+            ids = []
+        notes["left_over"], notes["texts"] = len(ids), count
+
+    def _block(self, ids: list, offsets: list, start: int, stop: int, block: int) -> dict:
+        item = {"input_ids": ids[start:stop], "block": block}
+        if self.pretraining.whole_word_mask:
+            item["offsets"] = offsets[start:stop]
+        return item
 
     def _masked_batch(self, items: list[dict], generator: torch.Generator) -> dict:
         """A padded batch of `items` with the tokens chosen for prediction masked (`labels`: the
@@ -226,17 +239,22 @@ class TextDataModule(TaskDataModule):
         )
         return batch
 
-    def _masked(self, items: list[dict], generator: torch.Generator) -> list[dict]:
-        """Items masked once (dev and test), kept as lists like the other splits' items."""
-        batch = self._masked_batch(items, generator)
-        return [
-            {
-                "input_ids": batch["input_ids"][row, : len(item["input_ids"])].tolist(),
-                "labels": batch["labels"][row, : len(item["input_ids"])].tolist(),
-                "block": item["block"],
-            }
-            for row, item in enumerate(items)
-        ]
+    def collate(self, items: list[dict]):
+        """An evaluation batch (dev, test): each block masked from a seed of its own, the same
+        way in every epoch, run and batch, so that losses compare."""
+        masked = []
+        for item in items:
+            seed = EVAL_MASK_SEED * 1_000_003 + item["block"]
+            batch = self._masked_batch([item], torch.Generator().manual_seed(seed))
+            size = len(item["input_ids"])
+            masked.append(
+                {
+                    "input_ids": batch["input_ids"][0, :size].tolist(),
+                    "labels": batch["labels"][0, :size].tolist(),
+                    "block": item["block"],
+                }
+            )
+        return pad_batch(masked, self.pad_values, self.keep, self.loader.pad_to_multiple_of)
 
     def train_collate(self, items: list[dict]):
         """A training batch masked anew: the mask depends on the seed, the epoch and the block,

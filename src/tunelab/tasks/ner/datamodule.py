@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tunelab.data import alignment
+from tunelab.data import alignment, store
 from tunelab.data.alignment import IGNORE, tokenized_words
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pack_batch
@@ -13,6 +13,7 @@ from tunelab.data.incremental import check_present
 from tunelab.data.schemes import split_tag
 from tunelab.data.settings import Loader, Sampling
 from tunelab.data.splits import load_ner_splits
+from tunelab.data.store import ItemStore
 from tunelab.data.windows import IN_ORDER_RATIO, neighbour_ratio, running_text_groups
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.ner.incremental import entity_types, keep_types, step_sentences
@@ -164,7 +165,7 @@ class TokenClassificationDataModule(TaskDataModule):
             size = h.eval_window
             if size == "auto":
                 try:
-                    lengths = [len(item["input_ids"]) for item in self.encoded("train")]
+                    lengths = store.lengths(self.encoded("train")).tolist()
                 except TunelabError:  # no training split to size them by
                     lengths = []
                 size = eval_window_for(lengths, h.max_length)
@@ -180,7 +181,7 @@ class TokenClassificationDataModule(TaskDataModule):
         and the tag scheme as detected on the training split."""
         settings = super().input_settings()
         settings["max_length"], settings["stride"] = self.window
-        lengths = sorted(len(item["input_ids"]) for item in self.encoded("train"))
+        lengths = sorted(store.lengths(self.encoded("train")).tolist())
         if lengths:  # a record, not a setting: what the windows were sized by
             settings["train_lengths"] = {
                 "p50": lengths[len(lengths) // 2],
@@ -223,7 +224,7 @@ class TokenClassificationDataModule(TaskDataModule):
             ids.append([label2id[tag] for tag in sentence.tags])
         return ids
 
-    def encoded(self, split: str) -> list[dict]:
+    def encoded(self, split: str) -> ItemStore:
         """Tokenized and aligned sentences of a split."""
         if split not in self._encoded:
             inside_of = None
@@ -254,11 +255,13 @@ class TokenClassificationDataModule(TaskDataModule):
                     items = self._running_text(items, words, label_ids, documents, inside_of)
                 if split == "train" and self.training.document_windows:
                     items += self._document_windows(words, label_ids, documents, inside_of)
-                return items
+                for item in items:  # every item of a store has the same fields
+                    item.setdefault("weight", 1)
+                return [items]
 
             content = (words, label_ids, documents, inside_of, max_length, stride)
-            items = self.cached_encoding(split, content, encode)
-            self.words_truncated[split] = sum(item["words_truncated"] for item in items)
+            items = self.cached_encoding(split, content, lambda notes: encode())
+            self.words_truncated[split] = sum(store.column(items, "words_truncated"))
             if self.words_truncated[split]:
                 log.warning(
                     "%s split: %d word(s) lie beyond max_length=%d sub-tokens (data.windows=false) "

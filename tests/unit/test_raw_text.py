@@ -93,8 +93,12 @@ def cut(token_lists, length, split, monkeypatch, per_chunk=2):
     from tunelab.tasks.mlm import datamodule
 
     monkeypatch.setattr(datamodule, "TEXTS_PER_CHUNK", per_chunk)
+    encodings = [SimpleNamespace(ids=ids) for ids in token_lists]
+    monkeypatch.setattr(
+        datamodule, "plain_encoder", lambda _: lambda t: [encodings[int(i)] for i in t]
+    )
     fake = SimpleNamespace(
-        tokenizer=lambda texts, **_: {"input_ids": [token_lists[int(t)] for t in texts]},
+        tokenizer=None,
         reading=SimpleNamespace(max_length=length),
         pretraining=SimpleNamespace(whole_word_mask=False),
     )
@@ -115,6 +119,23 @@ def test_blocks_cut_the_concatenated_stream(monkeypatch):
     assert cut(lists, 3, "train", monkeypatch, 1) == ([[1, 2, 3], [4, 5, 6], [7, 8, 9]], 0)
     assert cut([[1, 2]], 3, "train", monkeypatch) == ([], 2)
     assert cut(lists, 9, "train", monkeypatch, 5) == ([list(range(1, 10))], 0)
+
+
+def test_blocks_hold_the_ids_the_tokenizer_gives_even_when_its_file_truncates(tiny_bert):
+    from transformers import AutoTokenizer
+
+    from tunelab.tasks.mlm.datamodule import plain_encoder
+
+    tiny_tokenizer = AutoTokenizer.from_pretrained(tiny_bert)  # changed below: not the shared one
+    texts = ["hello world " * 20, "the cat", "zzqx hello"]
+    expected = tiny_tokenizer(texts)["input_ids"]
+    tiny_tokenizer.backend_tokenizer.enable_truncation(8)  # as a tokenizer.json may carry
+    tiny_tokenizer.backend_tokenizer.enable_padding(length=64)
+    encodings = plain_encoder(tiny_tokenizer)(texts)
+    assert [e.ids for e in encodings] == expected and len(expected[0]) > 8
+    assert tiny_tokenizer.backend_tokenizer.truncation is not None  # the tokenizer is untouched
+    pairs = tiny_tokenizer(texts, return_offsets_mapping=True)["offset_mapping"]
+    assert [list(e.offsets) for e in encodings] == [list(row) for row in pairs]
 
 
 def test_learnt_vocabulary_keeps_every_chinese_character(tmp_path):

@@ -32,6 +32,19 @@ TEXTS_PER_CHUNK = 10_000  # tokenized at a time: memory bounded by the chunk, no
 EVAL_MASK_SEED = 0  # dev and test are masked once, the same way in every run: comparable losses
 
 
+def plain_encoder(tokenizer):
+    """`texts -> encodings` (each with `.ids` and `.offsets`) of a fast tokenizer's own Rust
+    tokenizer, with special tokens, never truncated or padded: the ids `tokenizer(texts)` gives,
+    without transformers' conversion of every encoding to Python lists (a third of the time). A
+    copy, since a tokenizer.json may carry truncation and padding (MiniLM's does)."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_truncation()
+    backend.no_padding()
+    return backend.encode_batch
+
+
 def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool, folder: Path):
     """A BERT WordPiece tokenizer learnt on `texts` with the `tokenizers` library, saved in
     `folder`. Chinese characters are split one by one before WordPiece (BERT's normaliser), so a
@@ -194,15 +207,15 @@ class TextDataModule(TaskDataModule):
         [SEP], as in the standard recipe (`group_texts`). The sub-tokens left at the end fill
         no block in training (`notes["left_over"]`) and a last, shorter one in dev and test."""
         length, wwm = self.reading.max_length, self.pretraining.whole_word_mask
+        encode = plain_encoder(self.tokenizer)
         ids, offsets, count, block = [], [], 0, 0
         chunks = batched(texts, TEXTS_PER_CHUNK)
         for chunk in tqdm(chunks, f"tokenizing {split}", unit=" chunks", disable=None, leave=False):
-            encoding = self.tokenizer(chunk, return_offsets_mapping=wwm, verbose=False)
+            encodings = encode(chunk)
             count += len(chunk)
-            ids += itertools.chain.from_iterable(encoding["input_ids"])
+            ids += itertools.chain.from_iterable(e.ids for e in encodings)
             if wwm:
-                rows = encoding["offset_mapping"]
-                offsets += ([a, b] for row in rows for a, b in row)
+                offsets += ([a, b] for e in encodings for a, b in e.offsets)
             full = len(ids) // length * length
             starts = range(0, full, length)
             yield [

@@ -16,7 +16,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from tunelab import quiet
 from tunelab.errors import TunelabError
@@ -61,6 +61,17 @@ def is_rank_zero() -> bool:
     return all(os.environ.get(name, "0") == "0" for name in ranks)
 
 
+def device_count(devices) -> int:
+    """How many devices `trainer.devices` asks for, for a SLURM job's tasks and GPUs: a number, a
+    list of device ids ("0,1" too), or one for auto and -1 (give the number for several)."""
+    if isinstance(devices, (list, tuple, ListConfig)):
+        return len(devices)
+    text = str(devices).strip()
+    if "," in text:
+        return len([d for d in text.split(",") if d.strip()])
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
 def rank_zero_file(path: str) -> str:
     """`path` in the process of global rank 0, else the null device (Hydra's log file)."""
     return path if is_rank_zero() else os.devnull
@@ -89,6 +100,7 @@ def run_name(output_dir: str) -> str:
 
 OmegaConf.register_new_resolver("tunelab_run_name", run_name, replace=True)
 OmegaConf.register_new_resolver("tunelab_precision", default_precision, replace=True)
+OmegaConf.register_new_resolver("tunelab_device_count", device_count, replace=True)
 # Optuna's direction from the task's monitor_mode (max | min)
 OmegaConf.register_new_resolver(
     "tunelab_direction", lambda mode: {"min": "minimize"}.get(mode, "maximize"), replace=True

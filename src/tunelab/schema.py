@@ -154,12 +154,25 @@ def check(cfg: DictConfig) -> None:
         if not setting.fits(value):
             raise TunelabError(f"{setting.key}={value!r} is not allowed: use {setting.allowed()}")
     check_method(cfg)
+    check_strategy(cfg)
     stride, length = OmegaConf.select(cfg, "data.stride"), OmegaConf.select(cfg, "data.max_length")
     windows = OmegaConf.select(cfg, "data.windows") or OmegaConf.select(cfg, "data.long_text")
     if windows in (True, "windows") and isinstance(length, int) and (stride or 0) >= length:
         raise TunelabError(
             f"data.stride={stride} is not allowed: windows must advance, use a stride below "
             f"data.max_length={length}"
+        )
+
+
+def check_strategy(cfg: DictConfig) -> None:
+    """`trainer=fsdp` on CPUs stops with one line: Lightning's FSDPStrategy takes GPUs only
+    (torch's FSDP itself can run on CPU processes, Lightning's strategy refuses them)."""
+    strategy = OmegaConf.select(cfg, "trainer.strategy")
+    name = strategy.get("_target_", "") if isinstance(strategy, DictConfig) else str(strategy)
+    if "fsdp" in name.lower() and OmegaConf.select(cfg, "trainer.accelerator") == "cpu":
+        raise TunelabError(
+            "trainer=fsdp runs on GPUs only (Lightning's FSDPStrategy refuses accelerator=cpu); "
+            "on CPUs use trainer=ddp trainer.accelerator=cpu, which trains the same model unsharded"
         )
 
 

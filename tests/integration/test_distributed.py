@@ -3,6 +3,7 @@ default precision (bf16-mixed where the CPU has bf16 units)."""
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -12,11 +13,8 @@ from tests.conftest import eval_config
 from tunelab.inference.eval import evaluate
 
 
-def run_ddp(run_dir, tiny_bert, data: str, data_dir) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "tunelab",
+def train_overrides(run_dir, tiny_bert, data: str, data_dir) -> list[str]:
+    return [
         "train",
         f"data={data}",
         f"data.dir={data_dir}",
@@ -31,7 +29,50 @@ def run_ddp(run_dir, tiny_bert, data: str, data_dir) -> subprocess.CompletedProc
         "~callbacks.progress_bar",
         f"hydra.run.dir={run_dir}",
     ]
+
+
+def run_ddp(run_dir, tiny_bert, data: str, data_dir) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "tunelab",
+        *train_overrides(run_dir, tiny_bert, data, data_dir),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def run_two_nodes(run_dir, tiny_bert, data: str, data_dir) -> list[subprocess.CompletedProcess]:
+    """Two nodes of one process each on the loopback, each started by its own `torchrun`, as a
+    cluster's two machines would be (here they share the run folder, as on a shared disk)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    overrides = train_overrides(run_dir, tiny_bert, data, data_dir)
+    overrides = [o for o in overrides if not o.startswith("trainer.devices")]
+    nodes = [
+        subprocess.Popen(
+            [
+                *(
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--nnodes=2",
+                    "--nproc_per_node=1",
+                ),
+                *(f"--node_rank={rank}", "--master_addr=127.0.0.1", f"--master_port={port}"),
+                *("-m", "tunelab", *overrides, "trainer.devices=1", "trainer.num_nodes=2"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    done = []
+    for node in nodes:
+        out, err = node.communicate(timeout=600)
+        done.append(subprocess.CompletedProcess(node.args, node.returncode, out, err))
+    return done
 
 
 @pytest.fixture
@@ -51,11 +92,28 @@ def odd_data(tmp_path, conll_dir, table_dir):
     return folders
 
 
-@pytest.mark.parametrize("data, metric", [("conll", "test/f1"), ("csv", "test/f1_macro")])
-def test_ddp_metrics_equal_one_process_evaluation(tmp_path, tiny_bert, odd_data, data, metric):
+@pytest.mark.parametrize(
+    "data, metric, launch",
+    [
+        ("conll", "test/f1", "devices"),
+        ("csv", "test/f1_macro", "devices"),
+        ("conll", "test/f1", "nodes"),
+    ],
+)
+def test_ddp_metrics_equal_one_process_evaluation(
+    tmp_path, tiny_bert, odd_data, data, metric, launch
+):
+    """Two processes, from Lightning's launcher on one machine or from `torchrun` as two nodes."""
     run_dir = tmp_path / "run"
-    result = run_ddp(run_dir, tiny_bert, data, odd_data[data])
-    assert result.returncode == 0, result.stderr[-3000:]
+    if launch == "devices":
+        results = [run_ddp(run_dir, tiny_bert, data, odd_data[data])]
+    else:
+        results = run_two_nodes(run_dir, tiny_bert, data, odd_data[data])
+    for result in results:
+        assert result.returncode == 0, result.stderr[-3000:]
+    if launch == "nodes":  # each node one member of a world of two
+        for rank, result in enumerate(results):
+            assert f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in result.stdout + result.stderr
     # One run directory, written by rank 0 only.
     assert not list(run_dir.glob("*ddp_process*")), sorted(p.name for p in run_dir.iterdir())
     assert (run_dir / "train.log").is_file() and (run_dir / "model").is_dir()

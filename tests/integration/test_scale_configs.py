@@ -43,6 +43,17 @@ def test_fsdp_shards_each_layer_of_any_family(tmp_path, caplog):
     assert "names no layer class: the whole model is one shard unit" in caplog.text
 
 
+def test_fsdp_on_cpu_stops_with_one_line_saying_why(tmp_path, tiny_bert, conll_dir):
+    from tests.conftest import tiny_train_overrides
+    from tests.integration.test_bad_input import expect_error
+    from tunelab.training.train import train
+
+    overrides = [*tiny_train_overrides(tiny_bert, conll_dir), "trainer=fsdp"]
+    cfg = compose_train(tmp_path, [*overrides, "trainer.accelerator=cpu"])
+    expect_error(lambda: train(cfg), "trainer=fsdp runs on GPUs only", "trainer=ddp")
+    assert not (tmp_path / "checkpoints").exists()
+
+
 def test_deepspeed_config_instantiates_the_strategy(tmp_path, monkeypatch):
     # DeepSpeed itself is a GPU package, not installed here: transformers imports it on every
     # save_pretrained when present, which prints a warning in every run. Lightning's strategy
@@ -77,6 +88,15 @@ def test_slurm_launcher_instantiates(tmp_path):
     assert launcher.tasks_per_node == 4 and launcher.gpus_per_node == 4
     built = instantiate(launcher)
     assert type(built).__name__ == "SlurmLauncher"
+
+
+@pytest.mark.parametrize(
+    "devices, tasks", [(None, 1), ("trainer.devices=3", 3), ("trainer.devices=[0,1]", 2)]
+)
+def test_slurm_jobs_ask_for_one_task_and_gpu_a_device(tmp_path, devices, tasks):
+    overrides = ["launcher=slurm", *([devices] if devices else [])]  # the default: auto
+    launcher = compose_train(tmp_path, overrides, return_hydra_config=True).hydra.launcher
+    assert launcher.tasks_per_node == launcher.gpus_per_node == tasks
 
 
 def test_joblib_launcher_and_optuna_sweeper_compose(tmp_path):

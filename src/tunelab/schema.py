@@ -91,6 +91,7 @@ SETTINGS = (
     Setting("data.mlm_probability", float, 0, 1, above=True),
     Setting("data.dev_fraction", float, 0, 1, above=True),
     Setting("data.vocab_size", int, 6),  # beyond the five special tokens
+    Setting("data.shuffle_buffer", int, 0),
     Setting("data.k_shot", int, 1, nullable=True),
     Setting("data.k_shot_seed", int, 0),
     Setting("data.k_shot_epoch_steps", int, 1, nullable=True),

@@ -117,7 +117,7 @@ class ItemBatches(Dataset):
 
 
 # Settings that change how items are batched, not what they hold.
-LOADER_SETTINGS = {*names(Loader), "pack", "k_shot_epoch_steps"}
+LOADER_SETTINGS = {*names(Loader), "pack", "k_shot_epoch_steps", "streaming", "shuffle_buffer"}
 # Settings of what a run trained on, not of how a model reads text: not carried by the model.
 SAMPLE_SETTINGS = {*names(Sampling), "types", "step"}
 
@@ -132,6 +132,8 @@ class TaskDataModule(pl.LightningDataModule):
     """
 
     keep: tuple[str, ...] = ()
+    # the training split is read while training (a stream of unknown length), not encoded first
+    streams = False
     # the settings objects the constructor takes, by parameter name
     SETTINGS: dict[str, type] = {"loader": Loader, "sampling": Sampling}
     # this task's defaults where they differ from the shared objects' own

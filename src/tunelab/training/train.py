@@ -98,6 +98,15 @@ def validation_within_max_steps(trainer: DictConfig, datamodule) -> dict:
     once, at its end: Lightning validates at epoch ends, so early stopping and the best
     checkpoint would wait for a metric that never comes."""
     steps = trainer.get("max_steps", -1)
+    if datamodule.streams:
+        if not steps or steps < 0:
+            raise TunelabError(
+                "data.streaming=true reads a stream whose length is not known before it is read: "
+                "set trainer.max_steps=N (+trainer.max_steps=N)"
+            )
+        if trainer.get("val_check_interval", 1.0) == 1.0:  # a stream's epoch end is unknown
+            batches = steps * (trainer.get("accumulate_grad_batches") or 1)
+            return {"val_check_interval": batches, "check_val_every_n_epoch": None}
     if not steps or steps < 0 or trainer.get("val_check_interval", 1.0) != 1.0:
         return {}
     items, batch = len(datamodule.encoded("train")), datamodule.loader.batch_size

@@ -15,12 +15,17 @@ class TextBlocks:
         max_length: sub-tokens per block; texts are concatenated and cut into blocks.
         errors: `strict` (invalid UTF-8 stops with the line) or `replace` (U+FFFD).
         dev_fraction: without a dev* file, this seeded share of the training texts.
+        streaming: read the training text while training (`tunelab.tasks.mlm.stream`) instead of
+            tokenizing it all first; needs `trainer.max_steps`.
+        shuffle_buffer: blocks a streamed epoch is shuffled within.
     """
 
     text_column: str = "text"
     max_length: int = 128
     errors: str = "strict"
     dev_fraction: float = 0.01
+    streaming: bool = False
+    shuffle_buffer: int = 10_000
 
 
 @dataclass(frozen=True)

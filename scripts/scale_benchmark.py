@@ -20,7 +20,8 @@ reports its peak resident memory (its own and its workers') and wall time:
   into blocks, as Hugging Face's `run_mlm.py` does), `--num-proc` processes, into an empty cache.
 - `train`: `tunelab-train data=text data.dir=FOLDER trainer.max_steps=5` (no validation) from an
   empty cache, or with `--rows` `tunelab-train data=csv data.dir=FOLDER ...` the same way: the
-  whole command's peak memory and wall time.
+  whole command's peak memory and wall time; `--sides hf`: the `hf` tokenization above, then
+  transformers' `Trainer` (bf16, batch 32, `DataCollatorForLanguageModeling`) for five steps.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def tokenize_tunelab(folder: Path, cache: Path, num_proc: int) -> dict:
     return {"seconds": round(time.perf_counter() - start, 1), "blocks": len(blocks)}
 
 
-def tokenize_hf(folder: Path, cache: Path, num_proc: int) -> dict:
+def tokenize_hf(folder: Path, cache: Path, num_proc: int, train_steps: int = 0) -> dict:
     import datasets
     from transformers import AutoTokenizer
 
@@ -136,7 +137,31 @@ def tokenize_hf(folder: Path, cache: Path, num_proc: int) -> dict:
         return {"input_ids": [ids[i : i + length] for i in range(0, full, length)]}
 
     blocks = tokens.map(group, batched=True, num_proc=num_proc, remove_columns=tokens.column_names)
-    return {"seconds": round(time.perf_counter() - start, 1), "blocks": len(blocks)}
+    result = {"seconds": round(time.perf_counter() - start, 1), "blocks": len(blocks)}
+    if train_steps:
+        from transformers import (
+            AutoModelForMaskedLM,
+            DataCollatorForLanguageModeling,
+            Trainer,
+            TrainingArguments,
+        )
+
+        model = AutoModelForMaskedLM.from_pretrained(resolve_model(MODEL))
+        arguments = TrainingArguments(
+            str(cache / "run"),
+            max_steps=train_steps,
+            per_device_train_batch_size=32,
+            bf16=True,
+            report_to=[],
+            save_strategy="no",
+            logging_strategy="no",
+            dataloader_num_workers=0,
+            use_cpu=True,
+        )
+        collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+        Trainer(model=model, args=arguments, train_dataset=blocks, data_collator=collator).train()
+        result["total_seconds"] = round(time.perf_counter() - start, 1)
+    return result
 
 
 def one(side: str, size: int, num_proc: int) -> None:
@@ -144,8 +169,11 @@ def one(side: str, size: int, num_proc: int) -> None:
     folder = OUT / f"text-{size}mb"
     cache = Path(tempfile.mkdtemp(prefix="scale-"))
     try:
-        run = {"tunelab": tokenize_tunelab, "hf": tokenize_hf}[side]
-        result = run(folder, cache, num_proc)
+        if side == "hf-train":  # the Hugging Face recipe's five training steps
+            result = tokenize_hf(folder, cache, num_proc, train_steps=5)
+        else:
+            run = {"tunelab": tokenize_tunelab, "hf": tokenize_hf}[side]
+            result = run(folder, cache, num_proc)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print(json.dumps({**result, "peak_mb": peak_mb()}))
@@ -213,13 +241,24 @@ def main() -> None:
     for size in args.rows or args.sizes:
         if args.what == "train":
             unit = "rows" if args.rows else "mb"
-            results.append({unit: size, "side": "tunelab", **train_run(size, bool(args.rows))})
+            for side in args.sides:
+                if side == "tunelab":
+                    measured = train_run(size, bool(args.rows))
+                elif not args.rows:  # the Hugging Face masked-LM recipe
+                    command = [sys.executable, __file__, "one", "--sides", "hf-train"]
+                    measured = child(
+                        [*command, "--sizes", str(size), "--num-proc", str(args.num_proc)]
+                    )
+                else:
+                    continue
+                results.append({unit: size, "side": side, **measured})
+                print(json.dumps(results[-1]), flush=True)
         else:
             for side in args.sides:
                 command = [sys.executable, __file__, "one", "--sides", side, "--sizes", str(size)]
                 measured = child([*command, "--num-proc", str(args.num_proc)])
                 results.append({"mb": size, "side": side, "num_proc": args.num_proc, **measured})
-        print(json.dumps(results[-1]), flush=True)
+                print(json.dumps(results[-1]), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1))

@@ -43,6 +43,8 @@ def test_items_of_other_fields_are_refused_and_nothing_is_left(tmp_path):
         write_store(tmp_path / "t", [ITEMS[:1], [{**ITEMS[0], "extra": 1}]])
     with pytest.raises(ValueError, match="holds fractions"):
         write_store(tmp_path / "v", [[{"soft": []}], [{"soft": [0.5]}]])
+    with pytest.raises(ValueError, match="beyond 32 bits"):
+        write_store(tmp_path / "w", [[{"id": 1}], [{"id": 2**31}]])
     with pytest.raises(TypeError, match="holds str"):
         write_store(tmp_path / "u", [[{"text": "a"}]])
     assert list(tmp_path.iterdir()) == []
@@ -50,8 +52,8 @@ def test_items_of_other_fields_are_refused_and_nothing_is_left(tmp_path):
 
 def test_a_cut_or_foreign_file_is_refused_when_opened(tmp_path):
     write_store(tmp_path / "s", [ITEMS])
-    (tmp_path / "s" / "label.bin").write_bytes(np.zeros(2, np.int64).tobytes())
-    with pytest.raises(ValueError, match="label.bin holds 16 bytes, not 24"):
+    (tmp_path / "s" / "label.bin").write_bytes(np.zeros(2, np.int32).tobytes())
+    with pytest.raises(ValueError, match="label.bin holds 8 bytes, not 12"):
         ItemStore(tmp_path / "s")
     (tmp_path / "s" / "items.json").write_text('{"format": 99}')
     with pytest.raises(ValueError, match="format 99"):

@@ -34,9 +34,9 @@ def _kind(values: list) -> tuple[bool, tuple[int, ...], str]:
         first = next((v[0] for v in values if v), 0)
         inner = (len(first),) if isinstance(first, list) else ()
         sample = first[0] if inner else first
-        return True, inner, "float64" if isinstance(sample, float) else "int64"
+        return True, inner, "float64" if isinstance(sample, float) else "int32"
     if isinstance(value, (bool, int, np.integer)):
-        return False, (), "int64"
+        return False, (), "int32"
     if isinstance(value, (float, np.floating)):
         return False, (), "float64"
     raise TypeError(f"an item field holds {type(value).__name__}; a store takes numbers and lists")
@@ -74,24 +74,29 @@ class StoreWriter:
                 values = [item[name] for item in items]
             except KeyError:
                 raise ValueError(f"an item lacks the field {name!r} of the first one") from None
-            dtype = field["dtype"]
             if field["list"]:
                 sizes = np.fromiter((len(v) for v in values), np.int64, len(values))
-                array = np.asarray([x for v in values for x in v])
-                if array.size and array.dtype.kind == "f" and dtype == "int64":
-                    raise ValueError(
-                        f"the field {name!r} holds fractions, first seen as whole numbers"
-                    )
-                array = array.astype(dtype).reshape(-1, *field["inner"])
+                array = self._fitted(name, np.asarray([x for v in values for x in v]))
+                array = array.reshape(-1, *field["inner"])
                 ends = self.filled[name] + np.cumsum(sizes)
                 self.filled[name] = int(ends[-1])
                 self.files[name + ".offsets"].write(ends.astype(np.int64).tobytes())
             else:
-                array = np.asarray(values, dtype)
+                array = self._fitted(name, np.asarray(values))
             self.files[name].write(np.ascontiguousarray(array).tobytes())
         if len(items[0]) != len(self.fields):
             raise ValueError(f"items hold fields {sorted(items[0])}, not {sorted(self.fields)}")
         self.count += len(items)
+
+    def _fitted(self, name: str, array: np.ndarray) -> np.ndarray:
+        """`array` as the field's type (whole numbers as int32: token ids, labels and indices
+        all fit, at half the bytes), refused where that would change a value."""
+        dtype = self.fields[name]["dtype"]
+        if array.size and array.dtype.kind == "f" and dtype == "int32":
+            raise ValueError(f"the field {name!r} holds fractions, first seen as whole numbers")
+        if array.size and dtype == "int32" and (array.min() < -(2**31) or array.max() >= 2**31):
+            raise ValueError(f"the field {name!r} holds numbers beyond 32 bits")
+        return array.astype(dtype)
 
     def close(self, notes: dict | None = None) -> None:
         for handle in self.files.values():

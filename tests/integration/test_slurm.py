@@ -23,6 +23,7 @@ def test_a_slurm_sweep_submits_one_job_a_point_and_runs_it(tmp_path, tiny_bert, 
         *(sys.executable, "-m", "tunelab", "train", "-m", "launcher=slurm"),
         *tiny_train_overrides(tiny_bert, conll_dir),
         "hydra.launcher.partition=cpu",
+        "trainer.max_epochs=1",
         f"hydra.sweep.dir={sweep}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)

@@ -289,7 +289,8 @@ class TaskDataModule(pl.LightningDataModule):
             "test": [self.loader.test_split],
         }.get(stage, [])
         for split in wanted:
-            self.encoded(split)
+            if not (split == "train" and self.streams):  # a stream is read while training
+                self.encoded(split)
 
     def collate(self, items: list[dict]):
         return pad_batch(items, self.pad_values, self.keep, self.loader.pad_to_multiple_of)
@@ -361,6 +362,8 @@ class TaskDataModule(pl.LightningDataModule):
         """Items per training batch: `batch_size` texts' worth. An item that stands for several
         texts (a `weight` above 1: neighbouring sentences joined into one) counts as that many,
         so that joining changes neither the tokens per step nor the steps per epoch."""
+        if self.streams:  # a stream has no count; its items are one text each
+            return self.loader.batch_size
         items = self.encoded("train")
         texts = sum(column(items, "weight", 1))
         return max(1, round(self.loader.batch_size * len(items) / max(texts, 1)))

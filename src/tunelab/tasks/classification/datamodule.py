@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
 
 from tunelab.data.base import TaskDataModule
 from tunelab.data.cache import content_digest
 from tunelab.data.incremental import check_present, step_order, step_share
 from tunelab.data.settings import Loader, Sampling
-from tunelab.data.store import ItemStore
-from tunelab.data.tables import Example, read_table
+from tunelab.data.splits import find_split_file
+from tunelab.data.store import ItemStore, batched
+from tunelab.data.stream import Streaming
+from tunelab.data.tables import Example, iter_table, read_table
 from tunelab.data.text_splits import load_examples
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.classification import encoding
@@ -21,7 +24,7 @@ ENCODE_CHUNK = 10_000  # texts tokenized at a time: memory bounded by the chunk,
 log = logging.getLogger(__name__)
 
 
-class SequenceClassificationDataModule(TaskDataModule):
+class SequenceClassificationDataModule(Streaming, TaskDataModule):
     """Reads, tokenizes and batches labelled texts.
 
     Args:
@@ -128,7 +131,8 @@ class SequenceClassificationDataModule(TaskDataModule):
     def labels(self) -> list[str]:
         """Label list: given, or every label of the training split, sorted."""
         if self._labels is None:
-            found = {label for e in self.examples("train") for label in self.label_set(e)}
+            rows = self.stream_rows() if self.streams else self.examples("train")
+            found = {label for e in rows for label in self.label_set(e)}
             self._labels = sorted(found)
         return self._labels
 
@@ -138,28 +142,59 @@ class SequenceClassificationDataModule(TaskDataModule):
 
     def label_counts(self) -> list[int]:
         """Training examples per label, in label order (for class weights)."""
-        counts = Counter(label for e in self.examples("train") for label in self.label_set(e))
+        rows = self.stream_rows() if self.streams else self.examples("train")
+        counts = Counter(label for e in rows for label in self.label_set(e))
         return [counts[label] for label in self.labels]
 
     def targets(self, split: str) -> list:
         """Label id per example, or a multi-hot list per example (multi-label)."""
         index = {label: i for i, label in enumerate(self.labels)}
-        targets = []
-        for example in self.examples(split):
-            for label in self.label_set(example):
-                if label not in index:
-                    raise CorpusError(
-                        example.path,
-                        example.row,
-                        f"label {label!r} ({split} split) never occurs in the training labels "
-                        f"({', '.join(self.labels)})",
-                    )
-            ids = [index[label] for label in self.label_set(example)]
-            if self.reading.multi_label:
-                targets.append([1.0 if i in ids else 0.0 for i in range(len(self.labels))])
-            else:
-                targets.append(ids[0])
-        return targets
+        return [self.target(example, index, split) for example in self.examples(split)]
+
+    def target(self, example: Example, index: dict, split: str):
+        ids = []
+        for label in self.label_set(example):
+            if label not in index:
+                raise CorpusError(
+                    example.path,
+                    example.row,
+                    f"label {label!r} ({split} split) never occurs in the training labels "
+                    f"({', '.join(self.labels)})",
+                )
+            ids.append(index[label])
+        if self.reading.multi_label:
+            return [1.0 if i in ids else 0.0 for i in range(len(index))]
+        return ids[0]
+
+    def stream_rows(self) -> Iterator[Example]:
+        """The training table's rows, read from its file as they are needed (`data.streaming`)."""
+        h, r, refused = self.hparams, self.reading, None
+        if h.dir is None:
+            refused = "a packaged corpus (it is small: leave data.streaming off)"
+        elif self.sampling.k_shot or h.get("step") or h.get("classes") or h.get("extra_train"):
+            refused = (
+                "a K-shot sample or a continual-learning step (they pick from the whole split)"
+            )
+        elif self.loader.label_pairs:
+            refused = "same-label pairs (data.label_pairs, method=setfit)"
+        if refused:
+            raise TunelabError(
+                f"data.streaming=true reads a data.dir table in order, not {refused}"
+            )
+        names = {str(k): str(v) for k, v in (r.label_names or {}).items()}
+        path = find_split_file(h.dir, "train")
+        for example in iter_table(path, r.text_column, r.label_column, r.text_pair_column):
+            example.label = names.get(example.label, example.label)
+            yield example
+
+    def stream_chunks(self) -> Iterator[list[dict]]:
+        index = {label: i for i, label in enumerate(self.labels)}
+        for start, chunk in enumerate(batched(self.stream_rows(), ENCODE_CHUNK)):
+            targets = [self.target(example, index, "train") for example in chunk]
+            items = next(self._chunks(chunk, targets, {}))
+            for item in items:
+                item["example"] += start * ENCODE_CHUNK
+            yield items
 
     def references(self, split: str) -> list:
         return self.targets(split)

@@ -32,6 +32,9 @@ class TextReading:
             logits are averaged per text).
         max_length: sub-tokens per text (or window), special tokens included.
         stride: `windows` only: sub-tokens shared by neighbouring chunks.
+        streaming: read the training table while training (`tunelab.data.stream`) instead of
+            tokenizing it all first; needs `trainer.max_steps`.
+        shuffle_buffer: rows a streamed epoch is shuffled within.
     """
 
     text_column: str | list[str] = layout("text")
@@ -45,3 +48,5 @@ class TextReading:
     long_text: str = "truncate"
     max_length: int = MAX_LENGTH
     stride: int = STRIDE
+    streaming: bool = False
+    shuffle_buffer: int = 10_000

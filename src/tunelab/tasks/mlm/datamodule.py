@@ -8,11 +8,9 @@ import itertools
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
-from functools import partial
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import BertTokenizerFast, DataCollatorForLanguageModeling
 
@@ -24,9 +22,9 @@ from tunelab.data.raw_text import folder_split
 from tunelab.data.reading import MAX_LENGTH
 from tunelab.data.settings import Loader
 from tunelab.data.store import ItemStore, batched
+from tunelab.data.stream import Streaming
 from tunelab.errors import TunelabError
 from tunelab.tasks.mlm.reading import Pretraining, TextBlocks
-from tunelab.tasks.mlm.stream import BlockStream
 
 log = logging.getLogger(__name__)
 TRAIN_TOKENIZER = "train"  # data.tokenizer=train: a WordPiece vocabulary learnt on the corpus
@@ -72,7 +70,7 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, lowercase: bool, fold
     return BertTokenizerFast.from_pretrained(folder)
 
 
-class TextDataModule(TaskDataModule):
+class TextDataModule(Streaming, TaskDataModule):
     """Reads raw text, tokenizes it once and cuts it into blocks of `max_length` sub-tokens.
 
     Args:
@@ -272,44 +270,8 @@ class TextDataModule(TaskDataModule):
             )
         return pad_batch(masked, self.pad_values, self.keep, self.loader.pad_to_multiple_of)
 
-    @property
-    def streams(self) -> bool:
-        return self.reading.streaming
-
-    def train_batch_size(self) -> int:
-        return self.loader.batch_size  # blocks are one text's worth each; a stream has no count
-
-    def state_dict(self) -> dict:
-        """A stream's position, in every checkpoint: (epoch, batches of it trained). Lightning
-        reads its data before its own restored count is in place, so the stream keeps its own."""
-        if not self.streams or self.trainer is None:
-            return {}
-        # processed, not completed: a checkpoint taken at a batch's end counts that batch
-        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
-        return {"stream": [self.trainer.current_epoch, done]}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._resume_at = tuple(state["stream"]) if "stream" in state else None
-
-    def stream_position(self) -> tuple[int, int]:
-        """(epoch, batches to skip) for the stream about to be read: the checkpoint's position
-        once, in the epoch it was taken in; else the start of the epoch."""
-        epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        resume, self._resume_at = getattr(self, "_resume_at", None), None
-        return (epoch, resume[1]) if resume and resume[0] == epoch else (epoch, 0)
-
-    def train_dataloader(self) -> DataLoader:
-        if not self.streams:
-            return super().train_dataloader()
-        trainer = self.trainer
-        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        return DataLoader(
-            BlockStream(self, self.loader.batch_size, rank, world),
-            batch_size=self.loader.batch_size,
-            collate_fn=partial(type(self).train_collate, self),
-            # iterating must not draw from the global random state (a resumed run's dropout)
-            generator=torch.Generator().manual_seed(self.shuffle_seed % 2**63),
-        )
+    def stream_chunks(self) -> Iterator[list[dict]]:
+        return self._blocks(self.split_texts("train"), "train", {})
 
     def train_collate(self, items: list[dict]):
         """A training batch masked anew: the mask depends on the seed, the epoch and the block,

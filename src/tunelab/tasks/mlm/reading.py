@@ -15,7 +15,7 @@ class TextBlocks:
         max_length: sub-tokens per block; texts are concatenated and cut into blocks.
         errors: `strict` (invalid UTF-8 stops with the line) or `replace` (U+FFFD).
         dev_fraction: without a dev* file, this seeded share of the training texts.
-        streaming: read the training text while training (`tunelab.tasks.mlm.stream`) instead of
+        streaming: read the training text while training (`tunelab.data.stream`) instead of
             tokenizing it all first; needs `trainer.max_steps`.
         shuffle_buffer: blocks a streamed epoch is shuffled within.
     """

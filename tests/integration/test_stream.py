@@ -1,5 +1,6 @@
-"""Masked-LM training on a stream (`data.streaming=true`): every block once an epoch, in a buffered
-random order, shared out between processes, and an exact resume in mid-epoch."""
+"""Training on a stream (`data.streaming=true`), masked-LM text and classification tables: every
+item once an epoch, in a buffered random order, shared out between processes, and an exact
+resume in mid-epoch."""
 
 import random
 import sys
@@ -10,8 +11,8 @@ from tests.conftest import compose_train
 from tests.integration import test_mlm
 from tests.integration.test_bad_input import expect_error
 from tests.integration.test_rerun_resume import csv_rows, metrics, rerun, run
+from tunelab.data.stream import ItemStream, shuffled
 from tunelab.tasks.mlm.datamodule import TextDataModule
-from tunelab.tasks.mlm.stream import BlockStream, shuffled
 from tunelab.training.train import train
 
 mlm_overrides, text_dir = test_mlm.mlm_overrides, test_mlm.text_dir  # text_dir: a fixture
@@ -31,12 +32,38 @@ def test_a_streamed_epoch_holds_the_stored_blocks_each_once(tiny_bert, text_dir)
         str(tiny_bert), dir=str(text_dir), max_length=16, streaming=True, shuffle_buffer=8
     )
     stored = sorted(block["input_ids"] for block in module.encoded("train"))
-    streamed = list(BlockStream(module, batch_size=4))
+    streamed = list(ItemStream(module, batch_size=4))
     assert sorted(block["input_ids"] for block in streamed) == stored
     assert [b["block"] for b in streamed] != sorted(b["block"] for b in streamed)
-    ranks = [list(BlockStream(module, 4, rank, 2)) for rank in (0, 1)]
+    ranks = [list(ItemStream(module, 4, rank, 2)) for rank in (0, 1)]
     assert sorted(b["input_ids"] for rank in ranks for b in rank) == stored
     assert ranks[0][:4] == streamed[:4] and ranks[1][:4] == streamed[4:8]  # whole batches each
+
+
+def test_a_streamed_table_holds_the_stored_items_and_trains(tmp_path, tiny_bert, table_dir):
+    from tests.conftest import tiny_train_overrides
+    from tunelab.tasks.classification.datamodule import SequenceClassificationDataModule
+
+    def module(**settings):
+        return SequenceClassificationDataModule.from_config(
+            str(tiny_bert), dir=str(table_dir), max_length=32, **settings
+        )
+
+    def content(items):
+        return sorted((item["input_ids"], item["label"]) for item in items)
+
+    stored = module().encoded("train")
+    streaming = module(streaming=True, shuffle_buffer=8)
+    streamed = list(ItemStream(streaming, batch_size=4))
+    assert content(streamed) == content(stored) and streaming.labels == module().labels
+    assert sorted(item["example"] for item in streamed) == list(range(len(stored)))
+    expect_error(
+        lambda: list(ItemStream(module(streaming=True, k_shot=2), 4)), "not a K-shot sample"
+    )
+    overrides = tiny_train_overrides(tiny_bert, table_dir, "csv")
+    cfg = compose_train(tmp_path, [*overrides, "data.streaming=true", "+trainer.max_steps=6"])
+    metrics = train(cfg)
+    assert "test/acc" in metrics and metrics["val/acc"] == metrics["val/acc"]
 
 
 def test_streaming_without_max_steps_stops_with_one_line(tmp_path, tiny_bert, text_dir):

@@ -25,6 +25,7 @@ import numpy as np
 
 FORMAT = 1
 META = "items.json"
+TEXTS_PER_CHUNK = 10_000  # tokenized at a time: memory bounded by the chunk, not the corpus
 
 
 def _kind(values: list) -> tuple[bool, tuple[int, ...], str]:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tunelab.data.base import TaskDataModule
 from tunelab.data.cache import content_digest
 from tunelab.data.incremental import check_present, step_order, step_share
 from tunelab.data.settings import Loader, Sampling
 from tunelab.data.splits import find_split_file
-from tunelab.data.store import ItemStore, batched
+from tunelab.data.store import TEXTS_PER_CHUNK, ItemStore, batched
 from tunelab.data.stream import Streaming
 from tunelab.data.tables import Example, iter_table, read_table
 from tunelab.data.text_splits import load_examples
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.classification import encoding
 from tunelab.tasks.classification.reading import LONG_TEXT, TextReading
-
-ENCODE_CHUNK = 10_000  # texts tokenized at a time: memory bounded by the chunk, not the split
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +187,8 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
 
     def stream_chunks(self) -> Iterator[list[dict]]:
         index = {label: i for i, label in enumerate(self.labels)}
-        for start, chunk in enumerate(batched(self.stream_rows(), ENCODE_CHUNK)):
-            targets = [self.target(example, index, "train") for example in chunk]
-            items = next(self._chunks(chunk, targets, {}))
-            for item in items:
-                item["example"] += start * ENCODE_CHUNK
-            yield items
+        rows = ((e, self.target(e, index, "train")) for e in self.stream_rows())
+        return self._chunks(rows, {})
 
     def references(self, split: str) -> list:
         return self.targets(split)
@@ -224,30 +218,31 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
                 (e.text, e.text_pair, t) for e, t in zip(examples, targets, strict=True)
             )
             items = self.cached_encoding(
-                split, content, lambda notes: self._chunks(examples, targets, notes)
+                split,
+                content,
+                lambda notes: self._chunks(zip(examples, targets, strict=True), notes),
             )
             self._encoded[split] = items
             self._count_truncated(split, items.notes["truncated"], len(examples))
         return self._encoded[split]
 
-    def _chunks(self, examples: list, targets: list, notes: dict):
-        """The items of `examples`, `ENCODE_CHUNK` texts at a time; `notes["truncated"]`: how
-        many texts exceed `max_length`."""
-        h, truncated = self.reading, 0
-        for start in range(0, len(examples), ENCODE_CHUNK):
-            chunk = examples[start : start + ENCODE_CHUNK]
+    def _chunks(self, rows: Iterable[tuple[Example, object]], notes: dict):
+        """The items of (example, target) `rows`, `TEXTS_PER_CHUNK` texts at a time;
+        `notes["truncated"]`: how many texts exceed `max_length`."""
+        h, truncated, start = self.reading, 0, 0
+        for chunk in batched(rows, TEXTS_PER_CHUNK):
             items, flags = encoding.encode_texts(
                 self.tokenizer,
-                [e.text for e in chunk],
-                [e.text_pair for e in chunk] if h.text_pair_column else None,
-                targets[start : start + ENCODE_CHUNK],
+                [e.text for e, _ in chunk],
+                [e.text_pair for e, _ in chunk] if h.text_pair_column else None,
+                [target for _, target in chunk],
                 h.max_length,
                 h.stride,
                 h.long_text,
             )
             for item in items:
                 item["example"] += start
-            truncated += sum(flags)
+            truncated, start = truncated + sum(flags), start + len(chunk)
             yield items
         notes["truncated"] = truncated
 

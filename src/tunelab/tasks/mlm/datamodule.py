@@ -21,7 +21,7 @@ from tunelab.data.cache import content_digest
 from tunelab.data.raw_text import folder_split
 from tunelab.data.reading import MAX_LENGTH
 from tunelab.data.settings import Loader
-from tunelab.data.store import ItemStore, batched
+from tunelab.data.store import TEXTS_PER_CHUNK, ItemStore, batched
 from tunelab.data.stream import Streaming
 from tunelab.errors import TunelabError
 from tunelab.tasks.mlm.reading import Pretraining, TextBlocks
@@ -29,7 +29,6 @@ from tunelab.tasks.mlm.reading import Pretraining, TextBlocks
 log = logging.getLogger(__name__)
 TRAIN_TOKENIZER = "train"  # data.tokenizer=train: a WordPiece vocabulary learnt on the corpus
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-TEXTS_PER_CHUNK = 10_000  # tokenized at a time: memory bounded by the chunk, not the corpus
 EVAL_MASK_SEED = 0  # dev and test are masked once, the same way in every run: comparable losses
 
 

@@ -91,17 +91,48 @@ def classification_scores_from_file(
         per_class_f1.append(score)
     scores["f1_micro"] = f1(totals["tp"], totals["fp"], totals["fn"])[2]
     scores["f1_macro"] = sum(per_class_f1) / len(per_class_f1)
+    if not separator:  # single-label: calibrated, its probabilities in the file
+        scores.update(calibration_from_file(rows, pairs))
     return scores
 
 
+# Calibration figures whose probabilities are in no file (before temperature scaling; NER's
+# entity confidences): checked to lie in [0, 1].
+CALIBRATION = {"ece_before", "brier_before", "ece", "brier"}
+INTERVAL = ("_ci95_low", "_ci95_high")
+
+
 def assert_test_scores_recomputed(saved: dict, recomputed: dict, counts: set[str]) -> None:
-    """Every `test/*` key of metrics.json is either recomputed (and equal) or a known count."""
+    """Every `test/*` key of metrics.json is either recomputed (and equal), a known count, the
+    uncalibrated calibration figures, or a bootstrap interval around a recomputed score."""
     import pytest
 
     test_keys = {key.removeprefix("test/") for key in saved if key.startswith("test/")}
-    assert test_keys - counts == set(recomputed), "a test/* score that no test recomputes"
+    intervals = {key for key in test_keys if key.endswith(INTERVAL)}
+    before = (test_keys & CALIBRATION) - set(recomputed)
+    assert test_keys - counts - intervals - before == set(recomputed), "a test/* score unchecked"
     for key, value in recomputed.items():
         assert saved[f"test/{key}"] == pytest.approx(value, abs=1e-6), key
+    for key in intervals:
+        base = key.removesuffix(INTERVAL[0]).removesuffix(INTERVAL[1])
+        low, high = (saved[f"test/{base}{end}"] for end in INTERVAL)
+        assert low <= recomputed[base] + 1e-9 and recomputed[base] <= high + 1e-9, key
+    assert all(0 <= saved[f"test/{key}"] <= 1 for key in before)
+
+
+def calibration_from_file(rows: list[dict], pairs: list[tuple[set, set]]) -> dict[str, float]:
+    """ECE (ten equal bins) and Brier score of the decisions' probabilities (`prob`)."""
+    confidence = [float(row["prob"]) for row in rows]
+    right = [gold == pred for gold, pred in pairs]
+    bins: dict[int, list] = {}
+    for c, r in zip(confidence, right, strict=True):
+        bins.setdefault(min(int(c * 10), 9), []).append((c, r))
+    ece = sum(
+        abs(sum(r for _, r in inside) - sum(c for c, _ in inside)) / len(confidence)
+        for inside in bins.values()
+    )
+    brier = sum((c - r) ** 2 for c, r in zip(confidence, right, strict=True)) / len(confidence)
+    return {"ece": ece, "brier": brier}
 
 
 def assert_classification_run_recomputed(run_dir: Path, labels: list[str]) -> dict:

@@ -116,3 +116,34 @@ def test_the_page_shows_each_label_probability_as_a_bar(browser, classified_run,
     assert shown == {k: f"{100 * p:.1f}%" for k, p in expected["probabilities"].items()}
     assert chosen.get_attribute("data-label") == expected["label"]
     assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
+
+
+def test_the_page_shows_an_explanation_on_request(browser, classified_run, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tunelab.inference.predictor import Predictor
+
+    model_dir = classified_run[0] / "model"
+    text = "anna flew to paris ."
+    (expected,) = Predictor(str(model_dir)).explain([text])
+    with served(model_dir, tmp_path) as (url, _):
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda d: "labels" in d.find_element(By.ID, "about").text)
+        browser.find_element(By.ID, "explain").click()
+        box = browser.find_element(By.ID, "text")
+        box.clear()
+        box.send_keys(text)
+        browser.find_element(By.ID, "submit").click()
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "#results[data-done]")))
+        shaded = browser.find_elements(By.CSS_SELECTOR, "#results .why .attribution")
+        shown = [(s.text, float(s.get_attribute("data-attribution"))) for s in shaded]
+        what = browser.find_element(By.CSS_SELECTOR, "#results .why .what").text
+    assert what == f"{expected['label']}:"
+    assert [word for word, _ in shown] == [w["word"] for w in expected["words"]]
+    for (_, value), word in zip(shown, expected["words"], strict=True):
+        assert value == pytest.approx(
+            word["attribution"], abs=1e-3 + 0.05 * abs(word["attribution"])
+        )

@@ -76,7 +76,9 @@ def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, c
     assert "optimizer.lr=0.003" in overrides  # Hydra writes the parsed value
     # The multirun ends with its summary; the command line tool writes the same table.
     rows = (tmp_path / "summary.csv").read_text().splitlines()
-    assert rows[0] == "job,optimizer.lr,val/f1,test/f1,test/f1_strict,status"
+    assert rows[0] == (
+        "job,optimizer.lr,val/f1,test/f1,test/f1_ci95_low,test/f1_ci95_high,test/f1_strict,status"
+    )
     assert [row.split(",")[1] for row in rows[1:]] == ["0.001", "0.003"]
     f1 = json.loads((tmp_path / "1" / "metrics.json").read_text())["test/f1"]
     assert float(rows[2].split(",")[3]) == f1

@@ -76,3 +76,23 @@ def test_one_run_is_shown_alone(tmp_path, two_runs):
     markdown = compare([str(two_runs[0])], tmp_path / "out").read_text()
     assert str(two_runs[0]) in markdown and "One run: nothing to compare it with yet" in markdown
     assert markdown.count("\n|") == 2  # header rule and one row
+
+
+def test_two_runs_on_the_same_items_are_paired(tmp_path, two_runs):
+    """Each headline score gets the paired bootstrap difference and a verdict; a run against
+    itself differs by exactly 0, with no clear difference."""
+    markdown = compare([str(two_runs[0]), str(two_runs[1]), str(two_runs[0])], tmp_path / "out")
+    text = markdown.read_text()
+    assert "Paired bootstrap against" in text
+    rows = [line for line in text.splitlines() if "| test/f1 |" in line and " vs " in line]
+    assert len(rows) == 2
+    verdicts = ("better", "worse", "no clear difference")
+    assert rows[0].rstrip(" |").endswith(verdicts)
+    assert "| +0.0000 | [+0.0000, +0.0000] | no clear difference |" in rows[1]
+    assert "test/f1_ci95_low" in (tmp_path / "out" / "compare.csv").read_text()
+
+
+def test_runs_without_predictions_are_shown_but_not_paired(tmp_path, two_runs):
+    copy = job_copy(two_runs[0], tmp_path / "copy", "0.5")
+    text = compare([str(two_runs[0]), str(copy)], tmp_path / "out").read_text()
+    assert "not paired: " in text and "no such predictions file" not in text.split("|")[0]

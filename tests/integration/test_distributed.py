@@ -124,7 +124,8 @@ def test_ddp_metrics_equal_one_process_evaluation(
         eval_config(
             single_dir,
             odd_data[data],
-            f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",
+            # the exported model: it carries the temperature fitted after training
+            f"model_dir={run_dir / 'model'}",
             data=data,
         )
     )

@@ -7,10 +7,10 @@ import pytest
 from tests.conftest import compose_train, eval_config, write_conll
 from tests.recompute import NER_COUNTS, assert_test_scores_recomputed, ner_scores_from_file
 from tunelab.data.conll import read_conll
+from tunelab.data.words import split_words
 from tunelab.errors import TunelabError
 from tunelab.inference.eval import evaluate
 from tunelab.inference.predict import predict
-from tunelab.tasks.ner.predict import split_words
 
 
 @pytest.mark.parametrize("source", ["ckpt_path", "model_dir"])

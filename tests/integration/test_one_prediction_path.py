@@ -40,7 +40,7 @@ def eval_and_predict(tmp_path, model_dir, texts):
 def test_classification_encodes_and_decodes_one_way(tmp_path, monkeypatch, classified_run):
     run_dir, _ = classified_run
     encoded = spy(monkeypatch, encoding, "encode_texts")
-    decoded = spy(monkeypatch, SequenceClassificationModule, "example_probs")
+    decoded = spy(monkeypatch, SequenceClassificationModule, "example_logits")
     eval_and_predict(tmp_path, run_dir / "model", ["acme works with hooli ."])
     assert {"eval", "predict"} <= set(encoded) and {"eval", "predict"} <= set(decoded)
 

@@ -7,8 +7,8 @@ import torch
 
 from tunelab.apps.assistant.answers import Assistant, read_answers
 from tunelab.apps.assistant.index import QuestionIndex, retrieval_scores
-from tunelab.apps.assistant.threshold import answered_scores, threshold_for_precision
 from tunelab.errors import CorpusError
+from tunelab.trust.abstain import answered_scores, threshold_for_precision
 
 
 def test_the_threshold_answers_the_most_texts_at_the_precision_asked():

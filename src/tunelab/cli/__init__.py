@@ -66,6 +66,11 @@ COMMANDS = {
         "topic and sentiment of a stream of texts, with alerts on surges",
         "monitor",
     ),
+    "explain": Command(
+        "tunelab.inference.explain",
+        "which words made a model decide, per text or entity",
+        "explain",
+    ),
 }
 # Hydra's flags that print and exit before the task runs
 HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -153,4 +158,5 @@ def alias(name: str):
     search,
     recommend,
     monitor,
+    explain,
 ) = (alias(name) for name in COMMANDS)

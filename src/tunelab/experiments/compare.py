@@ -1,9 +1,13 @@
 """`tunelab-compare RUN_OR_MULTIRUN...`: runs side by side.
 
 A table of each run's scores (the monitored metric, its test counterpart, the task's headline
-scores) and of every config value that differs between the runs, as compare.md and compare.csv,
-and a picture of the monitored metric per run (compare.png), in `--out` (default: compare/).
-A multirun folder stands for each of its jobs.
+scores, with their 95% intervals) and of every config value that differs between the runs, as
+compare.md and compare.csv, and a picture of the monitored metric per run (compare.png), in
+`--out` (default: compare/). A multirun folder stands for each of its jobs.
+
+Each run tested on the same items as the first is also compared with it, item by item: the
+paired bootstrap interval of the difference of each headline score, and a verdict (`better`,
+`worse`, `no clear difference`) where the interval leaves out 0 or not.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import csv
 import json
 from pathlib import Path
 
+from tunelab import tasks
 from tunelab.errors import TunelabError
 from tunelab.experiments.sweep import job_order, metric_columns
 from tunelab.experiments.sweep import read_run as sweep_read_run
 from tunelab.training import plots
 from tunelab.training.rundir import markdown_table
+from tunelab.trust.bootstrap import paired_difference
 
 # Where a run lives or how Hydra ran it, not what it trained: never a difference worth a column.
 IGNORED = ("paths.", "hydra.", "trainer.default_root_dir", "callbacks.model_checkpoint.dirpath")
@@ -62,7 +68,7 @@ def differing_keys(runs: list[dict]) -> list[str]:
     ]
 
 
-def compare(given: list[str], out: str | Path = "compare") -> Path:
+def compare(given: list[str], out: str | Path = "compare", split: str | None = None) -> Path:
     """Write compare.csv/.md/.png into `out`; return the markdown file."""
     runs = [read_run(folder) for folder in run_folders(given)]
     if not runs:
@@ -82,13 +88,65 @@ def compare(given: list[str], out: str | Path = "compare") -> Path:
     cells = [[f"{v:.4f}" if isinstance(v, float) else v for v in row] for row in rows]
     markdown = folder / "compare.md"
     alone = "\nOne run: nothing to compare it with yet; name more runs or a multirun folder.\n"
-    markdown.write_text(markdown_table(header, cells) + (alone if len(runs) == 1 else ""))
+    paired = paired_section(runs, split) if len(runs) > 1 else alone
+    markdown.write_text(markdown_table(header, cells) + paired)
     if metrics:
         scored = [run for run in runs if isinstance(run.get(metrics[0]), float)]
         names = [short_name(run["run"], [r["run"] for r in runs]) for run in scored]
         values = [run[metrics[0]] for run in scored]
         plots.bars(folder / "compare.png", f"{metrics[0]} per run", names, values, metrics[0])
     return markdown
+
+
+def tested_items(run: dict, split: str | None) -> tuple:
+    """(task, gold, pred) of the run's predictions file for `split` (None: its only one)."""
+    folder = Path(run["run"])
+    task = tasks.get(str(run["task"]), named_by=f"{folder}/.hydra/config.yaml")
+    if task.agreement is None:
+        raise TunelabError(f"{folder}: a {task.name} run has no item-by-item scores to pair")
+    if split is None:
+        files = sorted((folder / "predictions").glob("*.*"))
+        if len(files) != 1:
+            found = ", ".join(f.name for f in files) or "none"
+            raise TunelabError(f"{folder}/predictions: one file expected ({found}); give --split")
+        split = files[0].stem
+    return task, *task.agreement.read_predictions(folder, split)
+
+
+def paired_section(runs: list[dict], split: str | None = None) -> str:
+    """Markdown: each later run against the first, per headline score, paired on the items."""
+    base = runs[0]
+    try:
+        task, gold, base_pred = tested_items(base, split)
+    except TunelabError as err:
+        return f"\nNo paired comparison: {err}\n"
+    lines = ["", f"Paired bootstrap against {base['run']} (95% interval of the difference):", ""]
+    rows = []
+    for run in runs[1:]:
+        try:
+            other_task, other_gold, pred = tested_items(run, split)
+        except TunelabError as err:
+            rows.append([run["run"], "", "", "", "", f"not paired: {err}"])
+            continue
+        if other_task.name != task.name or other_gold != gold:
+            rows.append([run["run"], "", "", "", "", "not paired: tested on other items"])
+            continue
+        first = task.agreement.item_counts(gold, base_pred)
+        counts = task.agreement.item_counts(gold, pred)
+        for metric in first.point():
+            found = paired_difference(counts, first, metric)
+            rows.append(
+                [
+                    run["run"],
+                    f"test/{metric}",
+                    f"{found.a:.4f} vs {found.b:.4f}",
+                    f"{found.difference:+.4f}",
+                    f"[{found.low:+.4f}, {found.high:+.4f}]",
+                    found.verdict,
+                ]
+            )
+    header = ["run", "score", "run vs first", "difference", "95% interval", "verdict"]
+    return "\n".join(lines) + markdown_table(header, rows)
 
 
 def short_name(path: str, every: list[str]) -> str:
@@ -105,9 +163,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders, or multirun folders (each job)")
     parser.add_argument("--out", default="compare", help="folder for compare.md/.csv/.png")
+    parser.add_argument(
+        "--split", default=None, help="the predictions file paired (default: a run's only one)"
+    )
     args = parser.parse_args()
     try:
-        markdown = compare(args.runs, args.out)
+        markdown = compare(args.runs, args.out, args.split)
     except TunelabError as error:
         raise SystemExit(f"tunelab: error: {error}") from None
     print(markdown.read_text())

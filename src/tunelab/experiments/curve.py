@@ -133,20 +133,32 @@ def metric_of(cfg: DictConfig, metrics: dict) -> str:
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Mean, standard deviation and count per (method, K), in the order first met."""
-    groups: dict[tuple[str, int], list[float]] = {}
+    """Mean, standard deviation and count per (method, K), in the order first met, and the mean
+    bounds of the runs' 95% test intervals (how far one run's score is from the split's)."""
+    groups: dict[tuple[str, int], list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["method"], row["k"]), []).append(row["value"])
-    return [
-        {
+        groups.setdefault((row["method"], row["k"]), []).append(row)
+    summary = []
+    for (method, k), group in groups.items():
+        values = [row["value"] for row in group]
+        point = {
             "method": method,
             "k": k,
             "mean": statistics.fmean(values),
             "std": statistics.stdev(values) if len(values) > 1 else 0.0,
             "n": len(values),
         }
-        for (method, k), values in groups.items()
-    ]
+        for bound in ("ci95_low", "ci95_high"):  # the mean of the runs' own test intervals
+            known = [row[bound] for row in group if row.get(bound) is not None]
+            point[bound] = statistics.fmean(known) if len(known) == len(group) else None
+        summary.append(point)
+    return summary
+
+
+def interval(point: dict) -> str:
+    if point["ci95_low"] is None:
+        return ""
+    return f"[{point['ci95_low']:.4f}, {point['ci95_high']:.4f}]"
 
 
 def plot(summary: list[dict], metric: str, title: str, path: Path) -> None:
@@ -158,17 +170,21 @@ def plot(summary: list[dict], metric: str, title: str, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(s["method"] for s in summary):
         points = sorted((s for s in summary if s["method"] == method), key=lambda s: s["k"])
-        axes.errorbar(
-            [s["k"] for s in points],
+        ks = [s["k"] for s in points]
+        line = axes.errorbar(
+            ks,
             [s["mean"] for s in points],
             yerr=[s["std"] for s in points],
             marker="o",
             capsize=3,
             label=method,
         )
+        if all(s["ci95_low"] is not None for s in points):
+            low, high = [s["ci95_low"] for s in points], [s["ci95_high"] for s in points]
+            axes.fill_between(ks, low, high, alpha=0.15, color=line[0].get_color())
     axes.set_xscale("log", base=2)
     axes.set_xlabel("K (labelled examples per class)")
-    axes.set_ylabel(f"{metric} (mean ± sd over seeds)")
+    axes.set_ylabel(f"{metric} (mean ± sd over seeds; band: a run's 95% CI)")
     axes.set_title(title)
     axes.legend()
     figure.tight_layout()
@@ -194,6 +210,8 @@ def curve(cfg: DictConfig) -> list[dict]:
                         "seed": int(seed),
                         "metric": metric,
                         "value": metrics[metric],
+                        "ci95_low": metrics.get(f"{metric}_ci95_low"),
+                        "ci95_high": metrics.get(f"{metric}_ci95_high"),
                         "train_examples": metrics.get("data/train_examples"),
                         "run_dir": metrics["run_dir"],
                     }
@@ -205,8 +223,11 @@ def curve(cfg: DictConfig) -> list[dict]:
     summary = summarise(rows)
     metric = rows[0]["metric"]
     table = markdown_table(
-        ["method", "K", f"{metric} mean", "sd", "seeds"],
-        [[s["method"], s["k"], f"{s['mean']:.4f}", f"{s['std']:.4f}", s["n"]] for s in summary],
+        ["method", "K", f"{metric} mean", "sd", "seeds", "a run's 95% CI (mean bounds)"],
+        [
+            [s["method"], s["k"], f"{s['mean']:.4f}", f"{s['std']:.4f}", s["n"], interval(s)]
+            for s in summary
+        ],
     )
     title = f"data={preset_name(cfg)}"
     (out / "curve.md").write_text(f"# Learning curve: {title}\n\n{table}")

@@ -76,8 +76,12 @@ def read_runs(multirun_dir: Path) -> list[dict]:
     return runs
 
 
+INTERVAL = ("_ci95_low", "_ci95_high")  # metrics.json suffixes of a score's bounds
+
+
 def metric_columns(runs: list[dict]) -> list[str]:
-    """The monitored (val) metric, its test counterpart, and the tasks' headline test scores."""
+    """The monitored (val) metric, its test counterpart, and the tasks' headline test scores,
+    each followed by its interval bounds where written."""
     wanted = []
     for run in runs:
         if run.get("monitor"):
@@ -89,7 +93,14 @@ def metric_columns(runs: list[dict]) -> list[str]:
                 wanted += tasks.get(str(run["task"]), named_by=source).headline
             except TunelabError:
                 log.warning("%s names task %r, not one of tunelab's", source, run["task"])
-    return [key for key in dict.fromkeys(wanted) if any(key in run for run in runs)]
+    columns = []
+    for key in dict.fromkeys(wanted):
+        if any(key in run for run in runs):
+            columns.append(key)
+            # its 95% bootstrap interval, where the runs wrote one (tunelab.trust.bootstrap)
+            bounds = [f"{key}{end}" for end in INTERVAL]
+            columns += [b for b in bounds if any(b in run for run in runs)]
+    return columns
 
 
 def swept_keys(runs: list[dict]) -> list[str]:
@@ -124,8 +135,9 @@ def summarize(multirun_dir: str | Path) -> Path:
     markdown = folder / "summary.md"
     cells = [[f"{v:.4f}" if isinstance(v, float) else v for v in row] for row in rows]
     markdown.write_text(markdown_table(header, cells))
-    if swept and metrics:
-        plot(runs, swept[0], metrics[:2], folder / "summary.png")
+    scores = [m for m in metrics if not m.endswith(INTERVAL)]
+    if swept and scores:
+        plot(runs, swept[0], scores[:2], folder / "summary.png")
     return markdown
 
 

@@ -22,6 +22,9 @@ from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import run_on_onnx
 from tunelab.models.sentence_encoder import encoder_max_length
 from tunelab.training.rundir import write_metrics, write_run_outputs
+from tunelab.trust import abstain
+from tunelab.trust.bootstrap import error_bars
+from tunelab.trust.calibration import calibration_scores
 
 log = logging.getLogger("tunelab")
 
@@ -129,6 +132,38 @@ def on_backend(cfg: DictConfig, module, data: DictConfig) -> None:
         cfg.trainer.precision = "32-true"
 
 
+def choose_abstain(cfg: DictConfig, module, datamodule, trainer: pl.Trainer) -> dict[str, float]:
+    """`abstain.precision=P`: the threshold for precision P on the dev split, what it gives on
+    the split tested, saved as MODEL/abstain.json for predict and serve."""
+    module.set_references({**module.references, "val": datamodule.references("dev")})
+    trainer.validate(module, datamodule=datamodule, verbose=False)
+    chosen = abstain.choose(module, float(cfg.abstain.precision))
+    scores = abstain.test_scores(module, chosen["threshold"])
+    log.info(
+        "abstain: below confidence %.4f (dev: precision %.4f, %.1f%% answered); %s: precision "
+        "%.4f of the answered, %.1f%% answered",
+        chosen["threshold"],
+        chosen["dev_precision"],
+        100 * chosen["dev_answered"],
+        cfg.split,
+        scores["test/abstain_precision"],
+        100 * scores["test/answered"],
+    )
+    if cfg.get("model_dir"):
+        path = abstain.save(
+            cfg.model_dir,
+            {
+                **chosen,
+                f"{cfg.split}_precision": scores["test/abstain_precision"],
+                f"{cfg.split}_answered": scores["test/answered"],
+            },
+        )
+        log.info("abstain: saved %s (predict and serve now say unsure below it)", path)
+    else:
+        log.info("abstain: not saved (a checkpoint has no model folder; export it first)")
+    return {**scores, "abstain/threshold": chosen["threshold"]}
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Test the model given by `ckpt_path` or `model_dir` on `split` (or, with `zero_shot=true`,
     a sentence encoder against label descriptions), or score an existing `predictions` file;
@@ -152,6 +187,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
     trainer.test(module, datamodule=datamodule, verbose=False)  # scores logged once, below
     metrics = dict(module.evaluation("test").scores)
+    metrics.update(calibration_scores(module, "test"))
+    metrics.update(error_bars(task, module, "test"))
+    if cfg.abstain.precision is not None:
+        metrics.update(choose_abstain(cfg, module, datamodule, trainer))
     stats = datamodule.split_stats(cfg.split)
     metrics.update({f"test/{key}": value for key, value in stats.items()})
     run_dir = Path(cfg.paths.output_dir)

@@ -20,6 +20,8 @@ from tunelab.errors import TunelabError
 from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import run_on_onnx
 from tunelab.speed.inference import cast_linear_weights
+from tunelab.trust import abstain
+from tunelab.trust.explain import STEPS
 
 log = logging.getLogger("tunelab")
 BACKENDS = ("torch", "onnx")
@@ -133,7 +135,8 @@ class Predictor:
         if backend not in BACKENDS:
             raise TunelabError(f"backend={backend!r}; choose one of {', '.join(BACKENDS)}")
         self.backend = backend
-        self.assistant = None  # loaded after the one-time checks below, which need no answers
+        # loaded after the one-time checks below, which need no answers and no threshold
+        self.assistant, self.abstain_below = None, None
         if backend == "onnx":
             # the graph takes 2-D masks and computes in fp32: no packed rows, no autocast
             run_on_onnx(self.module, model_dir, onnx_model)
@@ -146,6 +149,7 @@ class Predictor:
             cast_linear_weights(self.module)
         if self.task.embed_texts is not None:
             self.assistant = Assistant.load(model_dir)
+        self.abstain_below = abstain.load(model_dir)  # None: it answers everything
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """[texts, dim] the model's embedding of each text (classification models: a sentence
@@ -194,6 +198,21 @@ class Predictor:
         ]
         return sorted(scored, key=lambda item: -item["score"])
 
+    def explain(self, texts: list[str], steps: int = STEPS) -> list[dict]:
+        """Each text's decisions (classification: its label; NER: each entity) with each word's
+        attribution to it (Integrated Gradients, `tunelab.trust.explain`), the path's
+        `difference` and the `completeness_gap`; `tunelab-explain` writes these records."""
+        if self.task.explain_texts is None:
+            raise TunelabError(f"a {self.task.name} model has no explanations")
+        if self.backend != "torch":
+            raise TunelabError("explanations need gradients: backend=torch")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise TunelabError(f"steps={steps!r}; use a whole number >= 2")
+        texts = checked_texts(texts, "texts", self.max_chars)
+        bf16 = self.precision == "bf16-mixed"
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            return self.task.explain_texts(self.module, self.tokenizer, self.settings, texts, steps)
+
     @property
     def labels(self) -> list[str]:
         return list(getattr(self.module, "labels", None) or [])
@@ -201,7 +220,9 @@ class Predictor:
     def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
         """One record per text: NER `{"text", "entities"}`; classification `{"text", "label"
         (or "labels"), "probabilities"}`, and for an assistant `probability`, `answer` and
-        `unsure` (with `similar` past questions); as `tunelab-predict` writes them."""
+        `unsure` (with `similar` past questions); as `tunelab-predict` writes them. A model
+        with an abstain threshold (`tunelab-eval ... abstain.precision=P`) marks each text
+        (NER: each entity) `unsure` or not. Probabilities are the calibrated ones."""
         if self.task.label_texts is None:
             raise TunelabError(f"task {self.task.name} has no in-memory prediction (label_texts)")
         texts = checked_texts(texts, "texts", self.max_chars)
@@ -226,4 +247,6 @@ class Predictor:
             )
         if self.assistant is not None and not self.module.multi_label:
             return self.assistant.respond(records, self.search)
+        if self.abstain_below is not None:
+            return abstain.mark_unsure(records, self.abstain_below)
         return records

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,11 +35,13 @@ log = logging.getLogger(__name__)
 class Evaluation:
     """What scoring one split gave (`TaskModule.evaluation(prefix)`): its scores (the keys of
     metrics.json), each item's prediction (NER: a sentence's tags; classification: a text's
-    probabilities) and, where the task has one, the confusion matrix."""
+    probabilities), where the task has one the confusion matrix, and each item's raw outputs
+    that calibration starts from (NER: its words' log-probabilities; classification: logits)."""
 
     scores: dict[str, float]
     predictions: dict[int, Any] = field(default_factory=dict)
     confusion: Any = None
+    outputs: dict[int, Any] = field(default_factory=dict)
 
 
 class TaskModule(pl.LightningModule):
@@ -90,6 +93,7 @@ class TaskModule(pl.LightningModule):
         self._cpu_attention: bool | object = UNCHECKED
         self.references: dict[str, list] = {}
         self.evaluations: dict[str, Evaluation] = {}  # by prefix, as the epoch ends score them
+        self.temperature = 1.0  # divides the logits of every probability reported (calibration)
 
     def evaluation(self, prefix: str) -> Evaluation:
         """The last scoring of `prefix` (`val`, `test`): what `trainer.validate`/`test` gave."""
@@ -123,7 +127,17 @@ class TaskModule(pl.LightningModule):
             id2label = AutoConfig.from_pretrained(model_dir).id2label
             labels = [id2label[i] for i in range(len(id2label))]
         data = settings.get("data")
-        return cls(model_name_or_path=model_dir, labels=labels, input_settings=data, **kwargs)
+        module = cls(model_name_or_path=model_dir, labels=labels, input_settings=data, **kwargs)
+        temperature = settings.get("temperature", 1.0)
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            temperature = float("nan")
+        if not math.isfinite(temperature) or temperature <= 0:
+            raise TunelabError(
+                f"{model_dir}/{SETTINGS_FILE}: temperature {settings.get('temperature')!r} is "
+                "not a positive number"
+            )
+        module.temperature = float(temperature)
+        return module
 
     def pretrained(self, auto_class, **kwargs) -> torch.nn.Module:
         """The Hugging Face model with a fresh head sized for `self.labels`, in train mode. From
@@ -327,7 +341,22 @@ class TaskModule(pl.LightningModule):
     def exported_settings(self) -> dict:
         """What `tunelab.json` records: the task and how the model reads input (`data`: the
         DataModule's settings)."""
-        return {"task": self.task, "method": self.method, "data": self.input_settings}
+        settings = {"task": self.task, "method": self.method, "data": self.input_settings}
+        return {**settings, "temperature": self.temperature}
+
+    # -- calibration (`tunelab.trust.calibration`) ---------------------------------------------
+    def uncalibrated_reason(self) -> str | None:
+        """Why this model's confidence cannot be calibrated; None where it can."""
+        return f"a {self.task} model reports no decision probabilities"
+
+    def decision_events(self, prefix: str, temperature: float) -> tuple:
+        """(confidence, right) of each decision of the last scoring of `prefix`, the
+        probabilities taken at `temperature`; the decisions are the same at every temperature."""
+        raise NotImplementedError
+
+    def set_temperature(self, temperature: float) -> None:
+        """Report every probability from now on at `temperature`."""
+        self.temperature = float(temperature)
 
     def export_adapter(self, directory: str, tokenizer) -> None:
         """The adapter alone, with the trained head (peft's format), for one base and many

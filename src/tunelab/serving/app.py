@@ -41,6 +41,12 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     texts: list[StrictStr] | None = Field(None, examples=[["Anna lives in Berlin."]])
     pairs: list[tuple[StrictStr, StrictStr]] | None = None
+    # each record gains `explanation`: every word's attribution (Integrated Gradients) to the
+    # label, or to each entity; costs about a hundred forward and backward passes a decision
+    explain: bool = False
+
+
+EXPLAINED_TEXTS = 20  # texts explained in one request at most: each takes a second or more
 
 
 class PredictResponse(BaseModel):
@@ -199,9 +205,12 @@ def create_app(
     @app.post("/v1/predict", response_model=PredictResponse)
     async def predict(request: PredictRequest, raw: Request) -> Response:
         """Label texts: NER entities (type, character offsets, score), or a label and every
-        label's probability (multi-label: the labels over the threshold)."""
+        label's probability (multi-label: the labels over the threshold); with `"explain":
+        true`, each word's attribution to the decisions too."""
         nonlocal in_flight
         texts, pairs = check(request, predictor, limits)
+        if request.explain and len(texts) > EXPLAINED_TEXTS:
+            raise ServeError(413, f"explain: at most {EXPLAINED_TEXTS} texts a request")
         in_flight += 1
         work = asyncio.ensure_future(batcher.submit(texts, pairs))
         left = asyncio.ensure_future(client_left(raw))
@@ -222,6 +231,8 @@ def create_app(
             work.cancel()
             return Response(status_code=499)
         records = work.result()
+        if request.explain:
+            records = await asyncio.to_thread(explained, predictor, records)
         # The records are JSON-ready already: a JSONResponse skips FastAPI's walk over them
         # (jsonable_encoder), which costs about as much per request as the rest of the answer.
         return JSONResponse({"predictions": records})
@@ -265,6 +276,14 @@ def create_app(
         return files("tunelab.serving").joinpath("page.html").read_text(encoding="utf-8")
 
     return BodyLimit(app, limits.max_body_bytes, limits.body_timeout_s)
+
+
+def explained(predictor: Predictor, records: list[dict]) -> list[dict]:
+    """The records, each with its `explanation` (`Predictor.explain`'s record but the text)."""
+    explanations = predictor.explain([record["text"] for record in records])
+    for record, explanation in zip(records, explanations, strict=True):
+        record["explanation"] = {k: v for k, v in explanation.items() if k != "text"}
+    return records
 
 
 def jsonable(errors: list[dict]) -> list[dict]:

@@ -87,6 +87,23 @@ class Method:
         return getattr(importlib.import_module(module_path), class_name)
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """How a task's decisions agree with the gold ones, item by item: what error bars resample
+    and `tunelab-compare` pairs (`tunelab.trust.bootstrap`).
+
+    Attributes:
+        decisions: `(module, prefix) -> (gold, pred)`, one entry per item of the module's last
+            scoring of `prefix`.
+        read_predictions: `(run_dir, split) -> (gold, pred)` from the run's predictions file.
+        item_counts: `(gold, pred) -> ItemCounts`: per-item counts and the scores they sum to.
+    """
+
+    decisions: Callable[..., tuple]
+    read_predictions: Callable[..., tuple]
+    item_counts: Callable[..., Any]
+
+
 FINETUNE = "finetune"  # every task's own method: its module with its own head
 
 
@@ -119,6 +136,11 @@ class Task:
         embed_texts: `(module, tokenizer, settings, texts, batch_size, max_tokens) -> [texts,
             dim]`: one vector per text, for search (`tunelab assistant`); None: the task's
             models embed no texts.
+        agreement: item-by-item agreement with the gold labels, for error bars and paired
+            comparisons; None: scores without intervals.
+        explain_texts: `(module, tokenizer, settings, texts, steps) -> records`: each text's
+            decisions with each word's attribution (`tunelab.trust.explain`); None: the task's
+            models explain nothing.
     """
 
     name: str
@@ -130,6 +152,8 @@ class Task:
     score_file: Callable[..., tuple] | None = None
     label_texts: Callable[..., list[dict]] | None = None
     embed_texts: Callable[..., Any] | None = None
+    agreement: Agreement | None = None
+    explain_texts: Callable[..., list[dict]] | None = None
     continual: Incremental | None = None
     pipeline: str | None = None
     methods: tuple[Method, ...] = ()

@@ -86,35 +86,20 @@ def lines(path: Path, title: str, x: list, series: dict[str, list[float]], label
     return _save(figure, path)
 
 
-def calibration(confidences: list[float], correct: list[bool], bins: int = 10) -> tuple:
-    """(bin centres, accuracy per bin, texts per bin, expected calibration error) over
-    equal-width confidence bins; empty bins are left out. ECE: the gap between a bin's accuracy
-    and its mean confidence, weighted by its share of the texts."""
-    binned: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
-    for confidence, ok in zip(confidences, correct, strict=True):
-        binned[min(int(confidence * bins), bins - 1)].append((confidence, ok))
-    centres, accuracies, counts, ece = [], [], [], 0.0
-    for index, inside in enumerate(binned):
-        if inside:
-            accuracy = sum(ok for _, ok in inside) / len(inside)
-            mean_confidence = sum(c for c, _ in inside) / len(inside)
-            ece += abs(accuracy - mean_confidence) * len(inside) / len(confidences)
-            centres.append((index + 0.5) / bins)
-            accuracies.append(accuracy)
-            counts.append(len(inside))
-    return centres, accuracies, counts, ece
-
-
-def reliability(path: Path, confidences: list[float], correct: list[bool], bins: int = 10) -> Path:
-    """A reliability diagram: accuracy against confidence, with the expected calibration error."""
-    centres, accuracies, counts, ece = calibration(confidences, correct, bins)
+def reliability(path: Path, series: dict[str, tuple]) -> Path:
+    """A reliability diagram: accuracy against confidence per bin, one line per series
+    (`name -> (bin centres, accuracies, counts, ECE)`, `tunelab.trust.calibration`'s bins; e.g.
+    before and after calibration)."""
     figure, axes = plt.subplots(figsize=(5, 5))
-    axes.bar(centres, accuracies, width=1 / bins, edgecolor="black", alpha=0.7, label="accuracy")
     axes.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    for x, y, n in zip(centres, accuracies, counts, strict=True):
-        axes.text(x, y, str(n), ha="center", va="bottom", fontsize=7)
-    axes.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="confidence (probability of the predicted label)")
-    axes.set(ylabel="accuracy", title=f"reliability (ECE {ece:.3f}; bar labels: texts)")
+    for name, (centres, accuracies, counts, ece) in series.items():
+        axes.plot(centres, accuracies, marker="o", label=f"{name}: ECE {ece:.3f}")
+        if len(series) == 1:
+            for x, y, n in zip(centres, accuracies, counts, strict=True):
+                axes.text(x, y, str(n), ha="center", va="bottom", fontsize=7)
+    axes.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="confidence of the decision")
+    axes.set(ylabel="share right", title="reliability (test split)")
+    axes.grid(alpha=0.3)
     axes.legend(loc="upper left")
     return _save(figure, path)
 

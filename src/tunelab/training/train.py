@@ -33,6 +33,8 @@ from tunelab.training.resume import KEEP, keep_checkpoints
 from tunelab.training.rundir import write_run_outputs
 from tunelab.training.shards import wrap_layers
 from tunelab.training.tracking import check_loggers, finish, log_pictures, prepare
+from tunelab.trust.bootstrap import error_bars
+from tunelab.trust.calibration import calibrate
 
 log = logging.getLogger("tunelab")
 
@@ -168,6 +170,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer.validate(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
     trainer.test(model, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
     metrics = {**model.evaluation("val").scores, **model.evaluation("test").scores}
+    metrics.update(calibrate(model, run_dir if trainer.is_global_zero else None))
+    metrics.update(error_bars(task, model, "test"))
     metrics.update({f"test/{key}": value for key, value in datamodule.split_stats(split).items()})
     metrics.update(parameter_counts(model))
     metrics.update(datamodule.sample_stats())

@@ -13,13 +13,13 @@ from omegaconf import DictConfig
 from tunelab import schema
 from tunelab.apps.assistant.answers import Assistant, read_answers
 from tunelab.apps.assistant.index import QuestionIndex, retrieval_scores
-from tunelab.apps.assistant.threshold import answered_scores, threshold_for_precision
 from tunelab.config import build, hydra_command
 from tunelab.errors import TunelabError
 from tunelab.inference.eval import data_config
 from tunelab.inference.predictor import Predictor
 from tunelab.training.plots import bars
 from tunelab.training.rundir import write_metrics
+from tunelab.trust.abstain import answered_scores, threshold_for_precision
 
 log = logging.getLogger("tunelab")
 RANKS = 5  # retrieval is scored on the first five questions found

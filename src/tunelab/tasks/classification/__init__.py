@@ -2,7 +2,8 @@
 Besides fine-tuning a head, it is learnt by the methods in `methods/` (`method=setfit`,
 `prompt`, `zero_shot`, `nli`)."""
 
-from tunelab.tasks import Incremental, Method, Task, register
+from tunelab.tasks import Agreement, Incremental, Method, Task, register
+from tunelab.tasks.classification import agreement, explain
 from tunelab.tasks.classification.outputs import write_outputs
 from tunelab.tasks.classification.predict import embed_texts, label_texts
 
@@ -14,6 +15,8 @@ TASK = register(
         architectures=("ForSequenceClassification",),
         write_outputs=write_outputs,
         label_texts=label_texts,
+        explain_texts=explain.explain_texts,
+        agreement=Agreement(agreement.decisions, agreement.read_predictions, agreement.item_counts),
         embed_texts=embed_texts,
         headline=("test/acc", "test/f1_macro"),
         # Classes learnt a step at a time: each text belongs to the step of its class.

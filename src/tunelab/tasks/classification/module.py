@@ -177,8 +177,12 @@ class SequenceClassificationModule(TaskModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=logits.shape[0])
         return loss
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits.sigmoid() if self.multi_label else logits.softmax(-1)
+    def probabilities(self, logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Sigmoid (multi-label) or softmax of the logits at the model's temperature (or the
+        one given): the calibrated probabilities once `tunelab.trust.calibration` fitted one."""
+        if self.multi_label:
+            return logits.sigmoid()
+        return (logits / (temperature or self.temperature)).softmax(-1)
 
     def eval_logits(self, batch) -> torch.Tensor:
         """[rows, labels] scores of an evaluation batch."""
@@ -197,14 +201,20 @@ class SequenceClassificationModule(TaskModule):
         keys = zip(batch["example"].tolist(), batch["window"].tolist(), strict=True)
         return {key: logits[row] for row, key in enumerate(keys)}
 
+    def example_logits(
+        self, outputs: dict[tuple[int, int], torch.Tensor]
+    ) -> dict[int, torch.Tensor]:
+        """Each example's logits: the average of its windows'."""
+        grouped = defaultdict(list)
+        for (example, _), logits in outputs.items():
+            grouped[example].append(logits)
+        return {e: torch.stack(v).mean(0) for e, v in sorted(grouped.items())}
+
     def example_probs(
         self, outputs: dict[tuple[int, int], torch.Tensor]
     ) -> dict[int, torch.Tensor]:
         """Average each example's window logits, then turn them into probabilities."""
-        grouped = defaultdict(list)
-        for (example, _), logits in outputs.items():
-            grouped[example].append(logits)
-        return {e: self.probabilities(torch.stack(v).mean(0)) for e, v in sorted(grouped.items())}
+        return {e: self.probabilities(v) for e, v in self.example_logits(outputs).items()}
 
     def validation_step(self, batch, batch_idx):
         self._outputs.update(self.window_logits(batch))
@@ -219,7 +229,8 @@ class SequenceClassificationModule(TaskModule):
     def _score(self, prefix: str) -> None:
         """Score the epoch's texts against `self.references[prefix]`: a label id per text, or a
         multi-hot list per text (multi-label)."""
-        probs = self.example_probs(self._gathered())
+        logits = self.example_logits(self._gathered())
+        probs = {example: self.probabilities(values) for example, values in logits.items()}
         targets = self.references[prefix]
         done = list(probs)  # fast_dev_run / limit_*_batches: only the predicted examples
         target = torch.tensor([targets[i] for i in done])
@@ -234,7 +245,28 @@ class SequenceClassificationModule(TaskModule):
         self.log(main, scores[main], prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != main})
         self._outputs = {}
-        self.evaluations[prefix] = Evaluation(scores, probs, matrix)
+        self.evaluations[prefix] = Evaluation(scores, probs, matrix, logits)
+
+    def uncalibrated_reason(self) -> str | None:
+        if self.multi_label:  # sigmoid(z / T) >= threshold would move the decisions
+            return "multi-label decisions hang on the threshold, which a temperature would move"
+        return None
+
+    def decision_events(self, prefix: str, temperature: float) -> tuple:
+        """(top probability, whether the top label is the gold one) of each text."""
+        evaluation = self.evaluation(prefix)
+        done = sorted(evaluation.outputs)
+        logits = torch.stack([evaluation.outputs[i] for i in done]).float()
+        probs = self.probabilities(logits, temperature)
+        target = torch.tensor([self.references[prefix][i] for i in done])
+        top, chosen = probs.max(-1)
+        return top.numpy(), (chosen == target).numpy()
+
+    def set_temperature(self, temperature: float) -> None:
+        super().set_temperature(temperature)
+        for evaluation in self.evaluations.values():  # the files written next report these
+            for example, logits in evaluation.outputs.items():
+                evaluation.predictions[example] = self.probabilities(logits)
 
     def example_loss(self, probs: torch.Tensor, target: torch.Tensor) -> float:
         """Mean negative log-likelihood of the gold labels under the texts' probabilities (the

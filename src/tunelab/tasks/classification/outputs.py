@@ -63,10 +63,4 @@ def write_outputs(run_dir: Path, module, datamodule, split: str) -> str:
     (run_dir / "report.txt").write_text(report)
     if tested.confusion is not None:
         write_confusion_matrix(run_dir, tested.confusion, labels)
-    if not module.multi_label:
-        plots.reliability(
-            run_dir / plots.FOLDER / "reliability.png",
-            [float(probs.max()) for _, probs in sorted(tested.predictions.items())],
-            [g == p for g, p in zip(gold_rows, pred_rows, strict=True)],
-        )
     return report

@@ -1,6 +1,7 @@
 """Named-entity recognition: token classification scored per word (seqeval entity F1)."""
 
-from tunelab.tasks import Incremental, Task, register
+from tunelab.tasks import Agreement, Incremental, Task, register
+from tunelab.tasks.ner import agreement, explain
 from tunelab.tasks.ner.incremental import entity_types
 from tunelab.tasks.ner.outputs import score_file, write_outputs
 from tunelab.tasks.ner.predict import label_texts, predict_file
@@ -13,6 +14,8 @@ TASK = register(
         write_outputs=write_outputs,
         predict=predict_file,
         label_texts=label_texts,
+        explain_texts=explain.explain_texts,
+        agreement=Agreement(agreement.decisions, agreement.read_predictions, agreement.item_counts),
         headline=("test/f1", "test/f1_strict"),
         score_file=score_file,
         pipeline="token-classification",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
@@ -21,7 +23,12 @@ from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.crf import CRF, word_rows
 from tunelab.tasks.ner.distill import distill_loss
 from tunelab.tasks.ner.metrics import ner_scores
-from tunelab.tasks.ner.spans import allowed_starts, allowed_transitions, viterbi_many
+from tunelab.tasks.ner.spans import (
+    allowed_starts,
+    allowed_transitions,
+    tags_to_spans,
+    viterbi_many,
+)
 
 DECODERS = ("viterbi", "argmax")
 log = logging.getLogger(__name__)
@@ -274,7 +281,42 @@ class TokenClassificationModule(TaskModule):
         self.log(f1, scores[f1], prog_bar=True)
         self.log_dict({k: v for k, v in scores.items() if k != f1})
         self._outputs = {}
-        self.evaluations[prefix] = Evaluation(scores, dict(zip(done, pred, strict=True)))
+        predictions = dict(zip(done, pred, strict=True))
+        outputs = {i: merged[i] for i in done}
+        self.evaluations[prefix] = Evaluation(scores, predictions, outputs=outputs)
+
+    def word_probabilities(
+        self, words: list[int], log_probs: torch.Tensor, tags: list[str], temperature=None
+    ) -> dict[int, float]:
+        """Each scored word's probability of the tag it was given, at the model's temperature
+        (or the one given)."""
+        chosen = torch.tensor([self.label2id[tags[w]] for w in words], dtype=torch.long)
+        scaled = (log_probs.float() / (temperature or self.temperature)).log_softmax(-1)
+        probabilities = scaled.gather(1, chosen[:, None]).exp().flatten().tolist()
+        return dict(zip(words, probabilities, strict=True))
+
+    @staticmethod
+    def entity_confidence(span, probabilities: dict[int, float]) -> float:
+        """An entity's confidence: the product of its words' tag probabilities."""
+        return math.prod(probabilities.get(w, 1.0) for w in range(span.start, span.end))
+
+    def uncalibrated_reason(self) -> str | None:
+        return None
+
+    def decision_events(self, prefix: str, temperature: float) -> tuple:
+        """(confidence, whether it is a gold entity) of each predicted entity."""
+        evaluation = self.evaluation(prefix)
+        confidence, right = [], []
+        for sentence, tags in evaluation.predictions.items():
+            probabilities = self.word_probabilities(
+                *evaluation.outputs[sentence], tags, temperature
+            )
+            gold_tags = self.references[prefix][sentence]
+            gold = {(s.type, s.start, s.end) for s in tags_to_spans(gold_tags)}
+            for span in tags_to_spans(tags):
+                confidence.append(self.entity_confidence(span, probabilities))
+                right.append((span.type, span.start, span.end) in gold)
+        return np.array(confidence, dtype=float), np.array(right, dtype=bool)
 
     def word_loss(self, scored: list[tuple], gold: list[list[str]]) -> float:
         """Mean negative log-probability of each scored word's gold tag (the tag scores'

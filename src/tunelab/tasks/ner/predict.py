@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import torch
 
 from tunelab.data import alignment
-from tunelab.data.alignment import CJK
 from tunelab.data.batching import sorted_batches
 from tunelab.data.conll import read_conll
 from tunelab.data.output_file import OutputFile
 from tunelab.data.reading import MAX_LENGTH, STRIDE
+from tunelab.data.words import split_words
 from tunelab.errors import TunelabError
 from tunelab.tasks import FileJob
 from tunelab.tasks.ner.module import TokenClassificationModule
 from tunelab.tasks.ner.spans import tags_to_spans
-
-LETTERS = rf"[^\W{CJK}]"  # \w without CJK characters
-# Words as the corpora cut them: each CJK character; a run of letters/digits (with inner ' or -);
-# any other symbol.
-WORD = re.compile(rf"[{CJK}]|{LETTERS}+(?:['’-]{LETTERS}+)*|[^\w\s]")
-
-
-def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Words of `text` and their [start, end) character offsets."""
-    matches = list(WORD.finditer(text))
-    return [m.group() for m in matches], [m.span() for m in matches]
 
 
 @torch.inference_mode()
@@ -42,10 +29,11 @@ def predict_tags(
     max_tokens: int | None = 2048,
     by_sentence: bool = False,
     pack: bool = False,
-) -> list[tuple[list[str], list[float]]]:
-    """Tags and each tag's probability for word-split sentences: the same encoding, windows,
-    document context, batching, merge rule and decoding as evaluation. `pack`: several windows
-    to a row (`sorted_batches`), where the model gives the same scores so (checked once)."""
+) -> list[tuple[list[str], dict[int, float]]]:
+    """Tags and each scored word's (calibrated) tag probability for word-split sentences: the
+    same encoding, windows, document context, batching, merge rule and decoding as evaluation.
+    `pack`: several windows to a row (`sorted_batches`), where the model gives the same scores
+    so (checked once)."""
     module.eval()
     dummy = [[0] * len(s) for s in sentences]
     items = alignment.encode_sentences(
@@ -66,23 +54,18 @@ def predict_tags(
     merged = module.sentence_scores(outputs)
     results = []
     decoded = module.decode_many([(*merged[i], len(s)) for i, s in enumerate(sentences)])
-    for index, (sentence, tags) in enumerate(zip(sentences, decoded, strict=True)):
-        words, log_probs = merged[index]
-        probs = [0.0] * len(sentence)
-        chosen = torch.tensor([module.label2id[tags[word]] for word in words], dtype=torch.long)
-        chosen_probs = log_probs.gather(1, chosen[:, None]).exp().flatten().tolist()
-        for word, prob in zip(words, chosen_probs, strict=True):
-            probs[word] = prob
-        results.append((tags, probs))
+    for index, tags in enumerate(decoded):
+        results.append((tags, module.word_probabilities(*merged[index], tags)))
     return results
 
 
-def entities(text: str, offsets, tags: list[str], probs: list[float]) -> list[dict]:
-    """Entity dicts (text, type, start, end, score = mean tag probability of its words)."""
+def entities(text: str, offsets, tags: list[str], probs: dict[int, float]) -> list[dict]:
+    """Entity dicts (text, type, start, end, score = the entity's confidence: the product of
+    its words' calibrated tag probabilities)."""
     found = []
     for span in tags_to_spans(tags):
         start, end = offsets[span.start][0], offsets[span.end - 1][1]
-        score = sum(probs[span.start : span.end]) / (span.end - span.start)
+        score = TokenClassificationModule.entity_confidence(span, probs)
         found.append(
             {
                 "text": text[start:end],

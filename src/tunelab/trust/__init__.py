@@ -1,0 +1,2 @@
+"""Outputs people can trust: calibrated confidence (`calibration`), an abstain threshold
+(`abstain`), error bars and paired comparisons (`bootstrap`)."""

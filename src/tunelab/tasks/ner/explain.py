@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import bisect
-
 import torch
 
 from tunelab.data import alignment
 from tunelab.data.words import split_words
-from tunelab.tasks.ner.predict import label_texts
+from tunelab.tasks.ner.predict import entities, predict_tags, reading
+from tunelab.tasks.ner.spans import tags_to_spans
 from tunelab.trust.explain import STEPS, attributions, word_scores
 
 
-def explain_entities(module, tokenizer, settings, text: str, entities: list[dict], steps: int):
-    """Each entity of `text` (as prediction gives them) with each word's attribution to the sum
-    of the entity's words' tag log-probabilities (one window of the model's `max_length`)."""
+def explain_sentence(module, tokenizer, settings, text: str, steps: int) -> list[dict]:
+    """Each entity of `text`, as prediction gives it, with each word's attribution to the sum of
+    the log-probabilities of the tags its words were given (one window of `max_length`)."""
     words, offsets = split_words(text)
+    with torch.inference_mode():
+        ((tags, probabilities),) = predict_tags(
+            module, tokenizer, [words], **reading(settings, 1, None)
+        )
     (item,) = alignment.encode_sentences(
         tokenizer, [words], [[0] * len(words)], settings["max_length"], stride=None
     )
@@ -28,25 +31,20 @@ def explain_entities(module, tokenizer, settings, text: str, entities: list[dict
     first = {word: position for position, word in enumerate(item["word_index"]) if word >= 0}
     ids = torch.tensor([item["input_ids"]])
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    starts = [start for start, _ in offsets]
 
     def word_logits(batch):
         return module.model(**module.model_inputs(batch)).logits
 
     explained = []
-    for entity in entities:
-        inside = range(
-            bisect.bisect_left(starts, entity["start"]), bisect.bisect_left(starts, entity["end"])
-        )
-        positions = [first[w] for w in inside if w in first]
-        tags = [
-            module.label2id[("B-" if n == 0 else "I-") + entity["type"]]
-            for n in range(len(positions))
-        ]
+    spans = tags_to_spans(tags)
+    for span, entity in zip(spans, entities(text, offsets, tags, probabilities), strict=True):
+        inside = [w for w in range(span.start, span.end) if w in first]
+        positions = [first[w] for w in inside]
+        chosen = [module.label2id[tags[w]] for w in inside]
 
-        def target(rows, positions=positions, tags=tags):
-            chosen = rows[:, positions].log_softmax(-1)
-            return chosen[:, range(len(tags)), tags].sum(-1)
+        def target(rows, positions=positions, chosen=chosen):
+            scores = rows[:, positions].log_softmax(-1)
+            return scores[:, range(len(chosen)), chosen].sum(-1)
 
         scores, difference, gap = attributions(
             module, tokenizer, inputs, word_logits, target, steps
@@ -64,14 +62,7 @@ def explain_entities(module, tokenizer, settings, text: str, entities: list[dict
 
 def explain_texts(module, tokenizer, settings: dict, texts: list[str], steps: int = STEPS):
     """Each text with its entities, each entity with its explanation."""
-    with torch.inference_mode():
-        records = label_texts(module, tokenizer, settings, texts)
     return [
-        {
-            "text": r["text"],
-            "entities": explain_entities(
-                module, tokenizer, settings, r["text"], r["entities"], steps
-            ),
-        }
-        for r in records
+        {"text": text, "entities": explain_sentence(module, tokenizer, settings, text, steps)}
+        for text in texts
     ]

@@ -173,3 +173,21 @@ def test_serve_explains_on_request(classified_run, tmp_path):
         ]
         status, refused = post_json(f"{url}/v1/predict", {"texts": ["a"] * 21, "explain": True})
         assert status == 413 and "at most 20 texts" in refused["error"]
+
+
+def test_abstain_for_a_coverage_answers_that_share_of_dev(classified_run, table_dir, tmp_path):
+    model = model_copy(classified_run[0], tmp_path)
+    cfg = eval_config(tmp_path, table_dir, f"model_dir={model}", "abstain.coverage=0.5", data="csv")
+    evaluate(cfg)
+    saved = json.loads((model / "abstain.json").read_text())
+    assert saved["coverage_target"] == 0.5 and saved["dev_answered"] >= 0.5
+    both = eval_config(
+        tmp_path,
+        table_dir,
+        f"model_dir={model}",
+        "abstain.coverage=0.5",
+        "abstain.precision=0.9",
+        data="csv",
+    )
+    with pytest.raises(TunelabError, match="not both"):
+        evaluate(both)

@@ -94,3 +94,10 @@ def test_abstain_marks_texts_and_entities_below_the_threshold(tmp_path):
     assert math.isclose(
         abstain.answered_scores(np.array([0.9, 0.6]), np.array([1, 0]), 0.7)["answered"], 0.5
     )
+
+
+def test_threshold_for_coverage_answers_at_least_that_share():
+    confidence = np.array([0.9, 0.8, 0.8, 0.6, 0.3])
+    assert abstain.threshold_for_coverage(confidence, 0.4) == 0.8  # 3 of 5 answered (a tie)
+    assert abstain.threshold_for_coverage(confidence, 0.2) == 0.9
+    assert abstain.threshold_for_coverage(confidence, 1.0) == 0.3

@@ -133,11 +133,13 @@ def on_backend(cfg: DictConfig, module, data: DictConfig) -> None:
 
 
 def choose_abstain(cfg: DictConfig, module, datamodule, trainer: pl.Trainer) -> dict[str, float]:
-    """`abstain.precision=P`: the threshold for precision P on the dev split, what it gives on
-    the split tested, saved as MODEL/abstain.json for predict and serve."""
+    """`abstain.precision=P` (or `abstain.coverage=C`): the threshold for precision P of the
+    answered (C of them answered) on the dev split, what it gives on the split tested, saved as
+    MODEL/abstain.json for predict and serve."""
     module.set_references({**module.references, "val": datamodule.references("dev")})
     trainer.validate(module, datamodule=datamodule, verbose=False)
-    chosen = abstain.choose(module, float(cfg.abstain.precision))
+    given = {k: None if v is None else float(v) for k, v in cfg.abstain.items()}
+    chosen = abstain.choose(module, given.get("precision"), given.get("coverage"))
     scores = abstain.test_scores(module, chosen["threshold"])
     log.info(
         "abstain: below confidence %.4f (dev: precision %.4f, %.1f%% answered); %s: precision "
@@ -189,7 +191,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     metrics = dict(module.evaluation("test").scores)
     metrics.update(calibration_scores(module, "test"))
     metrics.update(error_bars(task, module, "test"))
-    if cfg.abstain.precision is not None:
+    if cfg.abstain.precision is not None or cfg.abstain.coverage is not None:
         metrics.update(choose_abstain(cfg, module, datamodule, trainer))
     stats = datamodule.split_stats(cfg.split)
     metrics.update({f"test/{key}": value for key, value in stats.items()})

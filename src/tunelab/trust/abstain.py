@@ -1,5 +1,6 @@
 """Abstaining: the confidence below which a model says "unsure", chosen on dev for a target
-precision (`tunelab-eval ... abstain.precision=0.95`), saved beside the model as abstain.json
+precision of the answered (`tunelab-eval ... abstain.precision=0.95`) or share answered
+(`abstain.coverage=0.8`), saved beside the model as abstain.json
 and applied by predict, serve and the Python API. The assistant picks its threshold the same way.
 """
 
@@ -41,22 +42,35 @@ def threshold_for_precision(confidence: np.ndarray, correct: np.ndarray, target:
     return float(sorted_conf[reaching[-1]])
 
 
-def choose(module, precision: float) -> dict:
-    """The threshold for `precision` on the module's last dev (`val`) scoring, at its
-    temperature, and what it gives there."""
-    if not 0 < precision <= 1:
-        raise TunelabError(f"abstain.precision={precision!r}; give a share in (0, 1]")
+def threshold_for_coverage(confidence: np.ndarray, coverage: float) -> float:
+    """The highest threshold that answers at least `coverage` of the texts (ties answered
+    together, so a little more may be answered)."""
+    ranked = np.sort(confidence)[::-1]
+    return float(ranked[max(math.ceil(coverage * len(ranked)), 1) - 1])
+
+
+def choose(module, precision: float | None = None, coverage: float | None = None) -> dict:
+    """The threshold for `precision` of the answered (or for answering `coverage` of them) on
+    the module's last dev (`val`) scoring, at its temperature, and what it gives there."""
+    if (precision is None) == (coverage is None):
+        raise TunelabError("abstain: give abstain.precision=P or abstain.coverage=C, not both")
+    name, share = ("precision", precision) if precision is not None else ("coverage", coverage)
+    if not 0 < share <= 1:
+        raise TunelabError(f"abstain.{name}={share!r}; give a share in (0, 1]")
     why = module.uncalibrated_reason()
     if why:
         raise TunelabError(f"abstain: {why}")
     confidence, correct = module.decision_events("val", module.temperature)
     if not len(confidence):
         raise TunelabError("abstain: the dev split gave no decisions to choose a threshold on")
-    threshold = threshold_for_precision(confidence, correct, precision)
+    if precision is not None:
+        threshold = threshold_for_precision(confidence, correct, precision)
+    else:
+        threshold = threshold_for_coverage(confidence, coverage)
     dev = answered_scores(confidence, correct, threshold)
     return {
         "threshold": threshold,
-        "precision_target": precision,
+        f"{name}_target": share,
         "dev_precision": dev["precision"],
         "dev_answered": dev["answered"],
     }

@@ -34,8 +34,10 @@ def evaluated(tmp_path, model_dir, *overrides) -> dict:
 
 
 def test_ner_graph_scores_as_pytorch_in_eval_and_predict(tmp_path, trained_run):
-    model_dir, report = exported(tmp_path, trained_run[0])
+    # the gate's speed check is left out: int8 on a tiny model need not be faster
+    model_dir, report = exported(tmp_path, trained_run[0], "gate.min_speedup=0")
     assert json.loads((model_dir / "onnx" / "check.json").read_text()) == report
+    assert report["gate"]["accepted"] and report["gate"]["failed"] == []
     assert report["model.onnx"]["label_agreement"] == 1.0
     assert report["model.onnx"]["max_abs_logit_diff"] < 1e-3
     assert 0.9 <= report["model.int8.onnx"]["label_agreement"] <= 1.0
@@ -87,3 +89,35 @@ def test_a_broken_graph_is_one_line(tmp_path, trained_run, content):
     with pytest.raises(TunelabError, match="is not a readable ONNX graph") as caught:
         Predictor(str(model_dir), backend="onnx")
     assert "\n" not in str(caught.value) and "tunelab-export model_dir=" in str(caught.value)
+
+
+def test_the_int8_gate_keeps_a_graph_that_passes(tmp_path, classified_run, capsys):
+    model_dir, report = exported(
+        tmp_path, classified_run[0], "gate.max_drop=1", "gate.min_speedup=0"
+    )
+    gate = report["gate"]
+    assert gate["accepted"] and gate["fp32"]["metric"] == "test/acc"
+    assert abs(gate["fp32"]["score"] - gate["int8"]["score"]) <= 1
+    assert (model_dir / "onnx" / "model.int8.onnx").is_file()
+    assert "int8 accepted: test/acc" in capsys.readouterr().out
+
+
+def test_the_int8_gate_turns_down_a_graph_that_fails(tmp_path, trained_run, capsys):
+    """A gate no graph can pass (int8 must score a point above fp32, and be 1000x as fast):
+    both reasons named, the int8 graph set aside, the fp32 graph kept and still served."""
+    model_dir, report = exported(
+        tmp_path, trained_run[0], "gate.max_drop=-1", "gate.min_speedup=1000"
+    )
+    gate = report["gate"]
+    assert not gate["accepted"] and len(gate["failed"]) == 2
+    out = capsys.readouterr().out
+    assert "int8 rejected: test/f1" in out and "gate.max_drop=-1" in out
+    assert "gate.min_speedup=1000" in out
+    folder = model_dir / "onnx"
+    assert (
+        not (folder / "model.int8.onnx").exists()
+        and (folder / "model.int8.rejected.onnx").is_file()
+    )
+    assert Predictor(str(model_dir), backend="onnx").predict(TEXTS)
+    with pytest.raises(TunelabError, match="does not exist; write it first"):
+        Predictor(str(model_dir), backend="onnx", onnx_model="model.int8.onnx")

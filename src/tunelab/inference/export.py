@@ -6,12 +6,18 @@ writes RUN/model/onnx/model.onnx (and model.int8.onnx), then runs the model's ow
 through PyTorch (fp32) and through each graph on ONNX Runtime, and reports the largest logit
 difference and the share of labels that agree (RUN/model/onnx/check.json). `tunelab-eval`,
 `tunelab-predict` and `tunelab-serve` run a graph with `backend=onnx [onnx_model=model.int8.onnx]`.
+
+The int8 graph passes a quality gate first: scored and timed on the split against the fp32
+graph, it is kept only when its main score is within `gate.max_drop` of fp32's and it runs at
+least `gate.min_speedup` times as fast; otherwise the command says which check failed and keeps
+the fp32 graph alone (the int8 one renamed model.int8.rejected.onnx, for a look).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import torch
@@ -19,13 +25,13 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
-from tunelab import schema
+from tunelab import schema, tasks
 from tunelab.config import build, hydra_command
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.inference.eval import data_config
 from tunelab.inference.loading import load_module
-from tunelab.models.export.onnx import FOLDER, OnnxModel, export_onnx, quantize_int8
+from tunelab.models.export.onnx import FOLDER, REJECTED, OnnxModel, export_onnx, quantize_int8
 
 log = logging.getLogger("tunelab")
 
@@ -46,6 +52,51 @@ def compare(reference, graph, batches, model_inputs) -> dict:
         agree += (expected.argmax(-1) == found.argmax(-1)).sum().item()
         total += expected.shape[0]
     return {"max_abs_logit_diff": largest, "label_agreement": agree / total, "labels": total}
+
+
+def scored_and_timed(cfg: DictConfig, module, datamodule, path: Path) -> dict:
+    """The task's main test score of the graph at `path` and the seconds its test pass took."""
+    metric = tasks.get(module.task).headline[0]
+    original = module.model
+    module.run_on(OnnxModel(path, original.config))
+    # ONNX Runtime computes in fp32 whatever autocast says
+    trainer = build(
+        cfg.trainer, logger=False, callbacks=[], enable_progress_bar=False, precision="32-true"
+    )
+    try:
+        start = time.perf_counter()
+        trainer.test(module, datamodule=datamodule, verbose=False)
+        seconds = time.perf_counter() - start
+    finally:
+        module.model = original
+    return {"metric": metric, "score": module.evaluation("test").scores[metric], "seconds": seconds}
+
+
+def quality_gate(cfg: DictConfig, module, datamodule, files: list[Path]) -> dict:
+    """Keep model.int8.onnx only where its score and speed pass against model.onnx."""
+    module.set_references({"test": datamodule.references(cfg.split)})
+    fp32, int8 = (scored_and_timed(cfg, module, datamodule, path) for path in files)
+    drop, speedup = fp32["score"] - int8["score"], fp32["seconds"] / int8["seconds"]
+    failed = []
+    if drop > cfg.gate.max_drop:
+        failed.append(
+            f"{int8['metric']} {int8['score']:.4f} is {drop:.4f} below fp32's "
+            f"{fp32['score']:.4f} (gate.max_drop={cfg.gate.max_drop})"
+        )
+    if speedup < cfg.gate.min_speedup:
+        failed.append(
+            f"it ran {speedup:.2f}x as fast as fp32 ({int8['seconds']:.1f} s against "
+            f"{fp32['seconds']:.1f} s; gate.min_speedup={cfg.gate.min_speedup})"
+        )
+    if failed:
+        files[1].replace(files[1].with_name(REJECTED))
+        print(f"int8 rejected: {'; '.join(failed)}; keeping {files[0].name} alone ({REJECTED})")
+    else:
+        print(
+            f"int8 accepted: {int8['metric']} {int8['score']:.4f} against fp32's "
+            f"{fp32['score']:.4f}, {speedup:.2f}x as fast on {cfg.split}"
+        )
+    return {"fp32": fp32, "int8": int8, "accepted": not failed, "failed": failed}
 
 
 def export(cfg: DictConfig) -> dict:
@@ -80,6 +131,8 @@ def export(cfg: DictConfig) -> dict:
                 f"({found['labels']} labels) largest logit difference "
                 f"{found['max_abs_logit_diff']:.2g}, labels agree {found['label_agreement']:.4%}"
             )
+        if cfg.quantize == "int8":
+            report["gate"] = quality_gate(cfg, module, datamodule, files)
     (folder / "check.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"wrote {', '.join(str(f) for f in files)}; tunelab-eval model_dir={cfg.model_dir} "

@@ -23,6 +23,7 @@ log = logging.getLogger("tunelab")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 FOLDER = "onnx"  # under RUN/model
 FP32, INT8 = "model.onnx", "model.int8.onnx"
+REJECTED = "model.int8.rejected.onnx"  # an int8 graph the quality gate turned down
 
 
 class _Logits(torch.nn.Module):

@@ -17,6 +17,8 @@ COMMANDS = {
     "tunelab-curve": ("tunelab.experiments.curve", "seeds="),
     "tunelab-compare": ("tunelab.experiments.compare", "--out"),
     "tunelab-sweep-summary": ("tunelab.experiments.sweep", "multirun_dir"),
+    "tunelab-explain": ("tunelab.inference.explain", "steps=50"),
+    "tunelab-distill": ("tunelab.experiments.distill", "layers="),
 }
 
 

@@ -71,6 +71,9 @@ COMMANDS = {
         "which words made a model decide, per text or entity",
         "explain",
     ),
+    "distill": Command(
+        "tunelab.experiments.distill", "a smaller student learns from a fine-tuned teacher"
+    ),
 }
 # Hydra's flags that print and exit before the task runs
 HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -159,4 +162,5 @@ def alias(name: str):
     recommend,
     monitor,
     explain,
+    distill,
 ) = (alias(name) for name in COMMANDS)

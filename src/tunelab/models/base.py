@@ -23,6 +23,7 @@ from tunelab.errors import TunelabError
 from tunelab.models.labels import grow_head, trained_labels
 from tunelab.models.optim import parameter_groups
 from tunelab.models.peft_methods import MERGEABLE, AdaLoraRanks, apply_peft, virtual_tokens
+from tunelab.models.student import keep_layers
 from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
 from tunelab.speed.dropout import ATTENTION, attention_implementation, use_fast_dropout
 
@@ -58,6 +59,8 @@ class TaskModule(pl.LightningModule):
         input_settings: how the model reads its input (the DataModule's `input_settings()`),
             kept in the checkpoint and exported as `tunelab.json`, so that eval and predict
             read text the way training did without repeated settings.
+        keep_layers: a student of this many of the model's layers, spread evenly
+            (`tunelab.models.student`); None keeps them all.
 
     The entry points hand a module what it scores against (`set_references`); it never reads
     the DataModule.
@@ -77,6 +80,7 @@ class TaskModule(pl.LightningModule):
         trust_remote_code: bool = False,
         peft: dict | None = None,
         input_settings: dict | None = None,
+        keep_layers: int | None = None,
     ):
         super().__init__()
         # Plain lists and dicts in hparams: checkpoints load with weights_only=True.
@@ -164,6 +168,8 @@ class TaskModule(pl.LightningModule):
         if grow:
             grow_head(model, len(old), len(self.labels))
             model.config.id2label, model.config.label2id = self.id2label, self.label2id
+        if self.hparams.get("keep_layers"):
+            keep_layers(model, self.hparams.keep_layers)
         model = use_fast_dropout(apply_peft(model, self.peft_settings, self.peft_task_type))
         # from_pretrained returns eval mode, and Lightning keeps submodule modes as it finds
         # them: without this, dropout would stay off during fine-tuning.
@@ -342,7 +348,9 @@ class TaskModule(pl.LightningModule):
         """What `tunelab.json` records: the task and how the model reads input (`data`: the
         DataModule's settings)."""
         settings = {"task": self.task, "method": self.method, "data": self.input_settings}
-        return {**settings, "temperature": self.temperature}
+        teacher = self.hparams.get("teacher")
+        taught = {"distilled_from": str(teacher)} if teacher else {}
+        return {**settings, "temperature": self.temperature, **taught}
 
     # -- calibration (`tunelab.trust.calibration`) ---------------------------------------------
     def uncalibrated_reason(self) -> str | None:

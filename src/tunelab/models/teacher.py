@@ -1,10 +1,12 @@
-"""The frozen teacher of continual learning's distillation: the previous step's model."""
+"""A frozen teacher to distil from: the previous step's model (continual learning) or a larger
+fine-tuned model (`tunelab distill`), and the loss that learns from it and the gold labels."""
 
 from __future__ import annotations
 
 import logging
 
 import torch
+import torch.nn.functional as F
 from transformers import AutoTokenizer
 
 from tunelab.data.registry import from_pretrained
@@ -38,3 +40,26 @@ def teacher_logits(teacher: torch.nn.Module, inputs: dict[str, torch.Tensor]) ->
     device = next(iter(inputs.values())).device
     with torch.no_grad():
         return teacher.to(device)(**inputs).logits
+
+
+def gold_and_teacher_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    target: torch.Tensor,
+    temperature: float,
+    weight: torch.Tensor | None = None,
+    teacher_weight: float = 1.0,
+) -> torch.Tensor:
+    """Cross-entropy with the gold labels plus `teacher_weight` times the cross-entropy between
+    the teacher's probabilities and the student's over the teacher's labels (the first ones),
+    both at `temperature`, scaled by temperature squared (Hinton et al., 2015); mean over rows.
+
+    Args:
+        student: [rows, labels] logits; teacher: [rows, teacher's labels] logits.
+        target: [rows] gold ids; weight: per-label weights of the gold cross-entropy.
+    """
+    student, teacher = student.float(), teacher.float()
+    gold = F.cross_entropy(student, target, weight=weight)
+    soft = F.softmax(teacher / temperature, dim=-1)
+    log_probs = F.log_softmax(student[:, : teacher.shape[-1]] / temperature, dim=-1)
+    return gold - teacher_weight * (soft * log_probs).sum(-1).mean() * temperature**2

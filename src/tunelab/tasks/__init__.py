@@ -141,6 +141,8 @@ class Task:
         explain_texts: `(module, tokenizer, settings, texts, steps) -> records`: each text's
             decisions with each word's attribution (`tunelab.trust.explain`); None: the task's
             models explain nothing.
+        distill: the `tunelab train` overrides with which a student learns from a teacher on
+            every item (`tunelab distill`); None: the task's models are not distilled.
     """
 
     name: str
@@ -154,6 +156,7 @@ class Task:
     embed_texts: Callable[..., Any] | None = None
     agreement: Agreement | None = None
     explain_texts: Callable[..., list[dict]] | None = None
+    distill: tuple[str, ...] | None = None
     continual: Incremental | None = None
     pipeline: str | None = None
     methods: tuple[Method, ...] = ()

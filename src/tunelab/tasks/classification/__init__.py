@@ -16,6 +16,7 @@ TASK = register(
         write_outputs=write_outputs,
         label_texts=label_texts,
         explain_texts=explain.explain_texts,
+        distill=(),
         agreement=Agreement(agreement.decisions, agreement.read_predictions, agreement.item_counts),
         embed_texts=embed_texts,
         headline=("test/acc", "test/f1_macro"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tunelab.models.teacher import gold_and_teacher_loss
+
 
 def distill_loss(
     student: torch.Tensor,
@@ -39,7 +41,4 @@ def distill_loss(
         target = target.float().clone()
         target[:, :old] = torch.maximum(target[:, :old], torch.sigmoid(teacher))
         return F.binary_cross_entropy_with_logits(student, target)
-    gold = F.cross_entropy(student, target, weight=weight)
-    soft = F.softmax(teacher / temperature, dim=-1)
-    log_probs = F.log_softmax(student[:, :old] / temperature, dim=-1)
-    return gold - teacher_weight * (soft * log_probs).sum(-1).mean() * temperature**2
+    return gold_and_teacher_loss(student, teacher, target, temperature, weight, teacher_weight)

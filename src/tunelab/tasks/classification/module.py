@@ -87,6 +87,7 @@ class SequenceClassificationModule(TaskModule):
             those labels (`tunelab.tasks.classification.distill`).
         distill_temperature: the softmax temperature of that distillation.
         distill_weight: the weight of the teacher's term against the gold labels' (single-label).
+        keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
 
     task = "classification"
@@ -108,6 +109,7 @@ class SequenceClassificationModule(TaskModule):
         teacher: str | None = None,
         distill_temperature: float = 2.0,
         distill_weight: float = 1.0,
+        keep_layers: int | None = None,
     ):
         if multi_label and distill_weight != 1.0:
             raise TunelabError(
@@ -121,6 +123,7 @@ class SequenceClassificationModule(TaskModule):
             trust_remote_code,
             peft,
             input_settings,
+            keep_layers,
         )
         self.multi_label, self.threshold, self.class_weights = multi_label, threshold, class_weights
         self.model = self.build_model()

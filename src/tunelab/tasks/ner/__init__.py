@@ -15,6 +15,7 @@ TASK = register(
         predict=predict_file,
         label_texts=label_texts,
         explain_texts=explain.explain_texts,
+        distill=("model.distill_on=all",),
         agreement=Agreement(agreement.decisions, agreement.read_predictions, agreement.item_counts),
         headline=("test/f1", "test/f1_strict"),
         score_file=score_file,

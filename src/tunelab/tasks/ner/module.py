@@ -18,7 +18,7 @@ from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.models.base import UNCHECKED, Evaluation, TaskModule
-from tunelab.models.teacher import load_teacher, teacher_logits
+from tunelab.models.teacher import gold_and_teacher_loss, load_teacher, teacher_logits
 from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.crf import CRF, word_rows
 from tunelab.tasks.ner.distill import distill_loss
@@ -31,6 +31,7 @@ from tunelab.tasks.ner.spans import (
 )
 
 DECODERS = ("viterbi", "argmax")
+DISTILL_ON = ("outside", "all")
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +52,11 @@ class TokenClassificationModule(TaskModule):
             are this model's first ones; where the data says O the student learns its soft
             labels (`tunelab.tasks.ner.distill`).
         distill_temperature: the softmax temperature of that distillation.
+        distill_on: `outside` (continual learning: the teacher's soft labels where the data
+            says O) or `all` (a smaller student, `tunelab distill`: on every labelled sub-token,
+            besides the gold label).
+        distill_weight: with `all`, the weight of the teacher's term against the gold labels'.
+        keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
 
     CRF_FILE = "crf.safetensors"  # beside the exported Hugging Face model
@@ -71,7 +77,12 @@ class TokenClassificationModule(TaskModule):
         input_settings: dict | None = None,
         teacher: str | None = None,
         distill_temperature: float = 2.0,
+        distill_on: str = "outside",
+        distill_weight: float = 1.0,
+        keep_layers: int | None = None,
     ):
+        if distill_on not in DISTILL_ON:
+            raise TunelabError(f"model.distill_on={distill_on!r}; choose outside or all")
         super().__init__(
             model_name_or_path,
             labels,
@@ -80,6 +91,7 @@ class TokenClassificationModule(TaskModule):
             trust_remote_code,
             peft,
             input_settings,
+            keep_layers,
         )
         self.set_decode(decode)
         self.model = self.pretrained(AutoModelForTokenClassification)
@@ -128,9 +140,19 @@ class TokenClassificationModule(TaskModule):
         labels = batch["labels"]
         if self.teacher:
             taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
-            outside = self.labels.index("O")
             temperature = self.hparams.distill_temperature
-            loss = distill_loss(logits, taught, labels, outside, temperature)
+            if self.hparams.distill_on == "all":
+                scored = labels != IGNORE
+                loss = gold_and_teacher_loss(
+                    logits[scored],
+                    taught[scored],
+                    labels[scored],
+                    temperature,
+                    teacher_weight=self.hparams.distill_weight,
+                )
+            else:
+                outside = self.labels.index("O")
+                loss = distill_loss(logits, taught, labels, outside, temperature)
         elif self.crf is None:
             # The Hugging Face models' own token loss: mean over labelled sub-tokens, in fp32.
             scores = logits.flatten(0, 1).float()

@@ -1,0 +1,61 @@
+"""tunelab distill: a student cut from a fine-tuned teacher learns from it (tiny models)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoConfig, BertModel
+
+from tests.conftest import compose_train, tiny_train_overrides
+from tunelab.errors import TunelabError
+from tunelab.experiments.distill import train_overrides
+from tunelab.models.student import keep_layers, kept_layers
+from tunelab.training.train import train
+
+
+def test_the_layer_that_ends_each_group_is_kept():
+    assert kept_layers(6, 3) == [1, 3, 5]
+    assert kept_layers(12, 4) == [2, 5, 8, 11]
+    assert kept_layers(6, 6) == list(range(6)) and kept_layers(6, 1) == [5]
+
+
+def test_cutting_a_model_keeps_those_layers_weights(tiny_bert):
+    model = BertModel.from_pretrained(tiny_bert)  # two layers
+    expected = model.encoder.layer[1].output.dense.weight.clone()
+    keep_layers(model, 1)
+    assert len(model.encoder.layer) == 1 and model.config.num_hidden_layers == 1
+    assert torch.equal(model.encoder.layer[0].output.dense.weight, expected)
+    model(input_ids=torch.tensor([[1, 2, 3]]))  # still runs
+    with pytest.raises(TunelabError, match="from 1 to 1"):
+        keep_layers(model, 2)
+
+
+@pytest.mark.parametrize("run, data", [("trained_run", "conll"), ("classified_run", "csv")])
+def test_a_student_learns_from_its_teacher_and_exports_like_any_model(
+    run, data, request, tmp_path, tiny_bert, conll_dir, table_dir
+):
+    teacher = request.getfixturevalue(run)[0] / "model"
+    folder = conll_dir if data == "conll" else table_dir
+    given = [
+        o
+        for o in tiny_train_overrides(tiny_bert, folder, data=data)
+        if not o.startswith("model.model_name_or_path")
+    ]
+    overrides = train_overrides([f"teacher={teacher}", "layers=1", *given, "trainer.max_epochs=2"])
+    assert ("model.distill_on=all" in overrides) == (data == "conll")
+    metrics = train(compose_train(tmp_path, overrides))
+    assert any(key.startswith("test/") for key in metrics)
+    student = tmp_path / "model"
+    assert AutoConfig.from_pretrained(student).num_hidden_layers == 1
+    assert json.loads((student / "tunelab.json").read_text())["distilled_from"] == str(teacher)
+
+
+def test_distill_says_what_it_needs_in_one_line(trained_run, tmp_path):
+    with pytest.raises(TunelabError, match="name the teacher"):
+        train_overrides(["data=conll2003"])
+    with pytest.raises(TunelabError, match="name the teacher's data"):
+        train_overrides([f"teacher={trained_run[0] / 'model'}"])
+    with pytest.raises(TunelabError, match="no tunelab.json"):
+        train_overrides([f"teacher={tmp_path}", "data=conll2003"])

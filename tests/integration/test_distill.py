@@ -59,3 +59,21 @@ def test_distill_says_what_it_needs_in_one_line(trained_run, tmp_path):
         train_overrides([f"teacher={trained_run[0] / 'model'}"])
     with pytest.raises(TunelabError, match="no tunelab.json"):
         train_overrides([f"teacher={tmp_path}", "data=conll2003"])
+
+
+def test_the_loss_is_the_gold_one_plus_the_teachers_softened_one():
+    """Hand computation: cross-entropy with the gold label, plus the weight times T^2 times the
+    cross-entropy of the student's softened distribution against the teacher's."""
+    from tunelab.models.teacher import gold_and_teacher_loss
+
+    student = torch.tensor([[2.0, 0.0, -1.0]])
+    teacher = torch.tensor([[0.0, 1.0, 0.0]])
+    gold = torch.tensor([0])
+    t, w = 2.0, 0.5
+    soft = torch.softmax(teacher / t, -1)
+    expected = (
+        -torch.log_softmax(student, -1)[0, 0]
+        - w * t**2 * (soft * torch.log_softmax(student / t, -1)).sum()
+    )
+    found = gold_and_teacher_loss(student, teacher, gold, t, teacher_weight=w)
+    assert found.item() == pytest.approx(expected.item(), rel=1e-6)

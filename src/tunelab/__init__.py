@@ -8,6 +8,7 @@ From Python (a notebook, a script), the commands' work without the command line:
     tunelab.evaluate(model_dir=run.model_dir, overrides=["split=dev"]).metrics
     tunelab.load(run.model_dir).predict(["Anna Schmidt flew to Paris."])
     tunelab.assistant(model_dir, answers="answers.csv")  # intent models: answers and search
+    tunelab.distill(run.model_dir, ["data=conll2003"], layers=3)  # a smaller student
 
 The API lives in `tunelab.api`; importing `tunelab` itself stays light (no torch).
 """
@@ -27,6 +28,13 @@ def evaluate(model_dir=None, ckpt_path=None, overrides=(), output_dir=None):
     from tunelab.api import evaluate as run
 
     return run(model_dir, ckpt_path, overrides, output_dir)
+
+
+def distill(teacher, overrides=(), layers=None, output_dir=None):
+    """`tunelab distill teacher=... OVERRIDES...`: see `tunelab.api.distill`."""
+    from tunelab.api import distill as run
+
+    return run(teacher, overrides, layers, output_dir)
 
 
 def assistant(model_dir, answers=None, overrides=(), output_dir=None):

@@ -114,6 +114,20 @@ def train(overrides: Iterable[str] = (), output_dir: str | Path | None = None) -
     return Run(run_dir, metrics)
 
 
+def distill(
+    teacher: str | Path,
+    overrides: Iterable[str] = (),
+    layers: int | None = None,
+    output_dir: str | Path | None = None,
+) -> Run:
+    """As `tunelab distill teacher=... [layers=N] OVERRIDES...`: a student of `layers` of the
+    teacher's layers learns from it (`overrides` must name the data, e.g. `data=conll2003`)."""
+    from tunelab.experiments.distill import train_overrides
+
+    given = [f"teacher={teacher}"] + ([f"layers={layers}"] if layers else [])
+    return train(train_overrides([*given, *overrides]), output_dir)
+
+
 def evaluate(
     model_dir: str | Path | None = None,
     ckpt_path: str | Path | None = None,

@@ -77,3 +77,18 @@ def test_the_loss_is_the_gold_one_plus_the_teachers_softened_one():
     )
     found = gold_and_teacher_loss(student, teacher, gold, t, teacher_weight=w)
     assert found.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_the_python_api_distils_as_the_command_does(trained_run, tmp_path, tiny_bert, conll_dir):
+    import tunelab
+
+    given = [
+        o
+        for o in tiny_train_overrides(tiny_bert, conll_dir)
+        if not o.startswith("model.model_name_or_path")
+    ]
+    run = tunelab.distill(
+        trained_run[0] / "model", [*given, "trainer.max_epochs=1"], layers=1, output_dir=tmp_path
+    )
+    assert "test/f1" in run.metrics
+    assert AutoConfig.from_pretrained(run.model_dir).num_hidden_layers == 1

@@ -17,6 +17,12 @@ so one seed cannot tell a 0.3-point difference from noise.
 `--task classification` does the same for text classification on a preset (the Trainer side:
 AutoModelForSequenceClassification, DataCollatorWithPadding, texts cut at 512 sub-tokens).
 
+`--to-quality 0.88` measures instead each side's training time until its dev F1 first reaches
+0.88 (`scripts/to_quality.py`; NER on CoNLL-2003, at most `--epochs`, dev scored every
+`--eval-every` steps):
+
+    .venv/bin/python scripts/benchmark.py --to-quality 0.88 --epochs 3 --json outputs/ttq.json
+
 Words/s count the words of the split (not sub-tokens, not padding); model FLOPs utilisation (MFU)
 is 6 x non-embedding parameters x real sub-tokens per second of training, over the matrix-product
 rate this machine measures in bf16 (and in fp32, for the fp32 run).
@@ -141,36 +147,42 @@ def cpu_kind() -> dict:
     return {"model": name, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
 
 
+def training_arguments(output_dir: str, bf16: bool, options, args):
+    """The peer's Trainer settings: tunelab's recipe (epochs, batch 32, lr 1e-4, warm-up 10%,
+    weight decay 0.01), bf16 and the speed options asked for."""
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=output_dir,
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=32,
+        per_device_eval_batch_size=64,
+        learning_rate=1e-4,
+        weight_decay=0.01,
+        warmup_steps=0.1,  # a ratio in transformers 5
+        bf16=bf16,
+        # transformers 5 spells group_by_length as a sampling strategy
+        train_sampling_strategy="group_by_length" if "group_by_length" in options else "random",
+        torch_compile="torch_compile" in options,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to=[],
+        seed=args.seed,
+        use_cpu=not torch.cuda.is_available(),
+    )
+
+
 def run_trainer(model, collator, train_set, test_set, bf16: bool, options, args) -> dict:
     """Train and predict with the Hugging Face Trainer, timing each; the test rows come back in
     the order of `test_set`."""
     import numpy as np
-    import torch
-    from transformers import Trainer, TrainingArguments
+    from transformers import Trainer
 
     with tempfile.TemporaryDirectory() as output_dir:
         trainer = Trainer(
             model=model,
-            args=TrainingArguments(
-                output_dir=output_dir,
-                num_train_epochs=args.epochs,
-                per_device_train_batch_size=32,
-                per_device_eval_batch_size=64,
-                learning_rate=1e-4,
-                weight_decay=0.01,
-                warmup_steps=0.1,  # a ratio in transformers 5
-                bf16=bf16,
-                # transformers 5 spells group_by_length as a sampling strategy
-                train_sampling_strategy=(
-                    "group_by_length" if "group_by_length" in options else "random"
-                ),
-                torch_compile="torch_compile" in options,
-                save_strategy="no",
-                eval_strategy="no",
-                report_to=[],
-                seed=args.seed,
-                use_cpu=not torch.cuda.is_available(),
-            ),
+            args=training_arguments(output_dir, bf16, options, args),
             train_dataset=train_set,
             data_collator=collator,
         )
@@ -195,27 +207,20 @@ def run_trainer(model, collator, train_set, test_set, bf16: bool, options, args)
     }
 
 
-def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict:
-    """The plain NER recipe, written the standard way; `options`: Trainer speed options on top."""
-    import numpy as np
-    from transformers import (
-        AutoModelForTokenClassification,
-        AutoTokenizer,
-        DataCollatorForTokenClassification,
-        set_seed,
-    )
+def ner_sets(data_dir: str, splits: tuple[str, ...]):
+    """The plain NER recipe's data: first-subword labels (-100 elsewhere), as `run_ner.py`
+    encodes them. Returns (labels, tokenizer, sentences per split, {split: (items, tokens)})."""
+    from transformers import AutoTokenizer
 
     from tunelab.data.registry import resolve_model
     from tunelab.data.schemes import split_tag
     from tunelab.data.splits import load_ner_splits
     from tunelab.tasks.ner.datamodule import labels_from_types
-    from tunelab.tasks.ner.metrics import ner_scores
 
-    data = load_ner_splits(["train", "test"], directory=data_dir).sentences
+    data = load_ner_splits(list(splits), directory=data_dir).sentences
     labels = labels_from_types({split_tag(t)[1] for s in data["train"] for t in s.tags} - {""})
     label2id = {label: i for i, label in enumerate(labels)}
-    path = resolve_model(MODEL)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(MODEL))
 
     def encode(sentences):
         enc = tokenizer([s.words for s in sentences], is_split_into_words=True, truncation=True)
@@ -229,21 +234,49 @@ def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict
             items.append({"input_ids": enc["input_ids"][i], "labels": row})
         return items, sum(len(x) for x in enc["input_ids"])
 
-    train_set, train_tokens = encode(data["train"])
-    test_set, _ = encode(data["test"])
-    set_seed(args.seed)
-    model = AutoModelForTokenClassification.from_pretrained(
-        path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
-    )
-    collator = DataCollatorForTokenClassification(tokenizer)
-    result = run_trainer(model, collator, train_set, test_set, bf16, options, args)
-    pred_ids = np.argmax(result.pop("predictions"), -1)
+    return labels, tokenizer, data, {split: encode(data[split]) for split in splits}
+
+
+def ner_tags(labels: list[str], sentences, items, logits) -> tuple[list, list]:
+    """Gold and predicted tags of each sentence from first-subword logits; words cut by
+    truncation get O."""
+    import numpy as np
+
     gold, pred = [], []
-    for sentence, item, ids in zip(data["test"], test_set, pred_ids, strict=True):
+    for sentence, item, ids in zip(sentences, items, np.argmax(logits, -1), strict=True):
         tags = [labels[p] for label, p in zip(item["labels"], ids, strict=False) if label != -100]
-        tags += ["O"] * (len(sentence.words) - len(tags))  # words cut by truncation
+        tags += ["O"] * (len(sentence.words) - len(tags))
         gold.append(sentence.tags)
         pred.append(tags)
+    return gold, pred
+
+
+def peer_model(labels: list[str]):
+    from transformers import AutoModelForTokenClassification
+
+    from tunelab.data.registry import resolve_model
+
+    return AutoModelForTokenClassification.from_pretrained(
+        resolve_model(MODEL),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+
+
+def peer(data_dir: str, bf16: bool, args, options: tuple[str, ...] = ()) -> dict:
+    """The plain NER recipe, written the standard way; `options`: Trainer speed options on top."""
+    from transformers import DataCollatorForTokenClassification, set_seed
+
+    from tunelab.tasks.ner.metrics import ner_scores
+
+    labels, tokenizer, data, encoded = ner_sets(data_dir, ("train", "test"))
+    (train_set, train_tokens), (test_set, _) = encoded["train"], encoded["test"]
+    set_seed(args.seed)
+    model = peer_model(labels)
+    collator = DataCollatorForTokenClassification(tokenizer)
+    result = run_trainer(model, collator, train_set, test_set, bf16, options, args)
+    gold, pred = ner_tags(labels, data["test"], test_set, result.pop("predictions"))
     scores = ner_scores(gold, pred)
     return {
         **result,
@@ -303,12 +336,13 @@ def peer_classification(preset: str, bf16: bool, args, options: tuple[str, ...] 
     }
 
 
-def tunelab(data_dir: str, args) -> dict:
-    """tunelab with its defaults: the training loop timed without validation, then the test."""
+def tunelab_parts(data_dir: str, args):
+    """tunelab's config with its defaults (and `--overrides`), its DataModule (set up) and
+    module, as `tunelab train` builds them."""
     import pytorch_lightning as pl
     from hydra import compose, initialize_config_dir
 
-    from tunelab.config import CONFIG_DIR, build
+    from tunelab.config import CONFIG_DIR
     from tunelab.training.train import build_data_and_model
 
     classify = args.task == "classification"
@@ -320,6 +354,15 @@ def tunelab(data_dir: str, args) -> dict:
     datamodule, model = build_data_and_model(cfg)
     datamodule.setup("fit")
     datamodule.setup("test")
+    return cfg, datamodule, model
+
+
+def tunelab(data_dir: str, args) -> dict:
+    """tunelab with its defaults: the training loop timed without validation, then the test."""
+    from tunelab.config import build
+
+    classify = args.task == "classification"
+    cfg, datamodule, model = tunelab_parts(data_dir, args)
     trainer = build(
         cfg.trainer,
         logger=False,
@@ -358,6 +401,11 @@ def tunelab(data_dir: str, args) -> dict:
 
 
 def worker(args) -> None:
+    if args.to_quality is not None:
+        from to_quality import run_side
+
+        Path(args.result).write_text(json.dumps(run_side(args.data_dir, args.worker, args)))
+        return
     if args.worker == "tunelab":
         result = tunelab(args.data_dir, args)
     else:
@@ -447,12 +495,20 @@ def main() -> None:
     parser.add_argument(
         "--overrides", nargs="*", default=[], help="Hydra overrides of the tunelab side (ablations)"
     )
+    parser.add_argument(
+        "--to-quality",
+        type=float,
+        help="time each side's training until its dev F1 first reaches this (NER)",
+    )
+    parser.add_argument("--eval-every", type=int, default=100, help="--to-quality: steps")
     parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.to_quality is not None:
+        return to_quality_main(args)
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = args.data_dir
@@ -518,6 +574,36 @@ def main() -> None:
         ]
         for side, r in ((side, results[side]) for side in args.sides)
     ]
+    print(markdown_table(header, rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def to_quality_main(args) -> None:
+    """Each side once (`--seed`), one after the other, to `--to-quality` dev F1."""
+    from to_quality import table
+
+    if args.task != "ner":
+        raise SystemExit("--to-quality measures NER on CoNLL-2003")
+    results = {"cpu": cpu_kind(), "target": args.to_quality, "epochs": args.epochs}
+    results["eval_every"], sides = args.eval_every, {}
+    print(f"cpu: {results['cpu']}")
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = args.data_dir
+        if args.quick:
+            data_dir = str(Path(scratch) / "conll_subset")
+            write_subset(Path(args.data_dir), Path(data_dir))
+        for side in args.sides:
+            result_file = Path(scratch) / f"{side}.json"
+            command = [sys.executable, __file__, "--worker", side, "--data-dir", data_dir]
+            command += ["--result", str(result_file), "--epochs", str(args.epochs)]
+            command += ["--seed", str(args.seed), "--tuned", *args.tuned]
+            command += ["--to-quality", str(args.to_quality), "--eval-every", str(args.eval_every)]
+            command += ["--overrides", *args.overrides]
+            subprocess.run(command, check=True, cwd=ROOT)
+            sides[side] = json.loads(result_file.read_text())
+    results["sides"] = sides
+    header, rows = table(sides, args.to_quality, args.epochs)
     print(markdown_table(header, rows))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -98,7 +98,7 @@ def classification_scores_from_file(
 
 # Calibration figures whose probabilities are in no file (before temperature scaling; NER's
 # entity confidences): checked to lie in [0, 1].
-CALIBRATION = {"ece_before", "brier_before", "ece", "brier"}
+CALIBRATION = {"ece_before", "brier_before", "ece", "brier", "mean_confidence"}
 INTERVAL = ("_ci95_low", "_ci95_high")
 
 
@@ -132,7 +132,7 @@ def calibration_from_file(rows: list[dict], pairs: list[tuple[set, set]]) -> dic
         for inside in bins.values()
     )
     brier = sum((c - r) ** 2 for c, r in zip(confidence, right, strict=True)) / len(confidence)
-    return {"ece": ece, "brier": brier}
+    return {"ece": ece, "brier": brier, "mean_confidence": sum(confidence) / len(confidence)}
 
 
 def assert_classification_run_recomputed(run_dir: Path, labels: list[str]) -> dict:

@@ -66,12 +66,18 @@ def fit_temperature(events) -> float:
 
 
 def calibration_scores(module, prefix: str) -> dict[str, float]:
-    """`<prefix>/ece` and `<prefix>/brier` of the module's last scoring of `prefix`, at its
-    temperature; none for a model whose confidence is not calibrated."""
+    """`<prefix>/ece`, `<prefix>/brier` and the mean confidence of the module's last scoring of
+    `prefix`, at its temperature; none for a model whose confidence is not calibrated. ECE is at
+    least |mean confidence - share right|: a split harder than dev keeps that much."""
     if module.uncalibrated_reason() or not module.evaluation(prefix).outputs:
         return {}
     events = module.decision_events(prefix, module.temperature)
-    return {f"{prefix}/ece": reliability_bins(*events)[3], f"{prefix}/brier": brier(*events)}
+    return {
+        f"{prefix}/ece": reliability_bins(*events)[3],
+        f"{prefix}/brier": brier(*events),
+        # against the share of decisions right (accuracy; NER: precision), what ECE can't go under
+        f"{prefix}/mean_confidence": float(np.mean(events[0])) if len(events[0]) else 0.0,
+    }
 
 
 def calibrate(module, run_dir: Path | None) -> dict[str, float]:

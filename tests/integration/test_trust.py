@@ -191,3 +191,31 @@ def test_abstain_for_a_coverage_answers_that_share_of_dev(classified_run, table_
     )
     with pytest.raises(TunelabError, match="not both"):
         evaluate(both)
+
+
+def test_predictions_beside_an_explanation_are_unchanged(classified_run):
+    """An explanation hooks the embedding layer: predictions running in another thread at the
+    same time (a service's batcher) must still get their own scores."""
+    import threading
+
+    predictor = Predictor(str(classified_run[0] / "model"), precision="32-true")
+    texts = ["anna flew to paris .", "bob works at acme ."]
+    expected = predictor.predict(texts)
+    found, done = [], threading.Event()
+
+    def predict_repeatedly():
+        while not done.is_set():
+            found.append(predictor.predict(texts))
+
+    def explain_a_few():
+        for _ in range(3):
+            predictor.explain(texts, steps=20)
+        done.set()
+
+    workers = [threading.Thread(target=f, daemon=True) for f in (predict_repeatedly, explain_a_few)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)  # without the Predictor's lock the two can tangle for good
+    assert not any(worker.is_alive() for worker in workers)
+    assert done.is_set() and found and all(records == expected for records in found)

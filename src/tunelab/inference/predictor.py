@@ -7,6 +7,7 @@ Predictor("outputs/run/model").predict(["Anna lives in Berlin."])
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -123,6 +124,9 @@ class Predictor:
     ) -> None:
         check_settings(precision, batch_size, max_tokens, max_chars)
         self.max_chars = max_chars
+        # One forward pass at a time through the model: an explanation hooks its embedding
+        # layer (captum), which would change what a prediction running beside it computes.
+        self.running = threading.RLock()
         self.module, tokenizer_name, self.task = load_module(
             model_dir=model_dir, task=task, trust_remote_code=trust_remote_code
         )
@@ -163,7 +167,11 @@ class Predictor:
             )
         texts = checked_texts(texts, "texts", self.max_chars)
         bf16 = self.precision == "bf16-mixed"
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        with (
+            self.running,
+            torch.inference_mode(),
+            torch.autocast("cpu", torch.bfloat16, enabled=bf16),
+        ):
             return self.task.embed_texts(
                 self.module, self.tokenizer, self.settings, texts, self.batch_size, self.max_tokens
             )
@@ -210,7 +218,7 @@ class Predictor:
             raise TunelabError(f"steps={steps!r}; use a whole number >= 2")
         texts = checked_texts(texts, "texts", self.max_chars)
         bf16 = self.precision == "bf16-mixed"
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        with self.running, torch.autocast("cpu", torch.bfloat16, enabled=bf16):
             return self.task.explain_texts(self.module, self.tokenizer, self.settings, texts, steps)
 
     @property
@@ -235,7 +243,11 @@ class Predictor:
         # The precision evaluation runs in (Lightning's `bf16-mixed` is this autocast), so that
         # the same text gets the same scores from every command.
         bf16 = self.precision == "bf16-mixed"
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        with (
+            self.running,
+            torch.inference_mode(),
+            torch.autocast("cpu", torch.bfloat16, enabled=bf16),
+        ):
             records = self.task.label_texts(
                 self.module,
                 self.tokenizer,

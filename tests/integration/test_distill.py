@@ -43,7 +43,7 @@ def test_a_student_learns_from_its_teacher_and_exports_like_any_model(
         for o in tiny_train_overrides(tiny_bert, folder, data=data)
         if not o.startswith("model.model_name_or_path")
     ]
-    overrides = train_overrides([f"teacher={teacher}", "layers=1", *given, "trainer.max_epochs=2"])
+    overrides = train_overrides([f"teacher={teacher}", "layers=1", *given, "trainer.max_epochs=1"])
     assert ("model.distill_on=all" in overrides) == (data == "conll")
     metrics = train(compose_train(tmp_path, overrides))
     assert any(key.startswith("test/") for key in metrics)

@@ -7,7 +7,6 @@ and applied by predict, serve and the Python API. The assistant picks its thresh
 from __future__ import annotations
 
 import json
-import logging
 import math
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import numpy as np
 from tunelab.errors import TunelabError
 
 FILE = "abstain.json"
-log = logging.getLogger(__name__)
 
 
 def answered_scores(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> dict:

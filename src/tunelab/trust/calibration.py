@@ -84,7 +84,7 @@ def calibrate(module, run_dir: Path | None) -> dict[str, float]:
     """Fit the module's temperature on its last `val` scoring and apply it; the test split's
     expected calibration error and Brier score before and after (metrics.json keys), and
     reliability.png (before and after) in `run_dir`. A module that cannot be calibrated
-    (`decision_events` None, e.g. multi-label) keeps temperature 1 and says why once."""
+    (`uncalibrated_reason()`, e.g. multi-label) keeps temperature 1 and says why once."""
     why = module.uncalibrated_reason()
     if why:
         log.info("calibration: none (%s)", why)

@@ -20,6 +20,7 @@ from tunelab.errors import TunelabError
 from tunelab.models.base import UNCHECKED, Evaluation, TaskModule
 from tunelab.models.teacher import gold_and_teacher_loss, load_teacher, teacher_logits
 from tunelab.speed.dropout import ATTENTION, attention_implementation
+from tunelab.tasks.ner.agreement import entities
 from tunelab.tasks.ner.crf import CRF, word_rows
 from tunelab.tasks.ner.distill import distill_loss
 from tunelab.tasks.ner.metrics import ner_scores
@@ -333,8 +334,7 @@ class TokenClassificationModule(TaskModule):
             probabilities = self.word_probabilities(
                 *evaluation.outputs[sentence], tags, temperature
             )
-            gold_tags = self.references[prefix][sentence]
-            gold = {(s.type, s.start, s.end) for s in tags_to_spans(gold_tags)}
+            gold = entities(self.references[prefix][sentence])
             for span in tags_to_spans(tags):
                 confidence.append(self.entity_confidence(span, probabilities))
                 right.append((span.type, span.start, span.end) in gold)

@@ -14,7 +14,11 @@ work off the cores):
   "text-classification") on the same model folder, one text a call, in a loop.
 - `pipeline_batched`: the same pipeline given the texts as a list with `batch_size=32`.
 - `service_onnx`, `service_onnx_int8` (add them to `--sides`): the service with `backend=onnx`, on
-  the fp32 or int8 graph that `tunelab-export model_dir=... quantize=int8` wrote.
+  the fp32 or int8 graph that `tunelab-export model_dir=... quantize=int8` wrote;
+  `service_torch_int8`: with `backend=torch_int8`, where that command's quality gate accepted it.
+- `--served-dir STUDENT/model`: the service sides serve this model (e.g. a distilled student)
+  while the pipeline sides run `--model-dir` (its teacher). Each service side reports the test
+  score of what it serves (the run's metrics.json, or the int8 gate's record) beside its speed.
 - `isolation` (add it to `--sides`): the service, `--clients` (32) clients sending one text a
   request, one request in ten poisoned (a lone surrogate, escaped as JSON allows), while
   `--big-clients` (2) more send 1,000-text requests back to back; every good one-text request must
@@ -201,8 +205,29 @@ def run_isolation(args, texts: list[str]) -> dict:
         process.wait(60)
 
 
+SERVED = ("service", "service_onnx", "service_onnx_int8", "service_torch_int8")
+
+
+def served_score(model_dir: Path, side: str) -> dict | None:
+    """The test score of the model a service side serves: the int8 gate's measurement for an
+    int8 side, else the training run's metrics.json beside the model folder (None if absent)."""
+    records = {
+        "service_onnx_int8": (model_dir / "onnx" / "check.json", ("gate", "int8")),
+        "service_torch_int8": (model_dir / "torch_int8.json", ("int8",)),
+    }
+    path, keys = records.get(side, (model_dir.parent / "metrics.json", ()))
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    for key in keys:
+        record = record[key]
+    if keys:
+        return {record["metric"]: record["score"]}
+    return {k: v for k, v in record.items() if k in ("test/f1", "test/acc")}
+
+
 def run_service(args, texts: list[str], extra: list[str]) -> dict:
-    process, url = start_service(args.model_dir, extra)
+    process, url = start_service(args.served_dir or args.model_dir, extra)
     try:
         asyncio.run(hammer(url, texts, args.clients, 5))  # warm-up
         loaded = asyncio.run(hammer(url, texts, args.clients, args.seconds))
@@ -249,6 +274,7 @@ def cpu_name() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--served-dir", help="the model the service sides serve (--model-dir)")
     parser.add_argument("--texts", help="one text per line (default: 500 CoNLL-2003 sentences)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60)
@@ -268,6 +294,7 @@ def main() -> None:
         "texts": len(texts),
         "words": sum(len(t.split()) for t in texts),
         "model_dir": args.model_dir,
+        "served_dir": args.served_dir or args.model_dir,
     }
     for side in args.sides:
         print(f"load test: {side} ...", flush=True)
@@ -279,10 +306,16 @@ def main() -> None:
             graph = "model.int8.onnx" if side.endswith("int8") else "model.onnx"
             extra = ["backend=onnx", f"onnx_model={graph}", *args.serve_overrides]
             result[side] = run_service(args, texts, extra)
+        elif side == "service_torch_int8":
+            extra = ["backend=torch_int8", *args.serve_overrides]
+            result[side] = run_service(args, texts, extra)
         else:
             result[side] = run_pipeline(args, texts, batched=side == "pipeline_batched")
         print(json.dumps(result[side]), flush=True)
-    for served in ("service", "service_onnx", "service_onnx_int8"):
+    for side in SERVED:
+        if side in result:
+            result[side]["test_score"] = served_score(Path(result["served_dir"]), side)
+    for served in SERVED:
         speed = result.get(served, {}).get("load", {}).get("words_per_s")
         for side in ("pipeline", "pipeline_batched"):
             if speed and side in result:

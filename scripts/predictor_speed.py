@@ -1,9 +1,12 @@
 """Words per second of the in-memory `Predictor` (the model side of tunelab-serve) per backend, on
 the load test's texts, in calls of 32 texts, best of three passes.
 
-    .venv/bin/python scripts/predictor_speed.py --model-dir RUN/model [--backends torch onnx]
+    .venv/bin/python scripts/predictor_speed.py --model-dir RUN/model [OTHER/model ...]
+        [--backends torch onnx]
 
 `onnx` and `onnx_int8` need the graphs `tunelab-export model_dir=RUN/model quantize=int8` writes.
+With several model folders (a teacher and its distilled student), each is timed in the same
+run, in turns, and its speed is also given relative to the first folder's on the same backend.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def words_per_second(predictor: Predictor, texts: list[str], call: int, passes: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--model-dir", nargs="+", required=True)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=list(BACKENDS))
     parser.add_argument("--call", type=int, default=32, help="texts a call")
     parser.add_argument("--passes", type=int, default=3)
@@ -45,10 +48,13 @@ def main() -> None:
     texts = default_texts()
     result = {}
     for name in args.backends:
-        predictor = Predictor(args.model_dir, **BACKENDS[name])
-        result[name] = words_per_second(predictor, texts, args.call, args.passes)
-        print(f"{name}: {result[name]} words/s", flush=True)
-    print(json.dumps(result))
+        for model_dir in args.model_dir:
+            predictor = Predictor(model_dir, **BACKENDS[name])
+            speed = words_per_second(predictor, texts, args.call, args.passes)
+            result.setdefault(model_dir, {})[name] = speed
+            ratio = speed / result[args.model_dir[0]][name]
+            print(f"{model_dir} {name}: {speed} words/s ({ratio:.2f}x the first)", flush=True)
+    print(json.dumps(result if len(args.model_dir) > 1 else result[args.model_dir[0]]))
 
 
 if __name__ == "__main__":

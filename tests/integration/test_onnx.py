@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from tests.conftest import compose_train
 from tunelab.errors import TunelabError
@@ -53,6 +54,10 @@ def test_ner_graph_scores_as_pytorch_in_eval_and_predict(tmp_path, trained_run):
     assert [r["entities"] for r in found] == [r["entities"] for r in reference]
     int8 = Predictor(str(model_dir), backend="onnx", onnx_model="model.int8.onnx")
     assert [r["text"] for r in int8.predict(TEXTS)] == TEXTS
+    assert report["torch_int8_gate"]["accepted"]
+    packed = Predictor(str(model_dir), backend="torch_int8")  # keeps NER's packed rows
+    assert packed.settings["pack"] is True
+    assert [r["text"] for r in packed.predict(TEXTS)] == TEXTS
 
 
 def test_classification_graph_gives_the_same_labels(tmp_path, classified_run):
@@ -70,7 +75,11 @@ def test_classification_graph_gives_the_same_labels(tmp_path, classified_run):
     "call, expected",
     [
         (lambda d: Predictor(str(d), backend="onnx"), "write it first with: tunelab-export"),
-        (lambda d: Predictor(str(d), backend="tvm"), "backend='tvm'; choose one of torch, onnx"),
+        (
+            lambda d: Predictor(str(d), backend="tvm"),
+            "backend='tvm'; choose one of torch, torch_int8, onnx",
+        ),
+        (lambda d: Predictor(str(d), backend="torch_int8"), "check it first: tunelab-export"),
     ],
 )
 def test_backend_mistakes_are_one_line(tmp_path, trained_run, call, expected):
@@ -99,7 +108,20 @@ def test_the_int8_gate_keeps_a_graph_that_passes(tmp_path, classified_run, capsy
     assert gate["accepted"] and gate["fp32"]["metric"] == "test/acc"
     assert abs(gate["fp32"]["score"] - gate["int8"]["score"]) <= 1
     assert (model_dir / "onnx" / "model.int8.onnx").is_file()
-    assert "int8 accepted: test/acc" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "int8 ONNX graph accepted: test/acc" in out
+    assert "PyTorch int8 (backend=torch_int8) accepted: test/acc" in out
+    assert report["torch_int8_gate"]["accepted"]
+    reference = Predictor(str(model_dir), precision="32-true").predict(TEXTS)
+    int8 = Predictor(str(model_dir), backend="torch_int8")
+    assert int8.precision == "32-true"
+    quantized = [m for m in int8.module.model.modules() if "quantized" in type(m).__module__]
+    assert quantized and not any(isinstance(m, torch.nn.Linear) for m in quantized)
+    for ours, theirs in zip(int8.predict(TEXTS), reference, strict=True):
+        for label, p in theirs["probabilities"].items():
+            assert ours["probabilities"][label] == pytest.approx(p, abs=0.05)
+    scored = evaluated(tmp_path / "int8", model_dir, "backend=torch_int8")["test/acc"]
+    assert scored == pytest.approx(report["torch_int8_gate"]["int8"]["score"])
 
 
 def test_the_int8_gate_turns_down_a_graph_that_fails(tmp_path, trained_run, capsys):
@@ -111,8 +133,9 @@ def test_the_int8_gate_turns_down_a_graph_that_fails(tmp_path, trained_run, caps
     gate = report["gate"]
     assert not gate["accepted"] and len(gate["failed"]) == 2
     out = capsys.readouterr().out
-    assert "int8 rejected: test/f1" in out and "gate.max_drop=-1" in out
+    assert "int8 ONNX graph rejected: test/f1" in out and "gate.max_drop=-1" in out
     assert "gate.min_speedup=1000" in out
+    assert "PyTorch int8 (backend=torch_int8) rejected: test/f1" in out
     folder = model_dir / "onnx"
     assert (
         not (folder / "model.int8.onnx").exists()
@@ -121,3 +144,5 @@ def test_the_int8_gate_turns_down_a_graph_that_fails(tmp_path, trained_run, caps
     assert Predictor(str(model_dir), backend="onnx").predict(TEXTS)
     with pytest.raises(TunelabError, match="does not exist; write it first"):
         Predictor(str(model_dir), backend="onnx", onnx_model="model.int8.onnx")
+    with pytest.raises(TunelabError, match="the quality gate turned this model down .*test/f1"):
+        Predictor(str(model_dir), backend="torch_int8")

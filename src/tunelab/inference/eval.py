@@ -20,6 +20,7 @@ from tunelab.data.settings import config_target
 from tunelab.errors import TunelabError
 from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import run_on_onnx
+from tunelab.models.export.torch_int8 import BACKENDS, check_accepted, quantize_linear_int8
 from tunelab.models.sentence_encoder import encoder_max_length
 from tunelab.training.rundir import write_metrics, write_run_outputs
 from tunelab.trust import abstain
@@ -120,14 +121,21 @@ def score_file(cfg: DictConfig) -> dict[str, float]:
 
 
 def on_backend(cfg: DictConfig, module, data: DictConfig) -> None:
-    """backend=onnx: the exported graph scores the split, in fp32, on padded batches."""
-    if cfg.backend != "onnx":
-        raise TunelabError(f"backend={cfg.backend!r}; choose torch or onnx")
+    """backend=onnx: the exported graph scores the split, in fp32, on padded batches;
+    backend=torch_int8: the model with int8 Linear layers, where the quality gate let it."""
+    if cfg.backend not in BACKENDS:
+        raise TunelabError(f"backend={cfg.backend!r}; choose one of {', '.join(BACKENDS)}")
     if not cfg.get("model_dir"):
-        raise TunelabError("backend=onnx evaluates an exported model: give model_dir=RUN/model")
-    run_on_onnx(module, cfg.model_dir, cfg.get("onnx_model"))
+        raise TunelabError(
+            f"backend={cfg.backend} evaluates an exported model: give model_dir=RUN/model"
+        )
+    if cfg.backend == "torch_int8":
+        check_accepted(cfg.model_dir)
+        quantize_linear_int8(module.model)
+    else:
+        run_on_onnx(module, cfg.model_dir, cfg.get("onnx_model"))
     with open_dict(data), open_dict(cfg):
-        if "pack" in data:
+        if "pack" in data and cfg.backend == "onnx":
             data.pack = False
         cfg.trainer.precision = "32-true"
 

@@ -10,11 +10,14 @@ difference and the share of labels that agree (RUN/model/onnx/check.json). `tune
 The int8 graph passes a quality gate first: scored and timed on the split against the fp32
 graph, it is kept only when its main score is within `gate.max_drop` of fp32's and it runs at
 least `gate.min_speedup` times as fast; otherwise the command says which check failed and keeps
-the fp32 graph alone (the int8 one renamed model.int8.rejected.onnx, for a look).
+the fp32 graph alone (the int8 one renamed model.int8.rejected.onnx, for a look). The same
+gate judges PyTorch's own int8 (`backend=torch_int8`: int8 Linear layers, packed rows kept)
+against the fp32 PyTorch model, and saves its verdict as RUN/model/torch_int8.json.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -32,6 +35,7 @@ from tunelab.errors import TunelabError
 from tunelab.inference.eval import data_config
 from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import FOLDER, REJECTED, OnnxModel, export_onnx, quantize_int8
+from tunelab.models.export.torch_int8 import quantize_linear_int8, save_verdict
 
 log = logging.getLogger("tunelab")
 
@@ -54,14 +58,14 @@ def compare(reference, graph, batches, model_inputs) -> dict:
     return {"max_abs_logit_diff": largest, "label_agreement": agree / total, "labels": total}
 
 
-def scored_and_timed(cfg: DictConfig, module, datamodule, path: Path) -> dict:
-    """The task's main test score of the graph at `path` and the seconds its test pass took."""
+def scored_and_timed(cfg: DictConfig, module, datamodule, model, precision: str) -> dict:
+    """The task's main test score of `module` running on `model` (in the place of its own) at
+    `precision`, and the seconds its test pass took."""
     metric = tasks.get(module.task).headline[0]
     original = module.model
-    module.run_on(OnnxModel(path, original.config))
-    # ONNX Runtime computes in fp32 whatever autocast says
+    module.run_on(model)
     trainer = build(
-        cfg.trainer, logger=False, callbacks=[], enable_progress_bar=False, precision="32-true"
+        cfg.trainer, logger=False, callbacks=[], enable_progress_bar=False, precision=precision
     )
     try:
         start = time.perf_counter()
@@ -72,10 +76,10 @@ def scored_and_timed(cfg: DictConfig, module, datamodule, path: Path) -> dict:
     return {"metric": metric, "score": module.evaluation("test").scores[metric], "seconds": seconds}
 
 
-def quality_gate(cfg: DictConfig, module, datamodule, files: list[Path]) -> dict:
-    """Keep model.int8.onnx only where its score and speed pass against model.onnx."""
-    module.set_references({"test": datamodule.references(cfg.split)})
-    fp32, int8 = (scored_and_timed(cfg, module, datamodule, path) for path in files)
+def gate(cfg: DictConfig, name: str, fp32: dict, int8: dict) -> dict:
+    """The quality gate's verdict on an int8 model (`int8`) scored and timed against its fp32
+    form (`fp32`): accepted when it loses at most `gate.max_drop` of the main score and runs at
+    least `gate.min_speedup` times as fast."""
     drop, speedup = fp32["score"] - int8["score"], fp32["seconds"] / int8["seconds"]
     failed = []
     if drop > cfg.gate.max_drop:
@@ -89,14 +93,40 @@ def quality_gate(cfg: DictConfig, module, datamodule, files: list[Path]) -> dict
             f"{fp32['seconds']:.1f} s; gate.min_speedup={cfg.gate.min_speedup})"
         )
     if failed:
-        files[1].replace(files[1].with_name(REJECTED))
-        print(f"int8 rejected: {'; '.join(failed)}; keeping {files[0].name} alone ({REJECTED})")
+        print(f"{name} rejected: {'; '.join(failed)}")
     else:
         print(
-            f"int8 accepted: {int8['metric']} {int8['score']:.4f} against fp32's "
+            f"{name} accepted: {int8['metric']} {int8['score']:.4f} against fp32's "
             f"{fp32['score']:.4f}, {speedup:.2f}x as fast on {cfg.split}"
         )
     return {"fp32": fp32, "int8": int8, "accepted": not failed, "failed": failed}
+
+
+def onnx_gate(cfg: DictConfig, module, datamodule, files: list[Path]) -> dict:
+    """Keep model.int8.onnx only where it passes against model.onnx (ONNX Runtime computes in
+    fp32 whatever autocast says)."""
+    config = module.model.config
+    fp32, int8 = (
+        scored_and_timed(cfg, module, datamodule, OnnxModel(path, config), "32-true")
+        for path in files
+    )
+    verdict = gate(cfg, "int8 ONNX graph", fp32, int8)
+    if not verdict["accepted"]:
+        files[1].replace(files[1].with_name(REJECTED))
+        print(f"keeping {files[0].name} alone ({REJECTED} set aside)")
+    return verdict
+
+
+def torch_gate(cfg: DictConfig, module, datamodule) -> dict:
+    """PyTorch's own int8 (`backend=torch_int8`) against the fp32 PyTorch model, the verdict
+    saved beside the model for predict, eval and serve."""
+    fp32 = scored_and_timed(cfg, module, datamodule, module.model, "32-true")
+    quantized = copy.deepcopy(module.model)
+    quantize_linear_int8(quantized)
+    int8 = scored_and_timed(cfg, module, datamodule, quantized, "32-true")
+    verdict = gate(cfg, "PyTorch int8 (backend=torch_int8)", fp32, int8)
+    save_verdict(cfg.model_dir, verdict)
+    return verdict
 
 
 def export(cfg: DictConfig) -> dict:
@@ -132,7 +162,9 @@ def export(cfg: DictConfig) -> dict:
                 f"{found['max_abs_logit_diff']:.2g}, labels agree {found['label_agreement']:.4%}"
             )
         if cfg.quantize == "int8":
-            report["gate"] = quality_gate(cfg, module, datamodule, files)
+            module.set_references({"test": datamodule.references(cfg.split)})
+            report["gate"] = onnx_gate(cfg, module, datamodule, files)
+            report["torch_int8_gate"] = torch_gate(cfg, module, datamodule)
     (folder / "check.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"wrote {', '.join(str(f) for f in files)}; tunelab-eval model_dir={cfg.model_dir} "

@@ -20,12 +20,12 @@ from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import run_on_onnx
+from tunelab.models.export.torch_int8 import BACKENDS, check_accepted, quantize_linear_int8
 from tunelab.speed.inference import cast_linear_weights
 from tunelab.trust import abstain
 from tunelab.trust.explain import STEPS
 
 log = logging.getLogger("tunelab")
-BACKENDS = ("torch", "onnx")
 PRECISIONS = ("bf16-mixed", "32-true")
 
 
@@ -83,8 +83,10 @@ class Predictor:
             scores may differ from evaluation's in the last digits.
         task: a task outside tunelab that the model names, trusted because named here.
         trust_remote_code: run code shipped with the model (its config's auto_map).
-        backend: `torch`, or `onnx`: the graph `RUN/model/onnx/<onnx_model>` (written by
-            tunelab-export) on ONNX Runtime, in fp32 arithmetic outside it, on padded batches.
+        backend: `torch`; `torch_int8`: its Linear layers in int8, packed rows kept, once
+            `tunelab-export quantize=int8` has let it through the quality gate; or `onnx`:
+            the graph `RUN/model/onnx/<onnx_model>` (written by tunelab-export) on ONNX
+            Runtime, in fp32 arithmetic outside it, on padded batches.
         onnx_model: `model.onnx` (default) or `model.int8.onnx`.
         max_chars: a longer text is refused with one line naming it (None: no limit); a long
             text costs time and memory in proportion, and a caller's stray document can stall
@@ -145,6 +147,10 @@ class Predictor:
             # the graph takes 2-D masks and computes in fp32: no packed rows, no autocast
             run_on_onnx(self.module, model_dir, onnx_model)
             self.settings["pack"], self.precision = False, "32-true"
+        elif backend == "torch_int8":
+            check_accepted(model_dir)
+            quantize_linear_int8(self.module.model)
+            self.precision = "32-true"  # the int8 layers take fp32 inputs
         elif self.precision == "bf16-mixed" and self.task.label_texts is not None:
             # first a prediction in fp32's reach: the one-time checks (e.g. that packed rows
             # give the same scores) compare with the model run in fp32
@@ -161,7 +167,7 @@ class Predictor:
         holds them."""
         if self.task.embed_texts is None:
             raise TunelabError(f"a {self.task.name} model embeds no texts")
-        if self.backend != "torch":  # the graph gives the classifier's scores, not embeddings
+        if self.backend == "onnx":  # the graph gives the classifier's scores, not embeddings
             raise TunelabError(
                 "embeddings (search, an assistant's similar questions) need backend=torch"
             )

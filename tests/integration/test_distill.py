@@ -92,3 +92,43 @@ def test_the_python_api_distils_as_the_command_does(trained_run, tmp_path, tiny_
     )
     assert "test/f1" in run.metrics
     assert AutoConfig.from_pretrained(run.model_dir).num_hidden_layers == 1
+
+
+def test_a_teacher_with_a_crf_teaches_through_its_marginals(
+    trained_run, tmp_path, tiny_bert, conll_dir, caplog, monkeypatch
+):
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from tunelab.tasks.ner.module import TokenClassificationModule
+
+    teacher = tmp_path / "crf-teacher"
+    shutil.copytree(trained_run[0] / "model", teacher)
+    labels = AutoConfig.from_pretrained(teacher).num_labels
+    torch.manual_seed(0)
+    crf = {n: torch.randn(*s) for n, s in [("transitions", (labels, labels)), ("start", (labels,))]}
+    save_file({**crf, "end": torch.randn(labels)}, str(teacher / "crf.safetensors"))
+    given = [
+        o
+        for o in tiny_train_overrides(tiny_bert, conll_dir)
+        if not o.startswith("model.model_name_or_path")
+    ]
+    overrides = train_overrides([f"teacher={teacher}", "layers=1", *given, "trainer.max_epochs=1"])
+    calls = []
+    marginal_loss = TokenClassificationModule.crf_teacher_loss
+
+    def counted(self, *args):
+        calls.append(marginal_loss(self, *args))
+        return calls[-1]
+
+    monkeypatch.setattr(TokenClassificationModule, "crf_teacher_loss", counted)
+    with caplog.at_level("INFO"):
+        metrics = train(compose_train(tmp_path / "run", overrides))
+    assert "test/f1" in metrics
+    assert len(calls) == 8 and all(torch.isfinite(loss) for loss in calls)  # every step
+    assert "the teacher's CRF teaches through its marginals over each word" in caplog.text
+    # continual learning's distillation (where the data says O) takes no CRF teacher
+    names = [AutoConfig.from_pretrained(teacher).id2label[i] for i in range(labels)]
+    with pytest.raises(TunelabError, match="has a CRF: its marginals teach a student with"):
+        TokenClassificationModule(str(teacher), names, teacher=str(teacher))

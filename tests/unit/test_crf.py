@@ -64,3 +64,21 @@ def test_word_rows_packs_first_subtokens_and_drops_wordless_rows():
     assert emissions.shape == (1, 2, 3)
     assert emissions[0, :, 0].tolist() == [1.0, 3.0]
     assert tags.tolist() == [[2, 1]] and mask.tolist() == [[True, True]]
+
+
+def test_marginals_match_enumeration_and_ignore_padding():
+    """Each word's label probabilities summed over every legal path by hand, at temperature 2;
+    a row padded after its third word gives its three words' marginals alone."""
+    crf, emissions = _crf(2), torch.randn(2, 4, 3)
+    t = 2.0
+    mask = torch.tensor([[True] * 4, [True, True, True, False]])
+    found = crf.marginals(emissions, mask, temperature=t)
+    for row, length in enumerate((4, 3)):
+        paths = list(itertools.product(range(3), repeat=length))
+        scores = torch.stack([_path_score(crf, emissions[row], list(p)) for p in paths]) / t
+        weights = torch.softmax(scores, 0)
+        expected = torch.zeros(length, 3)
+        for path, weight in zip(paths, weights, strict=True):
+            expected[range(length), list(path)] += weight
+        assert torch.allclose(found[row, :length], expected, atol=1e-5)
+    assert torch.equal(found[1, 3], torch.zeros(3))

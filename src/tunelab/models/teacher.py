@@ -58,8 +58,21 @@ def gold_and_teacher_loss(
         student: [rows, labels] logits; teacher: [rows, teacher's labels] logits.
         target: [rows] gold ids; weight: per-label weights of the gold cross-entropy.
     """
-    student, teacher = student.float(), teacher.float()
+    soft = F.softmax(teacher.float() / temperature, dim=-1)
+    return gold_and_soft_loss(student, soft, target, temperature, weight, teacher_weight)
+
+
+def gold_and_soft_loss(
+    student: torch.Tensor,
+    soft: torch.Tensor,
+    target: torch.Tensor,
+    temperature: float,
+    weight: torch.Tensor | None = None,
+    teacher_weight: float = 1.0,
+) -> torch.Tensor:
+    """`gold_and_teacher_loss` for a teacher whose probabilities at `temperature` are given
+    (`soft`: [rows, teacher's labels]), e.g. a CRF's marginals."""
+    student = student.float()
     gold = F.cross_entropy(student, target, weight=weight)
-    soft = F.softmax(teacher / temperature, dim=-1)
-    log_probs = F.log_softmax(student[:, : teacher.shape[-1]] / temperature, dim=-1)
+    log_probs = F.log_softmax(student[:, : soft.shape[-1]] / temperature, dim=-1)
     return gold - teacher_weight * (soft * log_probs).sum(-1).mean() * temperature**2

@@ -53,6 +53,29 @@ class CRF(nn.Module):
         partition = torch.logsumexp(alpha + self.end, dim=1)
         return (partition - gold).mean()
 
+    def marginals(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """[batch, words, labels] each label's probability at each real word over all tag
+        sequences (forward-backward), every score divided by `temperature` (above 1: softer,
+        as a distillation teacher's); zero at padding. Arguments as `nll`'s."""
+        emissions = emissions.float() / temperature
+        transitions = self.transitions.masked_fill(~self.allowed, FORBIDDEN) / temperature
+        start, end = self.start / temperature, self.end / temperature
+        forward = [start + emissions[:, 0]]
+        for t in range(1, emissions.shape[1]):
+            step = forward[-1].unsqueeze(2) + transitions + emissions[:, t, None]
+            forward.append(torch.logsumexp(step, dim=1))
+        last = end.expand_as(forward[0])  # after a row's last word only the end score is left
+        backward = [last]
+        for t in range(emissions.shape[1] - 2, -1, -1):
+            ahead = (emissions[:, t + 1] + backward[0]).unsqueeze(1)
+            step = torch.logsumexp(transitions + ahead, dim=2)
+            backward.insert(0, torch.where(mask[:, t + 1, None], step, last))
+        scores = torch.stack(forward, 1) + torch.stack(backward, 1)
+        # at every real word the log-sum over labels is the same partition function
+        return torch.softmax(scores, dim=-1) * mask.unsqueeze(-1)
+
 
 def word_rows(
     logits: torch.Tensor, word_index: torch.Tensor, labels: torch.Tensor

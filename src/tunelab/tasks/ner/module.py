@@ -18,7 +18,12 @@ from tunelab.data.batching import block_diagonal_mask
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.models.base import UNCHECKED, Evaluation, TaskModule
-from tunelab.models.teacher import gold_and_teacher_loss, load_teacher, teacher_logits
+from tunelab.models.teacher import (
+    gold_and_soft_loss,
+    gold_and_teacher_loss,
+    load_teacher,
+    teacher_logits,
+)
 from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.agreement import entities
 from tunelab.tasks.ner.crf import CRF, word_rows
@@ -55,7 +60,7 @@ class TokenClassificationModule(TaskModule):
         distill_temperature: the softmax temperature of that distillation.
         distill_on: `outside` (continual learning: the teacher's soft labels where the data
             says O) or `all` (a smaller student, `tunelab distill`: on every labelled sub-token,
-            besides the gold label).
+            besides the gold label; from a teacher with a CRF, its marginals on every word).
         distill_weight: with `all`, the weight of the teacher's term against the gold labels'.
         keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
@@ -101,11 +106,13 @@ class TokenClassificationModule(TaskModule):
         self.crf = CRF(self._allowed) if crf else None
         if teacher and crf:
             raise TunelabError("model.teacher (distillation) works without a CRF: set crf=false")
-        # In a list: never trained, saved nor counted as this module's parameters.
+        # In a list: never trained, saved nor counted as this module's parameters. A teacher
+        # with a CRF comes with it (second), whose marginals teach the student.
         self.teacher = []
         if teacher:
             classes = AutoModelForTokenClassification
             self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
+            self.teacher += self.teacher_crf(teacher)
         self._outputs: dict[tuple[int, int], tuple] = {}
         self._position_offset: int | None | object = UNCHECKED
         # Exact (float64) scores of the last epoch per prefix; the logged copies are float32.
@@ -142,7 +149,9 @@ class TokenClassificationModule(TaskModule):
         if self.teacher:
             taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
             temperature = self.hparams.distill_temperature
-            if self.hparams.distill_on == "all":
+            if len(self.teacher) > 1:
+                loss = self.crf_teacher_loss(logits, taught, batch["word_index"], labels)
+            elif self.hparams.distill_on == "all":
                 scored = labels != IGNORE
                 loss = gold_and_teacher_loss(
                     logits[scored],
@@ -162,6 +171,39 @@ class TokenClassificationModule(TaskModule):
             loss = self.crf.nll(*word_rows(logits, batch["word_index"], labels))
         self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])
         return loss
+
+    def teacher_crf(self, teacher: str) -> list[CRF]:
+        """The teacher's CRF, frozen, if it has one ([] if not)."""
+        path = Path(teacher) / self.CRF_FILE
+        if not path.is_file():
+            return []
+        if self.hparams.distill_on != "all":
+            raise TunelabError(
+                f"teacher {teacher} has a CRF: its marginals teach a student with "
+                "model.distill_on=all (tunelab distill), not continual learning's outside"
+            )
+        old = self.teacher[0].config.num_labels
+        crf = CRF(self._allowed[:old, :old])
+        crf.load_state_dict(load_file(str(path)))
+        log.info("the teacher's CRF teaches through its marginals over each word")
+        return [crf.requires_grad_(False)]
+
+    def crf_teacher_loss(self, logits, taught, word_index, labels) -> torch.Tensor:
+        """Gold and teacher loss over words (first sub-tokens): the teacher's probabilities are
+        its CRF's marginals, at the distillation temperature."""
+        emissions, tags, mask = word_rows(logits, word_index, labels)
+        teacher_emissions = word_rows(taught, word_index, labels)[0]
+        crf = self.teacher[1].to(logits.device)
+        temperature = self.hparams.distill_temperature
+        soft = crf.marginals(teacher_emissions, mask, temperature)
+        scored = mask & (tags != IGNORE)
+        return gold_and_soft_loss(
+            emissions[scored],
+            soft[scored],
+            tags[scored],
+            temperature,
+            teacher_weight=self.hparams.distill_weight,
+        )
 
     # -- packed training batches (data.pack) ---------------------------------------------------
     def training_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

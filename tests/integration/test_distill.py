@@ -9,6 +9,8 @@ import torch
 from transformers import AutoConfig, BertModel
 
 from tests.conftest import compose_train, tiny_train_overrides
+from tunelab.config import build
+from tunelab.data.alignment import IGNORE, UNLABELLED
 from tunelab.errors import TunelabError
 from tunelab.experiments.distill import train_overrides
 from tunelab.models.student import keep_layers, kept_layers
@@ -32,10 +34,14 @@ def test_cutting_a_model_keeps_those_layers_weights(tiny_bert):
         keep_layers(model, 2)
 
 
+UNLABELLED_TEXTS = "anna flew to rome\n\nthe bank in paris hired john today\n"
+
+
 @pytest.mark.parametrize("run, data", [("trained_run", "conll"), ("classified_run", "csv")])
 def test_a_student_learns_from_its_teacher_and_exports_like_any_model(
-    run, data, request, tmp_path, tiny_bert, conll_dir, table_dir
+    run, data, request, tmp_path, tiny_bert, conll_dir, table_dir, caplog
 ):
+    """... also from texts without labels (data.unlabelled), the teacher's alone."""
     teacher = request.getfixturevalue(run)[0] / "model"
     folder = conll_dir if data == "conll" else table_dir
     given = [
@@ -43,13 +49,31 @@ def test_a_student_learns_from_its_teacher_and_exports_like_any_model(
         for o in tiny_train_overrides(tiny_bert, folder, data=data)
         if not o.startswith("model.model_name_or_path")
     ]
-    overrides = train_overrides([f"teacher={teacher}", "layers=1", *given, "trainer.max_epochs=1"])
+    texts = tmp_path / "unlabelled.txt"
+    texts.write_text(UNLABELLED_TEXTS)
+    given += [f"data.unlabelled={texts}", "trainer.max_epochs=1"]
+    overrides = train_overrides([f"teacher={teacher}", "layers=1", *given])
     assert ("model.distill_on=all" in overrides) == (data == "conll")
-    metrics = train(compose_train(tmp_path, overrides))
+    with caplog.at_level("INFO"):
+        metrics = train(compose_train(tmp_path, overrides))
+    assert "data.unlabelled: 2 texts without labels, taught by the teacher" in caplog.text
     assert any(key.startswith("test/") for key in metrics)
     student = tmp_path / "model"
     assert AutoConfig.from_pretrained(student).num_hidden_layers == 1
     assert json.loads((student / "tunelab.json").read_text())["distilled_from"] == str(teacher)
+
+
+def test_texts_without_labels_need_a_teacher(tmp_path, tiny_overrides):
+    texts = tmp_path / "unlabelled.txt"
+    texts.write_text(UNLABELLED_TEXTS)
+    cfg = compose_train(tmp_path, [*tiny_overrides, f"data.unlabelled={texts}"])
+    with pytest.raises(TunelabError, match="learnt from a teacher alone; use tunelab distill"):
+        train(cfg)
+    plain = build(compose_train(tmp_path, tiny_overrides).data).encoded("train")
+    items = list(build(cfg.data).encoded("train"))
+    added = [item for item in items if UNLABELLED in item["labels"]]
+    assert len(items) == len(plain) + 2 and len(added) == 2
+    assert {label for item in added for label in item["labels"]} == {IGNORE, UNLABELLED}
 
 
 def test_distill_says_what_it_needs_in_one_line(trained_run, tmp_path):

@@ -17,6 +17,8 @@ from tunelab.data.windows import (
 from tunelab.errors import TunelabError
 
 IGNORE = -100  # label id the loss ignores (special tokens, non-first sub-tokens)
+# label id of a word or text without a gold label (data.unlabelled): a teacher's alone to teach
+UNLABELLED = -2
 log = logging.getLogger(__name__)
 # Chinese and Japanese characters (Han, kana), written without spaces between words.
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer
 
+from tunelab.data.alignment import UNLABELLED
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.models.labels import trained_labels
@@ -71,8 +72,12 @@ def gold_and_soft_loss(
     teacher_weight: float = 1.0,
 ) -> torch.Tensor:
     """`gold_and_teacher_loss` for a teacher whose probabilities at `temperature` are given
-    (`soft`: [rows, teacher's labels]), e.g. a CRF's marginals."""
+    (`soft`: [rows, teacher's labels]), e.g. a CRF's marginals. Rows without a gold label
+    (`UNLABELLED`, from `data.unlabelled`) learn from the teacher alone."""
     student = student.float()
-    gold = F.cross_entropy(student, target, weight=weight)
+    labelled = target != UNLABELLED
+    gold = student.new_zeros(())
+    if labelled.any():
+        gold = F.cross_entropy(student[labelled], target[labelled], weight=weight)
     log_probs = F.log_softmax(student[:, : soft.shape[-1]] / temperature, dim=-1)
     return gold - teacher_weight * (soft * log_probs).sum(-1).mean() * temperature**2

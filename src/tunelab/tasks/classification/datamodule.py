@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from tunelab.data.alignment import UNLABELLED
 from tunelab.data.base import TaskDataModule
 from tunelab.data.cache import content_digest
 from tunelab.data.incremental import check_present, step_order, step_share
@@ -15,6 +16,7 @@ from tunelab.data.store import TEXTS_PER_CHUNK, ItemStore, batched
 from tunelab.data.stream import Streaming
 from tunelab.data.tables import Example, iter_table, read_table
 from tunelab.data.text_splits import load_examples
+from tunelab.data.unlabelled import read_unlabelled
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.classification import encoding
 from tunelab.tasks.classification.reading import LONG_TEXT, TextReading
@@ -40,6 +42,8 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
         extra_train: a table (text, label and, for pairs, text_pair columns; labels as named
             here) added to the training split: `tunelab-continual`'s replay memory of other
             datasets.
+        unlabelled: a text file, one text a line, added to the training split without labels:
+            a distilled student learns the teacher's view of them (`tunelab distill`).
     """
 
     keep = ("label", "example", "window")
@@ -60,6 +64,7 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
         classes: list[str] | None = None,
         step: dict | None = None,
         extra_train: str | None = None,
+        unlabelled: str | None = None,
     ):
         super().__init__()
         if reading.long_text not in LONG_TEXT:
@@ -94,8 +99,19 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
                     [f"{e.path}:{e.row}" for e in examples],
                     per_class=not r.multi_label,
                 )
-            self._examples[split] = examples if chosen is None else [examples[i] for i in chosen]
+            examples = examples if chosen is None else [examples[i] for i in chosen]
+            if split == "train" and h.get("unlabelled"):
+                examples += self.unlabelled_examples(h.unlabelled)
+            self._examples[split] = examples
         return self._examples[split]
+
+    def unlabelled_examples(self, path: str) -> list[Example]:
+        """`data.unlabelled`'s texts as training examples without a label (None)."""
+        if self.reading.multi_label or self.reading.text_pair_column:
+            raise TunelabError("data.unlabelled adds single texts to single-label data only")
+        texts = read_unlabelled(path)
+        log.info("data.unlabelled: %d texts without labels, taught by the teacher", len(texts))
+        return [Example(text, None, path=path, row=row) for row, text in texts]
 
     def incremental(self, split: str, examples: list[Example]) -> list[Example]:
         """Class-incremental learning (`tunelab.data.incremental`): the training split cut to
@@ -121,6 +137,8 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
         return examples
 
     def label_set(self, example: Example) -> list[str]:
+        if example.label is None:  # data.unlabelled
+            return []
         if not self.reading.multi_label:
             return [example.label]
         return [p.strip() for p in example.label.split(self.reading.label_separator) if p.strip()]
@@ -150,6 +168,8 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
         return [self.target(example, index, split) for example in self.examples(split)]
 
     def target(self, example: Example, index: dict, split: str):
+        if example.label is None:  # data.unlabelled
+            return UNLABELLED
         ids = []
         for label in self.label_set(example):
             if label not in index:
@@ -169,9 +189,12 @@ class SequenceClassificationDataModule(Streaming, TaskDataModule):
         h, r, refused = self.hparams, self.reading, None
         if h.dir is None:
             refused = "a packaged corpus (it is small: leave data.streaming off)"
-        elif self.sampling.k_shot or h.get("step") or h.get("classes") or h.get("extra_train"):
+        elif self.sampling.k_shot or any(
+            h.get(key) for key in ("step", "classes", "extra_train", "unlabelled")
+        ):
             refused = (
-                "a K-shot sample or a continual-learning step (they pick from the whole split)"
+                "a K-shot sample, a continual-learning step or added texts (they pick from or "
+                "add to the whole split)"
             )
         elif self.loader.label_pairs:
             refused = "same-label pairs (data.label_pairs, method=setfit)"

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 import torchmetrics.functional.classification as tmf
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
+from tunelab.data.unlabelled import check_taught
 from tunelab.errors import TunelabError
 from tunelab.models.base import Evaluation, TaskModule
 from tunelab.models.teacher import load_teacher, teacher_logits
@@ -161,6 +162,7 @@ class SequenceClassificationModule(TaskModule):
         return {**super().exported_settings(), "threshold": self.threshold}
 
     def training_step(self, batch, batch_idx):
+        check_taught(batch["label"], self.teacher)
         logits = self.padded_logits(batch)
         if self.teacher:
             taught = teacher_logits(self.teacher[0], self.model_inputs(batch))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tunelab.data import alignment, store
-from tunelab.data.alignment import IGNORE, tokenized_words
+from tunelab.data.alignment import IGNORE, UNLABELLED, tokenized_words
 from tunelab.data.base import TaskDataModule
 from tunelab.data.batching import pack_batch
 from tunelab.data.conll import Sentence, by_document
@@ -14,7 +14,9 @@ from tunelab.data.schemes import split_tag
 from tunelab.data.settings import Loader, Sampling
 from tunelab.data.splits import load_ner_splits
 from tunelab.data.store import ItemStore
+from tunelab.data.unlabelled import read_unlabelled
 from tunelab.data.windows import IN_ORDER_RATIO, neighbour_ratio, running_text_groups
+from tunelab.data.words import split_words
 from tunelab.errors import CorpusError, TunelabError
 from tunelab.tasks.ner.incremental import entity_types, keep_types, step_sentences
 from tunelab.tasks.ner.reading import NerReading, NerTraining
@@ -57,6 +59,9 @@ class TokenClassificationDataModule(TaskDataModule):
         step: continual learning, `{order, index, replay, seed}`: the training split is the share
             of step `index` of the type order, labelled with its type, plus `replay` sentences
             of earlier steps (`tunelab.tasks.ner.incremental`).
+        unlabelled: a text file, one text a line, cut into words and added to the training
+            items without labels: a distilled student learns the teacher's view of them
+            (`tunelab distill`).
     """
 
     keep = ("sentence", "window")
@@ -81,6 +86,7 @@ class TokenClassificationDataModule(TaskDataModule):
         labels: list[str] | None = None,
         types: list[str] | None = None,
         step: dict | None = None,
+        unlabelled: str | None = None,
     ):
         super().__init__()
         self.keep_settings(locals())
@@ -255,11 +261,14 @@ class TokenClassificationDataModule(TaskDataModule):
                     items = self._running_text(items, words, label_ids, documents, inside_of)
                 if split == "train" and self.training.document_windows:
                     items += self._document_windows(words, label_ids, documents, inside_of)
+                if unlabelled:
+                    items += self._unlabelled_items(unlabelled, items, max_length, stride)
                 for item in items:  # every item of a store has the same fields
                     item.setdefault("weight", 1)
                 return [items]
 
-            content = (words, label_ids, documents, inside_of, max_length, stride)
+            unlabelled = self.unlabelled_words() if split == "train" else []
+            content = (words, label_ids, documents, inside_of, max_length, stride, unlabelled)
             items = self.cached_encoding(split, content, lambda notes: encode())
             self.words_truncated[split] = sum(store.column(items, "words_truncated"))
             if self.words_truncated[split]:
@@ -309,6 +318,26 @@ class TokenClassificationDataModule(TaskDataModule):
         )
         kept = [item for item in items if item["sentence"] not in joined]
         return kept + self._joined(groups, words, label_ids, inside_of, weighted=True)
+
+    def unlabelled_words(self) -> list[list[str]]:
+        """`data.unlabelled`'s texts cut into words (`tunelab.data.words`), or none."""
+        path = self.hparams.get("unlabelled")
+        if not path:
+            return []
+        texts = read_unlabelled(path)
+        log.info("data.unlabelled: %d texts without labels, taught by the teacher", len(texts))
+        return [words for words in (split_words(text)[0] for _, text in texts) if words]
+
+    def _unlabelled_items(self, words, items, max_length, stride) -> list[dict]:
+        """Training items of sentences without labels (every word `UNLABELLED`), each its own
+        sequence (never joined to its neighbours), numbered after the other items."""
+        added = alignment.encode_sentences(
+            self.tokenizer, words, [[UNLABELLED] * len(w) for w in words], max_length, None, stride
+        )
+        first = 1 + max((item["sentence"] for item in items), default=-1)
+        for item in added:
+            item["sentence"] += first
+        return added
 
     def _document_windows(self, words, label_ids, documents, inside_of) -> list[dict]:
         """Training items from whole documents: each document's sentences joined into one

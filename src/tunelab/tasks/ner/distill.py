@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from tunelab.data.alignment import IGNORE
+from tunelab.data.alignment import IGNORE, UNLABELLED
 
 
 def distill_loss(
@@ -18,7 +18,8 @@ def distill_loss(
     temperature: float,
 ) -> torch.Tensor:
     """Mean over labelled sub-tokens: cross-entropy with the gold label on sub-tokens of a new
-    type, and on those labelled O (id `outside`) cross-entropy with the teacher's probabilities
+    type, and on those labelled O (id `outside`) or without a label (`UNLABELLED`, from
+    `data.unlabelled`) cross-entropy with the teacher's probabilities
     at `temperature` (zero on the labels it does not have), scaled by temperature squared.
 
     Args:
@@ -28,7 +29,7 @@ def distill_loss(
     """
     student, teacher = student.float(), teacher.float()
     scored = labels != IGNORE
-    soft = scored & (labels == outside)
+    soft = scored & ((labels == outside) | (labels == UNLABELLED))
     hard = scored & ~soft
     total = student.new_zeros(())
     if hard.any():

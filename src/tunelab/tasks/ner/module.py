@@ -15,6 +15,7 @@ from transformers import AutoModelForTokenClassification
 
 from tunelab.data.alignment import IGNORE
 from tunelab.data.batching import block_diagonal_mask
+from tunelab.data.unlabelled import check_taught
 from tunelab.data.windows import merge_windows
 from tunelab.errors import TunelabError
 from tunelab.models.base import UNCHECKED, Evaluation, TaskModule
@@ -144,8 +145,9 @@ class TokenClassificationModule(TaskModule):
         return [{"params": list(self.crf.parameters()), "weight_decay": 0.0, "lr": scaled}]
 
     def training_step(self, batch, batch_idx):
-        logits = self.training_logits(batch)
         labels = batch["labels"]
+        check_taught(labels, self.teacher)
+        logits = self.training_logits(batch)
         if self.teacher:
             taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
             temperature = self.hparams.distill_temperature

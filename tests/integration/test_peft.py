@@ -25,7 +25,7 @@ def peft_runs(tmp_path_factory, tiny_bert, conll_dir):
         run_dir = tmp_path_factory.mktemp(method)
         overrides = tiny_train_overrides(tiny_bert, conll_dir) + [
             f"peft={method}",
-            "trainer.max_epochs=3",
+            "trainer.max_epochs=2",
             "~callbacks.early_stopping",
         ]
         runs[method] = (run_dir, train(compose_train(run_dir, overrides)))

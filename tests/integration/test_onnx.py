@@ -55,9 +55,12 @@ def test_ner_graph_scores_as_pytorch_in_eval_and_predict(tmp_path, trained_run):
     int8 = Predictor(str(model_dir), backend="onnx", onnx_model="model.int8.onnx")
     assert [r["text"] for r in int8.predict(TEXTS)] == TEXTS
     assert report["torch_int8_gate"]["accepted"]
-    packed = Predictor(str(model_dir), backend="torch_int8")  # keeps NER's packed rows
+    packed = Predictor(str(model_dir), backend="torch_int8")  # keeps NER's packed rows,
     assert packed.settings["pack"] is True
+    assert packed.module._position_offset == 0  # as checked on the fp32 model first
     assert [r["text"] for r in packed.predict(TEXTS)] == TEXTS
+    int8_f1 = evaluated(tmp_path / "int8", model_dir, "backend=torch_int8")["test/f1"]
+    assert int8_f1 == pytest.approx(report["torch_int8_gate"]["int8"]["score"], abs=1e-9)
 
 
 def test_classification_graph_gives_the_same_labels(tmp_path, classified_run):

@@ -164,7 +164,15 @@ def export(cfg: DictConfig) -> dict:
         if cfg.quantize == "int8":
             module.set_references({"test": datamodule.references(cfg.split)})
             report["gate"] = onnx_gate(cfg, module, datamodule, files)
-            report["torch_int8_gate"] = torch_gate(cfg, module, datamodule)
+            # PyTorch keeps the model's packed rows (NER), as the Predictor serves it
+            served = build(
+                data_config(cfg, module.input_settings),
+                tokenizer=tokenizer_name,
+                labels=module.labels,
+                test_split=cfg.split,
+            )
+            served.setup("test")
+            report["torch_int8_gate"] = torch_gate(cfg, module, served)
     (folder / "check.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"wrote {', '.join(str(f) for f in files)}; tunelab-eval model_dir={cfg.model_dir} "

@@ -149,17 +149,24 @@ class Predictor:
             self.settings["pack"], self.precision = False, "32-true"
         elif backend == "torch_int8":
             check_accepted(model_dir)
-            quantize_linear_int8(self.module.model)
             self.precision = "32-true"  # the int8 layers take fp32 inputs
+            self.settle_checks()  # int8's activation scales depend on the batch
+            quantize_linear_int8(self.module.model)
         elif self.precision == "bf16-mixed" and self.task.label_texts is not None:
-            # first a prediction in fp32's reach: the one-time checks (e.g. that packed rows
-            # give the same scores) compare with the model run in fp32
-            texts = ["Check that packed rows score as single rows .", "A second text"]
-            self.predict(texts, texts if self.settings.get("text_pair_column") else None)
+            self.settle_checks()
             cast_linear_weights(self.module)
         if self.task.embed_texts is not None:
             self.assistant = Assistant.load(model_dir)
         self.abstain_below = abstain.load(model_dir)  # None: it answers everything
+
+    def settle_checks(self) -> None:
+        """A first prediction in fp32's reach: the module's one-time checks (e.g. that packed
+        rows give one row's scores) compare with the model run in fp32, before it is cast to
+        bf16 or quantized."""
+        if self.task.label_texts is None:
+            return
+        texts = ["Check that packed rows score as single rows .", "A second text"]
+        self.predict(texts, texts if self.settings.get("text_pair_column") else None)
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """[texts, dim] the model's embedding of each text (classification models: a sentence

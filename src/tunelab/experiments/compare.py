@@ -3,7 +3,7 @@
 A table of each run's scores (the monitored metric, its test counterpart, the task's headline
 scores, with their 95% intervals) and of every config value that differs between the runs, as
 compare.md and compare.csv, and a picture of the monitored metric per run (compare.png), in
-`--out` (default: compare/). A multirun folder stands for each of its jobs.
+`--out` (default: outputs/compare/). A multirun folder stands for each of its jobs.
 
 Each run tested on the same items as the first is also compared with it, item by item: the
 paired bootstrap interval of the difference of each headline score, and a verdict (`better`,
@@ -162,7 +162,7 @@ def short_name(path: str, every: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders, or multirun folders (each job)")
-    parser.add_argument("--out", default="compare", help="folder for compare.md/.csv/.png")
+    parser.add_argument("--out", default="outputs/compare", help="folder for compare.md/.csv/.png")
     parser.add_argument(
         "--split", default=None, help="the predictions file paired (default: a run's only one)"
     )

@@ -3,6 +3,8 @@ readers (TensorBoard's event accumulator, MLflow's client, W&B's record format).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.conftest import compose_train, tiny_train_overrides
@@ -22,7 +24,10 @@ def tracked(tmp_path_factory, tiny_bert, conll_dir):
         "logger=many",
         f"paths.log_dir={root}",
     ]
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     metrics = train(compose_train(root / "run", overrides))
+    # MLflow set it to this run's store; left so, the next run in the process would log there
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before
     return root, metrics
 
 

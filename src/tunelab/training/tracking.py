@@ -5,8 +5,10 @@ logged metric (test scores included) themselves.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -16,6 +18,28 @@ from tunelab.errors import TunelabError
 log = logging.getLogger("tunelab")
 # logger class -> the module it needs
 NEEDS = {"TensorBoardLogger": "tensorboard", "MLFlowLogger": "mlflow", "WandbLogger": "wandb"}
+# MLflow writes the store it logs to into the environment (for its subprocesses), where
+# conf/logger/mlflow.yaml reads the user's own choice of store
+MLFLOW_URI = "MLFLOW_TRACKING_URI"
+
+
+def keeps_tracking_environment(run):
+    """`run` with MLFLOW_TRACKING_URI put back afterwards as it was: else the next run in the same
+    process (a notebook, two `tunelab.train` calls, a sweep's jobs) takes the first run's store
+    for the user's choice and logs into it."""
+
+    @functools.wraps(run)
+    def wrapper(*args, **kwargs):
+        before = os.environ.get(MLFLOW_URI)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            if before is None:
+                os.environ.pop(MLFLOW_URI, None)
+            else:
+                os.environ[MLFLOW_URI] = before
+
+    return wrapper
 
 
 def check_loggers(section: DictConfig | None) -> None:

@@ -32,7 +32,13 @@ from tunelab.training import plots
 from tunelab.training.resume import KEEP, keep_checkpoints
 from tunelab.training.rundir import write_run_outputs
 from tunelab.training.shards import wrap_layers
-from tunelab.training.tracking import check_loggers, finish, log_pictures, prepare
+from tunelab.training.tracking import (
+    check_loggers,
+    finish,
+    keeps_tracking_environment,
+    log_pictures,
+    prepare,
+)
 from tunelab.trust.bootstrap import error_bars
 from tunelab.trust.calibration import calibrate
 
@@ -123,6 +129,7 @@ def validation_within_max_steps(trainer: DictConfig, datamodule) -> dict:
     return {"val_check_interval": batches}
 
 
+@keeps_tracking_environment
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one experiment described by a composed `train.yaml`; return its final metrics."""
     schema.check(cfg)

@@ -5,8 +5,10 @@ The student starts as the teacher cut to `layers` of its layers (default: half),
 (`tunelab.models.student`), with the teacher's head; it trains as `tunelab train` does, on the
 gold labels plus the teacher's softened outputs on every labelled sub-token or text
 (`model.distill_temperature`, `model.distill_weight`), and is tested and exported like any
-model, its `tunelab.json` naming its teacher (`distilled_from`). Every other argument is a
-`tunelab train` override (e.g. `trainer.max_epochs=10`, `optimizer.lr=2e-4`).
+model, its `tunelab.json` naming its teacher (`distilled_from`). A NER teacher with a CRF
+teaches through its marginals per word. Every other argument is a `tunelab train` override
+(e.g. `trainer.max_epochs=10`, `data.unlabelled=texts.txt`: texts without labels, learnt from
+the teacher alone).
 """
 
 from __future__ import annotations

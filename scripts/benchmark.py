@@ -600,9 +600,14 @@ def to_quality_main(args) -> None:
             command += ["--seed", str(args.seed), "--tuned", *args.tuned]
             command += ["--to-quality", str(args.to_quality), "--eval-every", str(args.eval_every)]
             command += ["--overrides", *args.overrides]
-            subprocess.run(command, check=True, cwd=ROOT)
-            sides[side] = json.loads(result_file.read_text())
-    results["sides"] = sides
+            # a side that crashes (e.g. torch.compile without a working compiler) is reported
+            # as failed; the others still run, and the JSON is written after every side
+            done = subprocess.run(command, cwd=ROOT)
+            failed = {"failed": f"exit {done.returncode}", "reached": None}
+            sides[side] = json.loads(result_file.read_text()) if done.returncode == 0 else failed
+            results["sides"] = sides
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=2))
     header, rows = table(sides, args.to_quality, args.epochs)
     print(markdown_table(header, rows))
     if args.json:

@@ -166,6 +166,9 @@ def table(results: dict, target: float, epochs: int) -> tuple[list[str], list[li
     rows = []
     for side, result in results.items():
         point = result["reached"]
+        if "failed" in result:
+            rows.append([side, f"failed ({result['failed']})", "", "", "", "", ""])
+            continue
         if point is None:
             rows.append([side, f"not reached in {epochs} epoch(s)", "", "", "", "", ""])
             continue

@@ -7,6 +7,7 @@ to read it; `data=PRESET` picks other data read the same way, and any `data.KEY=
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -207,8 +208,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             settle_then_quantize(module, datamodule)
     module.set_references({"test": datamodule.references(cfg.split)})
     trainer: pl.Trainer = build(cfg.trainer, logger=False, callbacks=[])
+    began = time.perf_counter()
     trainer.test(module, datamodule=datamodule, verbose=False)  # scores logged once, below
+    # the test pass alone (no loading, no bootstrap): what two models' evaluation speeds compare
+    seconds = time.perf_counter() - began
     metrics = dict(module.evaluation("test").scores)
+    metrics["test/seconds"] = round(seconds, 3)
     metrics.update(calibration_scores(module, "test"))
     metrics.update(error_bars(task, module, "test"))
     if cfg.abstain.precision is not None or cfg.abstain.coverage is not None:

@@ -22,8 +22,8 @@ def test_eval_reproduces_training_test_scores(tmp_path, trained_run, source):
     assert metrics["test/f1"] == pytest.approx(train_metrics["test/f1"], abs=1e-12)
     assert (
         0
-        < metrics["test/seconds"]
-        == json.loads((tmp_path / "metrics.json").read_text())["test/seconds"]
+        < metrics["time/test_seconds"]
+        == json.loads((tmp_path / "metrics.json").read_text())["time/test_seconds"]
     )
     assert (tmp_path / "predictions" / "test.conll").read_text() == (
         run_dir / "predictions" / "test.conll"

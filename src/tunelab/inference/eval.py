@@ -213,7 +213,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     # the test pass alone (no loading, no bootstrap): what two models' evaluation speeds compare
     seconds = time.perf_counter() - began
     metrics = dict(module.evaluation("test").scores)
-    metrics["test/seconds"] = round(seconds, 3)
+    metrics["time/test_seconds"] = round(seconds, 3)
     metrics.update(calibration_scores(module, "test"))
     metrics.update(error_bars(task, module, "test"))
     if cfg.abstain.precision is not None or cfg.abstain.coverage is not None:

@@ -6,7 +6,8 @@ the load test's texts, in calls of 32 texts, best of three passes.
 
 `onnx` and `onnx_int8` need the graphs `tunelab-export model_dir=RUN/model quantize=int8` writes.
 With several model folders (a teacher and its distilled student), each is timed in the same
-run, in turns, and its speed is also given relative to the first folder's on the same backend.
+run, its passes taking turns with the others', and its speed is also given relative to the
+first folder's on the same backend.
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ BACKENDS = {
 }
 
 
-def words_per_second(predictor: Predictor, texts: list[str], call: int, passes: int) -> float:
+def words_per_second(predictors: list[Predictor], texts: list[str], call: int, passes: int):
+    """Each predictor's best words/s over `passes` passes; the passes take turns (one of each
+    predictor, then again), so that a slow spell of a shared machine hits them alike."""
     words = sum(len(t.split()) for t in texts)
-    predictor.predict(texts[:call])  # warm-up
-    best = 0.0
+    for predictor in predictors:
+        predictor.predict(texts[:call])  # warm-up
+    best = [0.0] * len(predictors)
     for _ in range(passes):
-        start = time.perf_counter()
-        for i in range(0, len(texts), call):
-            predictor.predict(texts[i : i + call])
-        best = max(best, words / (time.perf_counter() - start))
-    return round(best)
+        for k, predictor in enumerate(predictors):
+            start = time.perf_counter()
+            for i in range(0, len(texts), call):
+                predictor.predict(texts[i : i + call])
+            best[k] = max(best[k], words / (time.perf_counter() - start))
+    return [round(b) for b in best]
 
 
 def main() -> None:
@@ -48,11 +53,11 @@ def main() -> None:
     texts = default_texts()
     result = {}
     for name in args.backends:
-        for model_dir in args.model_dir:
-            predictor = Predictor(model_dir, **BACKENDS[name])
-            speed = words_per_second(predictor, texts, args.call, args.passes)
+        predictors = [Predictor(model_dir, **BACKENDS[name]) for model_dir in args.model_dir]
+        speeds = words_per_second(predictors, texts, args.call, args.passes)
+        for model_dir, speed in zip(args.model_dir, speeds, strict=True):
             result.setdefault(model_dir, {})[name] = speed
-            ratio = speed / result[args.model_dir[0]][name]
+            ratio = speed / speeds[0]
             print(f"{model_dir} {name}: {speed} words/s ({ratio:.2f}x the first)", flush=True)
     print(json.dumps(result if len(args.model_dir) > 1 else result[args.model_dir[0]]))
 

@@ -180,10 +180,6 @@ def encode_sentences(
     the unknown token, so that every word still gets a sub-token and a prediction.
     """
     tokenizer = words_as_in_text(tokenizer)
-    unk = tokenizer.unk_token or "[UNK]"
-    empty = _empty_words(tokenizer, sentences)
-    if empty:
-        sentences = [[unk if w in empty else w for w in sentence] for sentence in sentences]
     before, after = special_tokens_around(tokenizer)
     size = max_length - len(before) - len(after)
     if stride is not None and not 0 <= stride < size:
@@ -193,7 +189,7 @@ def encode_sentences(
         )
     if not sentences:
         return []
-    all_ids, all_words = tokenized_words(tokenizer, sentences)
+    sentences, all_ids, all_words = _tokenized_with_unk(tokenizer, sentences)
     pad_left, pad_right = [IGNORE] * len(before), [IGNORE] * len(after)
     no_word_left, no_word_right = [-1] * len(before), [-1] * len(after)
     encoded = []
@@ -249,10 +245,18 @@ def _context(
     return left[len(left) - n_left :], right[:n_right]
 
 
-def _empty_words(tokenizer, sentences: list[list[str]]) -> set[str]:
-    """Distinct words for which the tokenizer produces no sub-token."""
-    vocabulary = sorted({w for sentence in sentences for w in sentence})
-    if not vocabulary:
-        return set()
-    pieces = tokenizer(vocabulary, add_special_tokens=False)["input_ids"]
-    return {word for word, ids in zip(vocabulary, pieces, strict=True) if not ids}
+def _tokenized_with_unk(tokenizer, sentences: list[list[str]]):
+    """`tokenized_words` of `sentences`, each word that gave no sub-token replaced by the unknown
+    token first; returns the sentences as tokenized too. Words are tokenized one by one, so a
+    word missing from its sentence's word indices is empty anywhere: only the few sentences
+    that hold one are tokenized again."""
+    all_ids, all_words = tokenized_words(tokenizer, sentences)
+    unk = tokenizer.unk_token or "[UNK]"
+    sentences = list(sentences)
+    for i, sentence in enumerate(sentences):
+        seen = set(all_words[i])
+        if len(seen - {None}) < len(sentence):
+            sentences[i] = [w if j in seen else unk for j, w in enumerate(sentence)]
+            (ids,), (words,) = tokenized_words(tokenizer, [sentences[i]])
+            all_ids[i], all_words[i] = ids, words
+    return sentences, all_ids, all_words

@@ -357,7 +357,8 @@ class TokenClassificationModule(TaskModule):
     ) -> dict[int, float]:
         """Each scored word's probability of the tag it was given, at the model's temperature
         (or the one given)."""
-        chosen = torch.tensor([self.label2id[tags[w]] for w in words], dtype=torch.long)
+        label2id = self.label2id  # a property that builds the dict: once, not once a word
+        chosen = torch.tensor([label2id[tags[w]] for w in words], dtype=torch.long)
         scaled = (log_probs.float() / (temperature or self.temperature)).log_softmax(-1)
         probabilities = scaled.gather(1, chosen[:, None]).exp().flatten().tolist()
         return dict(zip(words, probabilities, strict=True))

@@ -610,8 +610,6 @@ def to_quality_main(args) -> None:
                 Path(args.json).write_text(json.dumps(results, indent=2))
     header, rows = table(sides, args.to_quality, args.epochs)
     print(markdown_table(header, rows))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from tunelab import quiet
 from tunelab.errors import TunelabError
+from tunelab.speed.precision import default_precision
 
 
 def project_root() -> Path:
@@ -37,21 +38,6 @@ def project_root() -> Path:
 ROOT = project_root()
 # The configs ship inside the package (in a checkout, src/tunelab/conf links to conf/).
 CONFIG_DIR = str(files("tunelab").joinpath("conf"))
-
-
-def default_precision() -> str:
-    """`bf16-mixed` where bf16 matrix work is fast (CUDA with bf16, or a CPU with AVX-512 BF16 or
-    AMX), else `32-true`: autocast is faster than fp32 only where the hardware has bf16 units
-    (docs/benchmarks.md)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "32-true"
-    return "bf16-mixed" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "32-true"
 
 
 def is_rank_zero() -> bool:

@@ -1,5 +1,5 @@
 """DDP on CPU (gloo) as the stand-in for several GPUs: one run directory, exact metrics, in the
-default precision (bf16-mixed where the CPU has bf16 units)."""
+default precision (bf16-mixed where this machine's bf16 products are measured faster)."""
 
 import json
 import shutil

@@ -50,6 +50,7 @@ def rerun(*args) -> subprocess.CompletedProcess:
 def test_run_records_what_a_rerun_needs(original):
     record = json.loads((original / "run_record.json").read_text())
     assert record["seed"] == 42
+    assert record["precision"] == "32-true"
     assert record["packages"]["torch"].startswith("2.")
     assert record["git_commit"] is None or len(record["git_commit"]) == 40
     assert (original / "git.diff").is_file() == record["git_dirty"]

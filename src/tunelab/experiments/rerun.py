@@ -56,11 +56,13 @@ def current_state() -> dict:
     }
 
 
-def write_record(run_dir: Path, seed: int) -> None:
-    """Save what a rerun needs to check that it runs the same code on the same stack."""
+def write_record(run_dir: Path, seed: int, precision: str) -> None:
+    """Save what a rerun needs to check that it runs the same code on the same stack, and the
+    precision the run resolved to (the default depends on the machine)."""
     state = current_state()
     record = {
         "seed": seed,
+        "precision": precision,
         "command": sys.argv,
         "started": datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -120,6 +122,14 @@ def remote_code_switches(config: Any, where: str = "") -> list[str]:
         elif key == "trust_remote_code" and value is True and path != "model.trust_remote_code":
             found.append(path)
     return found
+
+
+def precision_overrides(record: dict, overrides: list[str]) -> list[str]:
+    """The run's own precision, unless the user sets one: the default follows the machine
+    (`tunelab.speed.precision`), and a rerun elsewhere must still compute the same way."""
+    asked = any(o.split("=", 1)[0].lstrip("+~") == "trainer.precision" for o in overrides)
+    recorded = record.get("precision")
+    return [] if asked or not isinstance(recorded, str) else [f"trainer.precision={recorded}"]
 
 
 def remote_code_overrides(config: dict, overrides: list[str]) -> list[str]:
@@ -199,7 +209,9 @@ def rerun_main() -> None:
     for line in differences(run_dir):
         print(f"tunelab: warning: {line}", file=sys.stderr)
     overrides = [f"{key}={target}" for key, target in moved.items()]
+    record = untrusted.read_json(run_dir / RECORD)
     overrides += [*args.overrides, *remote_code_overrides(config, args.overrides)]
+    overrides += precision_overrides(record if isinstance(record, dict) else {}, args.overrides)
     if args.resume:
         out_dir, overrides = run_dir, [*overrides, "ckpt_path=last"]
     else:

@@ -14,7 +14,6 @@ import torch
 from transformers import AutoTokenizer
 
 from tunelab.apps.assistant.answers import Assistant
-from tunelab.config import default_precision
 from tunelab.data.reading import OVERRIDABLE, override, with_defaults
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
@@ -22,6 +21,7 @@ from tunelab.inference.loading import load_module
 from tunelab.models.export.onnx import run_on_onnx
 from tunelab.models.export.torch_int8 import BACKENDS, check_accepted, quantize_linear_int8
 from tunelab.speed.inference import cast_linear_weights
+from tunelab.speed.precision import default_precision
 from tunelab.trust import abstain
 from tunelab.trust.explain import STEPS
 

@@ -1,1 +1,1 @@
-"""The CPU fast path: cheap dropout masks, eager attention, memory settings."""
+"""The CPU fast path: cheap dropout masks, eager attention, memory settings, the precision."""

@@ -145,7 +145,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     refuse_stale_checkpoints(run_dir, cfg.get("ckpt_path"))
     check_resume_checkpoints(run_dir, cfg.get("ckpt_path"))
     if is_rank_zero():
-        write_record(run_dir, cfg.seed)
+        write_record(run_dir, cfg.seed, str(cfg.trainer.precision))
 
     task = tasks.get(cfg.task)
     datamodule, model = build_data_and_model(cfg)

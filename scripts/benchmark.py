@@ -2,9 +2,10 @@
 
 Runs, one after the other in separate processes on this machine: the plain recipe (first-subword
 labels, DataCollatorForTokenClassification, default Trainer settings) in fp32 and with its bf16
-flag, `peer_tuned` (bf16 plus the Trainer's own speed options, `--tuned`; `peer_bf16+OPTION`
-measures one), then tunelab with its defaults; all on the same CoNLL-2003 files, model, epochs,
-batch size, learning rate and warm-up. Prints a markdown table; `--json FILE` writes every figure.
+flag, `peer_tuned` (the Trainer's own speed options, `--tuned`, in the precision tunelab picks
+on this machine; `peer+OPTION` and `peer_bf16+OPTION` measure one), then tunelab with its
+defaults; all on the same CoNLL-2003 files, model, epochs, batch size, learning rate and
+warm-up. Prints a markdown table; `--json FILE` writes every figure.
 
 Each side runs once per seed (`--seeds`) and the table gives the means. `--quick` runs three seeds:
 after its ~100 optimizer steps test F1 moves by several points from seed to seed, on both sides,
@@ -120,17 +121,19 @@ TUNED_DEFAULT = ["group_by_length"]
 
 
 def peer_options(side: str, tuned: list[str]) -> tuple[bool, list[str]]:
-    """(bf16, Trainer options) of a peer side: `peer`, `peer_bf16`, `peer_tuned` (bf16 and
-    `--tuned`), or `peer_bf16+OPTION+...` to measure options one at a time."""
-    if side == "peer":
-        return False, []
+    """(bf16, Trainer options) of a peer side: `peer` (fp32), `peer_bf16`, `peer_tuned` (`--tuned`
+    in the precision tunelab's default picks on this machine: a user who knows the Trainer turns
+    bf16 on only where it is faster), or `peer+OPTION+...` / `peer_bf16+OPTION+...` to measure
+    options one at a time."""
     if side == "peer_tuned":
-        return True, list(tuned)
-    options = side.split("+")[1:]
+        from tunelab.speed.precision import default_precision
+
+        return default_precision() == "bf16-mixed", list(tuned)
+    base, *options = side.split("+")
     unknown = [o for o in options if o not in TUNED_OPTIONS]
-    if not side.startswith("peer_bf16") or unknown:
+    if base not in ("peer", "peer_bf16") or unknown:
         raise SystemExit(f"unknown side {side!r}; options: {', '.join(TUNED_OPTIONS)}")
-    return True, options
+    return base == "peer_bf16", options
 
 
 def cpu_kind() -> dict:
@@ -490,7 +493,7 @@ def main() -> None:
         "--tuned",
         nargs="*",
         default=TUNED_DEFAULT,
-        help=f"the Trainer options of peer_tuned, on top of bf16 (of {', '.join(TUNED_OPTIONS)})",
+        help=f"the Trainer options of peer_tuned, in tunelab's default precision (of {', '.join(TUNED_OPTIONS)})",
     )
     parser.add_argument(
         "--overrides", nargs="*", default=[], help="Hydra overrides of the tunelab side (ablations)"
@@ -523,7 +526,8 @@ def main() -> None:
         results = {"machine_gflops": gflops, "quick": args.quick, "epochs": args.epochs}
         results |= {"train_sentences": args.train_sentences, "documents": args.documents}
         results["cpu"] = cpu_kind()
-        results["peer_tuned_options"] = ["bf16", *args.tuned]
+        tuned_bf16, _ = peer_options("peer_tuned", args.tuned)
+        results["peer_tuned_options"] = ["bf16"] * tuned_bf16 + args.tuned
         print(f"cpu: {results['cpu']}")
         results["tunelab_overrides"] = args.overrides
         seeds = args.seeds or ([42, 43, 44] if args.quick else [42])

@@ -493,7 +493,8 @@ def main() -> None:
         "--tuned",
         nargs="*",
         default=TUNED_DEFAULT,
-        help=f"the Trainer options of peer_tuned, in tunelab's default precision (of {', '.join(TUNED_OPTIONS)})",
+        help="the Trainer options of peer_tuned, in tunelab's default precision "
+        f"(of {', '.join(TUNED_OPTIONS)})",
     )
     parser.add_argument(
         "--overrides", nargs="*", default=[], help="Hydra overrides of the tunelab side (ablations)"

@@ -2,4 +2,5 @@
 
 from tunelab.cli import main
 
-main()
+if __name__ == "__main__":  # not when a child process imports it as its parent's main module
+    main()

@@ -35,7 +35,6 @@ def project_root() -> Path:
     return Path.cwd()
 
 
-ROOT = project_root()
 # The configs ship inside the package (in a checkout, src/tunelab/conf links to conf/).
 CONFIG_DIR = str(files("tunelab").joinpath("conf"))
 
@@ -69,7 +68,9 @@ def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
 
 
-OmegaConf.register_new_resolver("tunelab_root", lambda: str(ROOT), replace=True)
+# asked at each resolution, not at import: a child run forked from a server that imported
+# tunelab earlier has the environment and folder of the run that started it (child_runs.py)
+OmegaConf.register_new_resolver("tunelab_root", lambda: str(project_root()), replace=True)
 OmegaConf.register_new_resolver("tunelab_sqlite", sqlite_url, replace=True)
 OmegaConf.register_new_resolver("tunelab_rank_zero_file", rank_zero_file, replace=True)
 # Hydra's .hydra folder: written by rank 0 alone (None: not at all)

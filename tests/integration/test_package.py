@@ -41,7 +41,7 @@ def test_a_wheel_trains_outside_the_checkout(tmp_path, tiny_bert, conll_dir):
         [
             sys.executable,
             "-c",
-            "import tunelab.config as c; print(c.__file__, c.CONFIG_DIR, c.ROOT)",
+            "import tunelab.config as c; print(c.__file__, c.CONFIG_DIR, c.project_root())",
         ],
         cwd=elsewhere,
         env=env,

@@ -1,8 +1,6 @@
 """Child runs: a failed or killed one says how in one line; structured settings become the
 overrides Hydra reads back."""
 
-import subprocess
-
 import pytest
 
 from tunelab.errors import TunelabError, run_failed
@@ -18,11 +16,22 @@ def test_a_killed_run_names_its_signal_and_the_memory_hint(tmp_path):
 
 
 def test_continual_step_killed_by_the_kernel_says_so(tmp_path, monkeypatch):
-    killed = subprocess.CompletedProcess(args=[], returncode=-9)
-    monkeypatch.setattr(child_runs.subprocess, "run", lambda *a, **k: killed)
+    monkeypatch.setattr(child_runs, "run_command", lambda argv: -9)
     with pytest.raises(TunelabError, match=r"^continual step 1 \(MISC\) was killed by SIGKILL"):
         child_runs.run_once("train", [], tmp_path / "step1-MISC", "continual step 1 (MISC)")
     assert not (tmp_path / "step1-MISC" / "wall_seconds").exists()
+
+
+def test_a_child_process_is_tunelab_with_the_callers_environment(tmp_path, monkeypatch, capfd):
+    """The forked child is `python -m tunelab` in this process's folder and environment and with
+    its standard output as they are now (not as when the server started); its exit status comes
+    back."""
+    assert child_runs.run_command(["no-such-command"]) == 2
+    assert "no command 'no-such-command'" in capfd.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TUNELAB_ROOT", str(tmp_path / "elsewhere"))
+    assert child_runs.run_command(["train", "--cfg", "job", "--resolve"]) == 0
+    assert f"root_dir: {tmp_path / 'elsewhere'}\n" in capfd.readouterr().out
 
 
 @pytest.mark.parametrize(

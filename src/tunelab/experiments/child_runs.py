@@ -1,6 +1,11 @@
 """Child runs of the commands made of runs (`tunelab-continual`, `tunelab-curve`): each an
-ordinary `tunelab-train` or `tunelab-eval` run in its own folder, started as a subprocess (fresh
+ordinary `tunelab-train` or `tunelab-eval` run in its own folder, in a process of its own (fresh
 memory each), read back when finished, resumed when interrupted.
+
+The child processes are forked from a server that has imported tunelab's training and evaluation
+code once (multiprocessing's forkserver): a fresh `python -m tunelab` spends seconds importing
+torch, Lightning and transformers before it starts, every child run again. The server itself
+never computes anything, so its children start as clean as a new interpreter.
 
 A finished folder is read back only when it was made with the same settings: its recorded
 overrides (`.hydra/overrides.yaml`) must equal the ones asked for now, or a second run with other
@@ -9,13 +14,16 @@ data, epochs or encoder would silently report the first run's scores.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import multiprocessing
+import multiprocessing.reduction
 import os
 import re
-import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +33,8 @@ from tunelab.errors import TunelabError, run_failed
 
 log = logging.getLogger("tunelab")
 NOT_SETTINGS = ("hydra.", "ckpt_path=")  # where a run is written, and a resume
+# what the server imports once: the modules of the commands child runs use
+PRELOADED = ["tunelab.training.train", "tunelab.inference.eval"]
 
 
 def hydra_value(value: Any) -> str:
@@ -114,11 +124,10 @@ def run_once(
         if (run_dir / "checkpoints" / "last.ckpt").is_file():
             log.info("%s: resuming from its last checkpoint", what)
             overrides.append("ckpt_path=last")
-        argv = [sys.executable, "-m", "tunelab", command, *overrides, f"hydra.run.dir={run_dir}"]
         start = time.perf_counter()
-        done = subprocess.run(argv, check=False)
-        if done.returncode != 0:
-            raise run_failed(what, done.returncode, run_dir)
+        code = run_command([command, *overrides, f"hydra.run.dir={run_dir}"])
+        if code != 0:
+            raise run_failed(what, code, run_dir)
         (run_dir / "wall_seconds").write_text(f"{time.perf_counter() - start:.1f}\n")
     try:
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
@@ -132,3 +141,41 @@ def run_once(
     except ValueError:
         metrics["wall_seconds"] = None
     return metrics
+
+
+def run_command(argv: list[str]) -> int:
+    """The exit code of `python -m tunelab ARGV`, run in a process forked from the server, with
+    this process's environment, folder and standard output and error as they are now (as a
+    subprocess would have them)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)  # read when the server starts: the first call
+    outputs = [multiprocessing.reduction.DupFd(fd) for fd in (1, 2)]  # fetched by the child
+    child = context.Process(
+        target=as_tunelab_command,
+        args=(argv, dict(os.environ), os.getcwd(), outputs),
+        name="tunelab",
+    )
+    child.start()
+    child.join()
+    return child.exitcode
+
+
+def as_tunelab_command(
+    argv: list[str], environment: dict[str, str], folder: str, outputs: list
+) -> None:
+    """In the child: become `python -m tunelab ARGV` and run it. `__main__` is replaced so that
+    whatever starts processes of its own (Lightning's DDP launcher) starts `python -m tunelab
+    ARGV` too, not the script that called the parent."""
+    for fd, sent in zip((1, 2), outputs, strict=True):
+        os.dup2(sent.detach(), fd)
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(folder)
+    spec = importlib.util.find_spec("tunelab.__main__")
+    main = types.ModuleType("__main__")
+    main.__spec__, main.__file__ = importlib.util.find_spec("tunelab"), spec.origin
+    sys.modules["__main__"] = main
+    sys.argv = [spec.origin, *argv]
+    from tunelab.cli import main as tunelab_main
+
+    tunelab_main()

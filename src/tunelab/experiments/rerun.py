@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from tunelab import untrusted
-from tunelab.config import ROOT
+from tunelab.config import project_root
 from tunelab.errors import TunelabError
 
 RECORD = "run_record.json"
@@ -34,7 +34,12 @@ def git(*args: str) -> str | None:
     """Output of a git command in the tunelab checkout; None outside a checkout."""
     try:
         done = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+            ["git", *args],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -134,7 +134,10 @@ def test_explanations_add_up_and_cover_every_word(run, request):
         )
         total = sum(w["attribution"] for w in decision["words"])
         gap = abs(total - decision["difference"]) / abs(decision["difference"])
-        assert gap == pytest.approx(decision["completeness_gap"], abs=1e-3)
+        # the record rounds each attribution and the difference to 6 decimals: for a decision
+        # with a small margin that rounding alone moves the recomputed gap
+        rounding = (len(decision["words"]) + 1) * 0.5e-6 / abs(decision["difference"])
+        assert gap == pytest.approx(decision["completeness_gap"], abs=1e-3 + rounding)
         assert decision["completeness_gap"] < 0.05
 
 

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from tests.conftest import write_conll
+from tests.conftest import compose_train, write_conll
+from tunelab.errors import TunelabError
+from tunelab.training.train import train
 
 GOOD = [[("john", "B-PER"), ("went", "O")]]
 
@@ -28,28 +30,46 @@ def run_train(data_dir, tiny_bert):
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize(
-    "case, train_text, expected",
-    [
-        ("empty", "", "train.txt: no sentences found"),
-        ("one_column", "john B-PER\nwent\n", "train.txt:2: expected 'word ... TAG'"),
-        (
-            "bad_tag",
-            "john B-PER\nwent X-PER\n",
-            "train.txt:2: tag 'X-PER' is neither 'O' nor PREFIX-TYPE",
-        ),
-        ("unseen_label", "john B-PER\n", "test.txt:1: label 'B-LOC' (test split) never occurs"),
-    ],
-)
-def test_bad_input_gives_one_line_error(tmp_path, tiny_bert, case, train_text, expected):
-    (tmp_path / "train.txt").write_text(train_text)
-    write_conll(tmp_path / "dev.txt", GOOD)
-    write_conll(tmp_path / "test.txt", [[("paris", "B-LOC")]] if case == "unseen_label" else GOOD)
+BAD_INPUT = [
+    ("empty", "", "train.txt: no sentences found"),
+    ("one_column", "john B-PER\nwent\n", "train.txt:2: expected 'word ... TAG'"),
+    (
+        "bad_tag",
+        "john B-PER\nwent X-PER\n",
+        "train.txt:2: tag 'X-PER' is neither 'O' nor PREFIX-TYPE",
+    ),
+    ("unseen_label", "john B-PER\n", "test.txt:1: label 'B-LOC' (test split) never occurs"),
+]
+
+
+def write_case(folder, case: str, train_text: str) -> None:
+    (folder / "train.txt").write_text(train_text)
+    write_conll(folder / "dev.txt", GOOD)
+    write_conll(folder / "test.txt", [[("paris", "B-LOC")]] if case == "unseen_label" else GOOD)
+
+
+def test_bad_input_gives_one_line_error_on_the_command_line(tmp_path, tiny_bert):
+    case, train_text, expected = BAD_INPUT[1]
+    write_case(tmp_path, case, train_text)
     result = run_train(tmp_path, tiny_bert)
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("tunelab: error:")]
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("case, train_text, expected", BAD_INPUT)
+def test_bad_input_is_an_error_of_one_line_naming_file_and_line(
+    tmp_path, tiny_bert, case, train_text, expected
+):
+    """Every case in the process: the command line prints a TunelabError as its one line (the
+    test above), so its text must hold the place and be one line."""
+    write_case(tmp_path, case, train_text)
+    overrides = ["data=conll", f"data.dir={tmp_path}", f"model.model_name_or_path={tiny_bert}"]
+    cfg = compose_train(tmp_path / "run", [*overrides, "trainer.accelerator=cpu", "debug=fdr"])
+    with pytest.raises(TunelabError) as raised:
+        train(cfg)
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_multirun_sweep_gives_one_run_directory_per_value(tmp_path, tiny_bert, conll_dir):

@@ -19,8 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import compose_train
 from tests.helpers import post_json, served
 from tests.integration.test_serve import get_json
+from tunelab.errors import TunelabError
 
 POISON = b'{"texts": ["x \\ud800 y"]}'  # a lone surrogate, escaped as JSON allows
 GOOD = {"texts": ["anna flew to paris ."]}
@@ -130,17 +132,17 @@ def test_deep_nesting_is_a_400(service):
     assert status == 400 and "nested too deeply" in answer["error"]
 
 
-@pytest.mark.parametrize(
-    "override, expected",
-    [
-        ("port=99999", "port=99999 is not allowed: use an integer from 0 to 65535"),
-        ("max_batch=0", "max_batch=0 is not allowed"),
-        ("limits.max_texts=-1", "limits.max_texts=-1 is not allowed"),
-        ("+limits.max_txts=5", "limits.max_txts is not a limit"),
-        ("host=no.such.host.invalid", "host='no.such.host.invalid' is not an address here"),
-    ],
-)
-def test_serve_settings_are_checked_at_start(trained_run, tmp_path, override, expected):
+BAD_SETTINGS = [
+    ("port=99999", "port=99999 is not allowed: use an integer from 0 to 65535"),
+    ("max_batch=0", "max_batch=0 is not allowed"),
+    ("limits.max_texts=-1", "limits.max_texts=-1 is not allowed"),
+    ("+limits.max_txts=5", "limits.max_txts is not a limit"),
+    ("host=no.such.host.invalid", "host='no.such.host.invalid' is not an address here"),
+]
+
+
+def test_serve_settings_are_checked_at_start_on_the_command_line(trained_run, tmp_path):
+    override, expected = BAD_SETTINGS[0]
     command = [sys.executable, "-m", "tunelab", "serve", f"model_dir={trained_run[0] / 'model'}"]
     result = subprocess.run(
         [*command, f"hydra.run.dir={tmp_path}", override],
@@ -151,6 +153,17 @@ def test_serve_settings_are_checked_at_start(trained_run, tmp_path, override, ex
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"tunelab: error: {expected}"), result.stderr
+
+
+@pytest.mark.parametrize("override, expected", BAD_SETTINGS)
+def test_serve_settings_are_checked_at_start(trained_run, tmp_path, override, expected):
+    """Every case in the process: the command line prints the error as its one line (above)."""
+    from tunelab.serving.serve import serve
+
+    cfg = compose_train(tmp_path, [f"model_dir={trained_run[0] / 'model'}", override], "serve")
+    with pytest.raises(TunelabError) as raised:
+        serve(cfg)
+    assert str(raised.value).startswith(expected) and "\n" not in str(raised.value)
 
 
 def test_a_port_in_use_is_one_line(trained_run, tmp_path):

@@ -167,7 +167,9 @@ def as_tunelab_command(
     whatever starts processes of its own (Lightning's DDP launcher) starts `python -m tunelab
     ARGV` too, not the script that called the parent."""
     for fd, sent in zip((1, 2), outputs, strict=True):
-        os.dup2(sent.detach(), fd)
+        received = sent.detach()
+        os.dup2(received, fd)
+        os.close(received)
     os.environ.clear()
     os.environ.update(environment)
     os.chdir(folder)

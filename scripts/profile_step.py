@@ -1,7 +1,9 @@
 """Where one NER training step's time goes: a plain PyTorch loop over tunelab's batches.
 
 Times data, forward, backward, gradient clipping and the optimizer step, per step, on the quick
-CoNLL-2003 subset of `benchmark.py`, with bf16 autocast. The variants behind docs/benchmarks.md:
+CoNLL-2003 subset of `benchmark.py`, in tunelab's default precision for this machine (bf16
+autocast where bf16 is timed faster; `--precision` to choose). The variants behind
+docs/benchmarks.md:
 
     .venv/bin/python scripts/profile_step.py --no-pack --unfused    # random batches, for-loop AdamW
     .venv/bin/python scripts/profile_step.py --no-pack --group 50  # length-grouped batches
@@ -27,6 +29,7 @@ from tunelab.data.registry import from_pretrained
 from tunelab.models.optim import parameter_groups
 from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache
 from tunelab.speed.dropout import use_fast_dropout
+from tunelab.speed.precision import default_precision
 from tunelab.tasks.ner.datamodule import TokenClassificationDataModule
 from tunelab.tasks.ner.module import TokenClassificationModule
 
@@ -45,6 +48,9 @@ def main() -> None:
         "--torch-dropout", action="store_true", help="PyTorch's dropout modules, not tunelab's"
     )
     parser.add_argument("--steps", type=int, default=80, help="the first 5 are not timed")
+    parser.add_argument(
+        "--precision", choices=["bf16-mixed", "32-true"], help="default: tunelab's for this machine"
+    )
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
     args = parser.parse_args()
 
@@ -74,13 +80,14 @@ def main() -> None:
         )
         if args.compile:
             module.model = torch.compile(model, dynamic=True)
+        bf16 = (args.precision or default_precision()) == "bf16-mixed"
         spent = dict.fromkeys(PHASES, 0.0)
         words = real = total = 0
         for step in range(args.steps):
             marks = [time.perf_counter()]
             batch = next(batches)
             marks.append(time.perf_counter())
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = module.training_step(batch, step)
             marks.append(time.perf_counter())
             loss.backward()

@@ -41,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tunelab.speed.precision import cpu_info
 from tunelab.training.rundir import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,16 +139,13 @@ def peer_options(side: str, tuned: list[str]) -> tuple[bool, list[str]]:
 
 def cpu_kind() -> dict:
     """The CPU's model name and which bf16 matrix units it has (from /proc/cpuinfo)."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    name = next(
-        (ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), ""
-    )
-    flags = set(
-        next(
-            (ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []
-        )
-    )
-    return {"model": name, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
+    info = cpu_info()
+    flags = set(info.get("flags", "").split())
+    return {
+        "model": info.get("model name", ""),
+        "avx512_bf16": "avx512_bf16" in flags,
+        "amx_bf16": "amx_bf16" in flags,
+    }
 
 
 def training_arguments(output_dir: str, bf16: bool, options, args):

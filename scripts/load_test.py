@@ -40,6 +40,8 @@ import sys
 import time
 from pathlib import Path
 
+from tunelab.speed.precision import cpu_info
+
 ROOT = Path(__file__).resolve().parents[1]
 CONLL_TEST = ROOT.parent / "shared" / "datasets" / "conll2003" / "test.txt"
 
@@ -264,13 +266,6 @@ def run_pipeline(args, texts: list[str], batched: bool) -> dict:
     return {"seconds": round(elapsed, 1), "words_per_s": round(words / elapsed, 1)}
 
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", required=True)
@@ -289,7 +284,7 @@ def main() -> None:
         Path(args.texts).read_text(encoding="utf-8").splitlines() if args.texts else default_texts()
     )
     result = {
-        "cpu": cpu_name(),
+        "cpu": cpu_info().get("model name", platform.processor()),
         "cores": os.cpu_count(),
         "texts": len(texts),
         "words": sum(len(t.split()) for t in texts),

@@ -34,6 +34,12 @@ def test_a_child_process_is_tunelab_with_the_callers_environment(tmp_path, monke
     assert f"root_dir: {tmp_path / 'elsewhere'}\n" in capfd.readouterr().out
 
 
+def test_without_a_forkserver_a_child_is_a_subprocess(monkeypatch, capfd):
+    monkeypatch.setattr(child_runs.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert child_runs.run_command(["no-such-command"]) == 2
+    assert "no command 'no-such-command'" in capfd.readouterr().err
+
+
 @pytest.mark.parametrize(
     "value",
     [

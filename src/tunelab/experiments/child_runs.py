@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.reduction
 import os
 import re
+import subprocess
 import sys
 import time
 import types
@@ -146,7 +147,9 @@ def run_once(
 def run_command(argv: list[str]) -> int:
     """The exit code of `python -m tunelab ARGV`, run in a process forked from the server, with
     this process's environment, folder and standard output and error as they are now (as a
-    subprocess would have them)."""
+    subprocess would have them). Where there is no forkserver (Windows), a plain subprocess."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return subprocess.run([sys.executable, "-m", "tunelab", *argv], check=False).returncode
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOADED)  # read when the server starts: the first call
     outputs = [multiprocessing.reduction.DupFd(fd) for fd in (1, 2)]  # fetched by the child

@@ -52,11 +52,9 @@ def predict_tags(
     for batch in sorted_batches(items, pad_values, keep, batch_size, max_tokens, pack):
         outputs.update(module.window_scores(batch))
     merged = module.sentence_scores(outputs)
-    results = []
     decoded = module.decode_many([(*merged[i], len(s)) for i, s in enumerate(sentences)])
-    for index, tags in enumerate(decoded):
-        results.append((tags, module.word_probabilities(*merged[index], tags)))
-    return results
+    scored = [(*merged[index], tags) for index, tags in enumerate(decoded)]
+    return list(zip(decoded, module.word_probabilities(scored), strict=True))
 
 
 def entities(text: str, offsets, tags: list[str], probs: dict[int, float]) -> list[dict]:

@@ -50,6 +50,11 @@ def hydra_value(value: Any) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def override_key(override: str) -> str:
+    """The key an override sets or removes: `a.b` of `a.b=1`, `+a.b=1`, `++a.b=1` and `~a.b`."""
+    return override.lstrip("+~").split("=", 1)[0]
+
+
 def overrides_of(settings: Mapping[str, Any]) -> list[str]:
     """Command-line overrides for structured settings (`{"data.k_shot": 8, "data.step": {...}}`):
     how a command made of runs sets its child runs' values, never by hand-built strings. A key

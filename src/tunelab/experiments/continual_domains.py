@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tunelab.config import build, composed_train_config, data_presets, given_overrides
 from tunelab.errors import TunelabError
-from tunelab.experiments.child_runs import overrides_of, run_once, settings_of
+from tunelab.experiments.child_runs import override_key, overrides_of, run_once, settings_of
 from tunelab.experiments.continual_report import report, write_report
 from tunelab.experiments.continual_steps import link_same_first_step, same_run, start_from, task_of
 from tunelab.tasks import Incremental
@@ -66,14 +66,14 @@ def steps_of(cfg: DictConfig) -> list[tuple[str, list[str]]]:
     return steps
 
 
-def key(override: str) -> str:
-    return override.lstrip("+~").split("=", 1)[0]
-
-
 def with_step(given: list[str], step: list[str]) -> list[str]:
     """The user's overrides, less the continual keys and those the step sets, then the step's."""
-    mine = {key(o) for o in step}
-    kept = [o for o in given if key(o) not in mine and not key(o).startswith("continual.")]
+    mine = {override_key(o) for o in step}
+    kept = [
+        o
+        for o in given
+        if override_key(o) not in mine and not override_key(o).startswith("continual.")
+    ]
     return kept + list(step)
 
 

@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 from tunelab import untrusted
 from tunelab.config import project_root
 from tunelab.errors import TunelabError
+from tunelab.experiments.child_runs import override_key
 
 RECORD = "run_record.json"
 DIFF = "git.diff"
@@ -132,7 +133,7 @@ def remote_code_switches(config: Any, where: str = "") -> list[str]:
 def precision_overrides(record: dict, overrides: list[str]) -> list[str]:
     """The run's own precision, unless the user sets one: the default follows the machine
     (`tunelab.speed.precision`), and a rerun elsewhere must still compute the same way."""
-    asked = any(o.split("=", 1)[0].lstrip("+~") == "trainer.precision" for o in overrides)
+    asked = any(override_key(o) == "trainer.precision" for o in overrides)
     recorded = record.get("precision")
     return [] if asked or not isinstance(recorded, str) else [f"trainer.precision={recorded}"]
 
@@ -140,7 +141,7 @@ def precision_overrides(record: dict, overrides: list[str]) -> list[str]:
 def remote_code_overrides(config: dict, overrides: list[str]) -> list[str]:
     """`model.trust_remote_code=false` unless the user turns it on for this rerun: a run record
     never turns it on by itself."""
-    asked = any(o.split("=", 1)[0].lstrip("+~") == "model.trust_remote_code" for o in overrides)
+    asked = any(override_key(o) == "model.trust_remote_code" for o in overrides)
     if asked or not (config.get("model") or {}).get("trust_remote_code"):
         return []
     print(
@@ -214,9 +215,9 @@ def rerun_main() -> None:
     for line in differences(run_dir):
         print(f"tunelab: warning: {line}", file=sys.stderr)
     overrides = [f"{key}={target}" for key, target in moved.items()]
-    record = untrusted.read_json(run_dir / RECORD)
+    record = untrusted.read_json(run_dir / RECORD)  # a JSON object: `differences` checked it
     overrides += [*args.overrides, *remote_code_overrides(config, args.overrides)]
-    overrides += precision_overrides(record if isinstance(record, dict) else {}, args.overrides)
+    overrides += precision_overrides(record, args.overrides)
     if args.resume:
         out_dir, overrides = run_dir, [*overrides, "ckpt_path=last"]
     else:

@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tunelab.speed.precision import cpu_info
+from tunelab.speed.precision import cpu_info, default_precision
 from tunelab.training.rundir import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,8 +127,6 @@ def peer_options(side: str, tuned: list[str]) -> tuple[bool, list[str]]:
     bf16 on only where it is faster), or `peer+OPTION+...` / `peer_bf16+OPTION+...` to measure
     options one at a time."""
     if side == "peer_tuned":
-        from tunelab.speed.precision import default_precision
-
         return default_precision() == "bf16-mixed", list(tuned)
     base, *options = side.split("+")
     unknown = [o for o in options if o not in TUNED_OPTIONS]

@@ -12,6 +12,7 @@ docs/benchmarks.md:
     .venv/bin/python scripts/profile_step.py --freeze-embeddings   # word embeddings not trained
     .venv/bin/python scripts/profile_step.py --attention-dropout 0
     .venv/bin/python scripts/profile_step.py --torch-dropout       # PyTorch's dropout modules
+    .venv/bin/python scripts/profile_step.py --ops 25              # the 25 costliest operators
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def main() -> None:
     parser.add_argument(
         "--precision", choices=["bf16-mixed", "32-true"], help="default: tunelab's for this machine"
     )
+    parser.add_argument(
+        "--ops", type=int, default=0, help="also list the N operators with most self CPU time"
+    )
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/datasets/conll2003"))
     args = parser.parse_args()
 
@@ -83,7 +87,10 @@ def main() -> None:
         bf16 = (args.precision or default_precision()) == "bf16-mixed"
         spent = dict.fromkeys(PHASES, 0.0)
         words = real = total = 0
+        profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
         for step in range(args.steps):
+            if args.ops and step == 5:
+                profiler.start()
             marks = [time.perf_counter()]
             batch = next(batches)
             marks.append(time.perf_counter())
@@ -106,9 +113,13 @@ def main() -> None:
             mask = batch["attention_mask"] if packed is None else packed > 0
             real += int(mask.sum())
             total += mask.numel()
+        if args.ops:
+            profiler.stop()
     timed = args.steps - 5
     seconds = sum(spent.values())
     print(vars(args))
+    if args.ops:
+        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.ops))
     print(" ".join(f"{p} {1000 * s / timed:.1f} ms" for p, s in spent.items()))
     print(
         f"step {1000 * seconds / timed:.1f} ms, {words / seconds:.0f} words/s, "

@@ -13,6 +13,7 @@ from tunelab.config import build
 from tunelab.data.alignment import IGNORE, UNLABELLED
 from tunelab.errors import TunelabError
 from tunelab.experiments.distill import train_overrides
+from tunelab.models import teacher as teacher_module
 from tunelab.models.student import keep_layers, kept_layers
 from tunelab.training.train import train
 
@@ -39,9 +40,10 @@ UNLABELLED_TEXTS = "anna flew to rome\n\nthe bank in paris hired john today\n"
 
 @pytest.mark.parametrize("run, data", [("trained_run", "conll"), ("classified_run", "csv")])
 def test_a_student_learns_from_its_teacher_and_exports_like_any_model(
-    run, data, request, tmp_path, tiny_bert, conll_dir, table_dir, caplog
+    run, data, request, tmp_path, tiny_bert, conll_dir, table_dir, caplog, monkeypatch
 ):
-    """... also from texts without labels (data.unlabelled), the teacher's alone."""
+    """... also from texts without labels (data.unlabelled), the teacher's alone, and from the
+    teacher's hidden states (model.distill_hidden)."""
     teacher = request.getfixturevalue(run)[0] / "model"
     folder = conll_dir if data == "conll" else table_dir
     given = [
@@ -51,12 +53,24 @@ def test_a_student_learns_from_its_teacher_and_exports_like_any_model(
     ]
     texts = tmp_path / "unlabelled.txt"
     texts.write_text(UNLABELLED_TEXTS)
-    given += [f"data.unlabelled={texts}", "trainer.max_epochs=1"]
+    given += [f"data.unlabelled={texts}", "trainer.max_epochs=1", "model.distill_hidden=0.5"]
     overrides = train_overrides([f"teacher={teacher}", "layers=1", *given])
     assert ("model.distill_on=all" in overrides) == (data == "conll")
+    task = "ner" if data == "conll" else "classification"
+    matched = []
+
+    def hidden_state_loss(student, teacher, mask):
+        matched.append(
+            (len(student), len(teacher), teacher_module.hidden_state_loss(student, teacher, mask))
+        )
+        return matched[-1][-1]
+
+    monkeypatch.setattr(f"tunelab.tasks.{task}.module.hidden_state_loss", hidden_state_loss)
     with caplog.at_level("INFO"):
         metrics = train(compose_train(tmp_path, overrides))
     assert "data.unlabelled: 2 texts without labels, taught by the teacher" in caplog.text
+    # every step also matched the student's one layer to the teacher's last (of two)
+    assert matched and all(s == 2 and t == 3 and 0 <= loss <= 2 for s, t, loss in matched)
     assert any(key.startswith("test/") for key in metrics)
     student = tmp_path / "model"
     assert AutoConfig.from_pretrained(student).num_hidden_layers == 1
@@ -101,6 +115,43 @@ def test_the_loss_is_the_gold_one_plus_the_teachers_softened_one():
     )
     found = gold_and_teacher_loss(student, teacher, gold, t, teacher_weight=w)
     assert found.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_each_student_layer_matches_the_teacher_layer_it_was_cut_from():
+    """Hand computation: a 2-layer student of a 4-layer teacher keeps teacher layers 1 and 3,
+    whose outputs are hidden states 2 and 4; the loss is the mean of 1 - cosine over the pairs
+    and the real tokens (the padding position, all wrong, does not count)."""
+    from tunelab.models.teacher import hidden_state_loss
+
+    def states(*vectors):  # one row of two positions per hidden state
+        return tuple(torch.tensor([v], dtype=torch.float32) for v in vectors)
+
+    x, y, wrong = [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]
+    mask = torch.tensor([[1, 0]])
+    student = states([x, x], [x, wrong], [[1.0, 1.0], wrong])
+    teacher = states([y, y], [y, y], [x, y], [y, y], [x, y])
+    # layer 1: cos(x, x) = 1 -> 0; layer 2: cos((1, 1), x) = 1 / sqrt(2)
+    expected = (0 + (1 - 2**-0.5)) / 2
+    assert hidden_state_loss(student, teacher, mask).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_hidden_states_teach_only_a_student_as_wide(trained_run, tmp_path):
+    from transformers import AutoModelForTokenClassification, BertConfig
+
+    from tunelab.models.teacher import load_teacher
+
+    model = trained_run[0] / "model"
+    labels = [AutoConfig.from_pretrained(model).id2label[i] for i in range(7)]
+    narrow = tmp_path / "narrow"
+    narrow.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+        if (model / name).exists():
+            (narrow / name).write_bytes((model / name).read_bytes())
+    BertConfig(hidden_size=16, num_attention_heads=2).save_pretrained(narrow)
+    auto = AutoModelForTokenClassification
+    load_teacher(str(model), str(narrow), labels, auto)  # outputs alone: any width
+    with pytest.raises(TunelabError, match=r"\(32 wide\) cannot teach the model's \(16\)"):
+        load_teacher(str(model), str(narrow), labels, auto, hidden=True)
 
 
 def test_the_python_api_distils_as_the_command_does(trained_run, tmp_path, tiny_bert, conll_dir):

@@ -180,22 +180,41 @@ class TaskModule(pl.LightningModule):
         and its cheap dropout masks (with dropout and a mask, SDPA takes its slower unfused path
         there; docs/benchmarks.md), once the first batch has shown that the model gives the
         same outputs that way; else, and elsewhere, with its own attention."""
-        logits = self.fast_forward(self.model_inputs(batch)).logits
+        return self.padded_outputs(batch)[0]
+
+    def padded_outputs(
+        self, batch: dict[str, torch.Tensor], hidden: bool = False
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """`padded_logits` and, with `hidden`, the hidden states of the same forward pass (the
+        embeddings', then each layer's; the text's positions only)."""
+        outputs = self.fast_forward(self.model_inputs(batch), output_hidden_states=hidden)
+        logits, states = outputs.logits, outputs.hidden_states if hidden else None
         if self.prompt_length and logits.dim() == 3:
             # peft returns scores for the soft prompt's positions too; only the text's are kept.
             logits = logits[:, self.prompt_length :]
-        return logits
+        if states is not None:  # a soft prompt leads each row
+            length = batch["input_ids"].shape[1]
+            states = tuple(state[:, state.shape[1] - length :] for state in states)
+        return logits, states
 
-    def fast_forward(self, inputs: dict[str, torch.Tensor], part: torch.nn.Module | None = None):
-        """`part(**inputs)` (`self.model` or a piece of it, e.g. its encoder), on CPU through
-        tunelab's eager attention once the model has been seen to give the same outputs so."""
+    @property
+    def distills_hidden(self) -> bool:
+        """Whether the teacher's hidden states teach too (`model.distill_hidden` above 0)."""
+        return bool(getattr(self, "teacher", None)) and self.hparams.get("distill_hidden", 0) > 0
+
+    def fast_forward(
+        self, inputs: dict[str, torch.Tensor], part: torch.nn.Module | None = None, **options
+    ):
+        """`part(**inputs, **options)` (`self.model` or a piece of it, e.g. its encoder), on CPU
+        through tunelab's eager attention once the model has been seen to give the same outputs
+        so."""
         part = self.model if part is None else part
         if self.device.type == "cpu" and self._cpu_attention is UNCHECKED:
             self._cpu_attention = self._same_outputs_with(ATTENTION, inputs)
         if self.device.type != "cpu" or not self._cpu_attention:
-            return part(**inputs)
+            return part(**inputs, **options)
         with attention_implementation(self.model, ATTENTION):
-            return part(**inputs)
+            return part(**inputs, **options)
 
     @contextmanager
     def reference_mode(self) -> Iterator[None]:

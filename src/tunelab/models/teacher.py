@@ -7,20 +7,23 @@ import logging
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
 
 from tunelab.data.alignment import UNLABELLED
 from tunelab.data.registry import from_pretrained
 from tunelab.errors import TunelabError
 from tunelab.models.labels import trained_labels
+from tunelab.models.student import kept_layers
 
 log = logging.getLogger("tunelab")
 
 
-def load_teacher(teacher: str, student: str, labels: list[str], auto_class) -> torch.nn.Module:
+def load_teacher(
+    teacher: str, student: str, labels: list[str], auto_class, hidden: bool = False
+) -> torch.nn.Module:
     """`auto_class.from_pretrained(teacher)`, frozen, in eval mode, checked: its labels must be
     the student's first labels, in order, and its tokenizer the student's (both read the same
-    sub-tokens)."""
+    sub-tokens); with `hidden` (its hidden states teach too) its width the student's."""
     old = trained_labels(teacher)
     if not old or labels[: len(old)] != old:
         raise TunelabError(
@@ -32,15 +35,47 @@ def load_teacher(teacher: str, student: str, labels: list[str], auto_class) -> t
         raise TunelabError(f"teacher {teacher}: its tokenizer differs from the model's ({student})")
     model = from_pretrained(auto_class, teacher).eval()
     model.requires_grad_(False)
+    if hidden:
+        width = from_pretrained(AutoConfig, student).hidden_size
+        if width != model.config.hidden_size:
+            raise TunelabError(
+                f"teacher {teacher}: its hidden states ({model.config.hidden_size} wide) cannot "
+                f"teach the model's ({width}); set model.distill_hidden=0"
+            )
     log.info("distilling from %s, the teacher of %d labels: %s", teacher, len(old), " ".join(old))
     return model
 
 
-def teacher_logits(teacher: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The teacher's scores for a batch's model inputs, on the batch's device, without autograd."""
+def teacher_outputs(
+    teacher: torch.nn.Module, inputs: dict[str, torch.Tensor], hidden: bool = False
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+    """The teacher's scores for a batch's model inputs and, with `hidden`, its hidden states
+    (the embeddings', then each layer's), on the batch's device, without autograd."""
     device = next(iter(inputs.values())).device
     with torch.no_grad():
-        return teacher.to(device)(**inputs).logits
+        outputs = teacher.to(device)(**inputs, output_hidden_states=hidden)
+    return outputs.logits, outputs.hidden_states if hidden else None
+
+
+def hidden_state_loss(
+    student: tuple[torch.Tensor, ...], teacher: tuple[torch.Tensor, ...], mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean over the student's layers of 1 - the cosine similarity between each real token's
+    state after that layer and after the teacher layer it was cut from
+    (`tunelab.models.student.kept_layers`): the student keeps each layer's view, not only the
+    teacher's outputs (Sun et al., 2019, patient distillation; a cosine as in DistilBERT).
+
+    Args:
+        student, teacher: hidden states as transformers gives them (the embeddings', then one
+            per layer), each [rows, length, width], the same rows and positions.
+        mask: [rows, length], 1 on real tokens.
+    """
+    real = mask.bool()
+    losses = [
+        1 - F.cosine_similarity(student[mine + 1][real].float(), teacher[theirs + 1][real].float())
+        for mine, theirs in enumerate(kept_layers(len(teacher) - 1, len(student) - 1))
+    ]
+    return torch.cat(losses).mean()
 
 
 def gold_and_teacher_loss(

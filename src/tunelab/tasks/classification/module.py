@@ -13,7 +13,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification
 from tunelab.data.unlabelled import check_taught
 from tunelab.errors import TunelabError
 from tunelab.models.base import Evaluation, TaskModule
-from tunelab.models.teacher import load_teacher, teacher_logits
+from tunelab.models.teacher import hidden_state_loss, load_teacher, teacher_outputs
 from tunelab.tasks.classification.distill import distill_loss
 
 
@@ -88,6 +88,8 @@ class SequenceClassificationModule(TaskModule):
             those labels (`tunelab.tasks.classification.distill`).
         distill_temperature: the softmax temperature of that distillation.
         distill_weight: the weight of the teacher's term against the gold labels' (single-label).
+        distill_hidden: the weight of matching each layer's hidden states to those of the
+            teacher layer it was cut from (`tunelab.models.teacher.hidden_state_loss`); 0: off.
         keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
 
@@ -111,6 +113,7 @@ class SequenceClassificationModule(TaskModule):
         distill_temperature: float = 2.0,
         distill_weight: float = 1.0,
         keep_layers: int | None = None,
+        distill_hidden: float = 0.0,
     ):
         if multi_label and distill_weight != 1.0:
             raise TunelabError(
@@ -135,7 +138,8 @@ class SequenceClassificationModule(TaskModule):
         self.teacher = []
         if teacher:
             classes = AutoModelForSequenceClassification
-            self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
+            hidden = distill_hidden > 0
+            self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes, hidden)]
         self._outputs: dict[tuple[int, int], torch.Tensor] = {}
 
     def build_model(self) -> torch.nn.Module:
@@ -163,9 +167,14 @@ class SequenceClassificationModule(TaskModule):
 
     def training_step(self, batch, batch_idx):
         check_taught(batch["label"], self.teacher)
-        logits = self.padded_logits(batch)
+        states = None
+        if self.distills_hidden:
+            logits, states = self.padded_outputs(batch, hidden=True)
+        else:
+            logits = self.padded_logits(batch)  # a method's own scores (prompts)
         if self.teacher:
-            taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
+            inputs = self.model_inputs(batch)
+            taught, taught_states = teacher_outputs(self.teacher[0], inputs, states is not None)
             loss = distill_loss(
                 logits,
                 taught,
@@ -175,6 +184,9 @@ class SequenceClassificationModule(TaskModule):
                 self.loss_weights,
                 self.hparams.distill_weight,
             )
+            if states is not None:
+                taught_hidden = hidden_state_loss(states, taught_states, batch["attention_mask"])
+                loss = loss + self.hparams.distill_hidden * taught_hidden
         elif self.multi_label:
             loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
         else:

@@ -22,8 +22,9 @@ from tunelab.models.base import UNCHECKED, Evaluation, TaskModule
 from tunelab.models.teacher import (
     gold_and_soft_loss,
     gold_and_teacher_loss,
+    hidden_state_loss,
     load_teacher,
-    teacher_logits,
+    teacher_outputs,
 )
 from tunelab.speed.dropout import ATTENTION, attention_implementation
 from tunelab.tasks.ner.agreement import entities
@@ -63,6 +64,8 @@ class TokenClassificationModule(TaskModule):
             says O) or `all` (a smaller student, `tunelab distill`: on every labelled sub-token,
             besides the gold label; from a teacher with a CRF, its marginals on every word).
         distill_weight: with `all`, the weight of the teacher's term against the gold labels'.
+        distill_hidden: the weight of matching each layer's hidden states to those of the
+            teacher layer it was cut from (`tunelab.models.teacher.hidden_state_loss`); 0: off.
         keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
 
@@ -87,6 +90,7 @@ class TokenClassificationModule(TaskModule):
         distill_on: str = "outside",
         distill_weight: float = 1.0,
         keep_layers: int | None = None,
+        distill_hidden: float = 0.0,
     ):
         if distill_on not in DISTILL_ON:
             raise TunelabError(f"model.distill_on={distill_on!r}; choose outside or all")
@@ -112,7 +116,8 @@ class TokenClassificationModule(TaskModule):
         self.teacher = []
         if teacher:
             classes = AutoModelForTokenClassification
-            self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes)]
+            hidden = distill_hidden > 0
+            self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes, hidden)]
             self.teacher += self.teacher_crf(teacher)
         self._outputs: dict[tuple[int, int], tuple] = {}
         self._position_offset: int | None | object = UNCHECKED
@@ -147,9 +152,10 @@ class TokenClassificationModule(TaskModule):
     def training_step(self, batch, batch_idx):
         labels = batch["labels"]
         check_taught(labels, self.teacher)
-        logits = self.training_logits(batch)
+        logits, states = self.training_outputs(batch, self.distills_hidden)
         if self.teacher:
-            taught = teacher_logits(self.teacher[0], self.model_inputs(batch))
+            inputs = self.model_inputs(batch)
+            taught, taught_states = teacher_outputs(self.teacher[0], inputs, self.distills_hidden)
             temperature = self.hparams.distill_temperature
             if len(self.teacher) > 1:
                 loss = self.crf_teacher_loss(logits, taught, batch["word_index"], labels)
@@ -165,6 +171,10 @@ class TokenClassificationModule(TaskModule):
             else:
                 outside = self.labels.index("O")
                 loss = distill_loss(logits, taught, labels, outside, temperature)
+            if states is not None:
+                mask = batch["attention_mask"]
+                taught_hidden = hidden_state_loss(states, taught_states, mask)
+                loss = loss + self.hparams.distill_hidden * taught_hidden
         elif self.crf is None:
             # The Hugging Face models' own token loss: mean over labelled sub-tokens, in fp32.
             scores = logits.flatten(0, 1).float()
@@ -212,14 +222,26 @@ class TokenClassificationModule(TaskModule):
         """[items, length, labels] scores of a training (or packed prediction) batch: from its
         packed form (`tunelab.data.batching.pack_batch`) when this model gives the same scores
         that way."""
+        return self.training_outputs(batch)[0]
+
+    def training_outputs(
+        self, batch: dict[str, torch.Tensor], hidden: bool = False
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """`training_logits` and, with `hidden`, the hidden states of the same pass, each
+        [items, length, width] (the embeddings', then each layer's)."""
         if "unpack" in batch and not self.prompt_length:  # a soft prompt leads each row
             if self._position_offset is UNCHECKED:
                 self._position_offset = self._packing_offset(batch)
             if self._position_offset is not None:
-                return self._packed_logits(batch, self._position_offset)
-        return self.padded_logits(batch)
+                return self._packed_outputs(batch, self._position_offset, hidden)
+        return self.padded_outputs(batch, hidden)
 
     def _packed_logits(self, batch: dict[str, torch.Tensor], position_offset: int) -> torch.Tensor:
+        return self._packed_outputs(batch, position_offset)[0]
+
+    def _packed_outputs(
+        self, batch: dict[str, torch.Tensor], position_offset: int, hidden: bool = False
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
         segments = batch["packed_segments"]
         implementation = self.model.config._attn_implementation
         # On CPU, eager attention with tunelab's dropout: with dropout and a mask SDPA takes its
@@ -229,12 +251,18 @@ class TokenClassificationModule(TaskModule):
         eager = cpu or implementation == "eager"
         mask = block_diagonal_mask(segments, self.model.dtype if eager else None)
         with attention_implementation(self.model, ATTENTION if cpu else implementation):
-            logits = self.model(
+            outputs = self.model(
                 input_ids=batch["packed_input_ids"],
                 attention_mask=mask,
                 position_ids=batch["packed_position_ids"] + position_offset,
-            ).logits
-        return logits.flatten(0, 1)[batch["unpack"]]
+                output_hidden_states=hidden,
+            )
+
+        def unpacked(packed: torch.Tensor) -> torch.Tensor:
+            return packed.flatten(0, 1)[batch["unpack"]]
+
+        states = tuple(map(unpacked, outputs.hidden_states)) if hidden else None
+        return unpacked(outputs.logits), states
 
     def _packing_offset(self, batch: dict[str, torch.Tensor]) -> int | None:
         """The position-id offset at which packed rows give the scores of one row per sentence

@@ -41,3 +41,23 @@ def test_other_c_libraries_are_left_alone(monkeypatch):
     monkeypatch.setattr(platform, "libc_ver", lambda: ("", ""))
     assert cpu_memory.keep_freed_memory() is False
     cpu_memory.release_freed_memory()  # no-op, no error
+
+
+def test_the_available_share_is_read_from_meminfo(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text(
+        "MemTotal:       24000000 kB\nMemFree: 1000 kB\nMemAvailable:    6000000 kB\n"
+    )
+    assert cpu_memory.available_share(str(meminfo)) == 0.25
+    meminfo.write_text("MemTotal:       24000000 kB\n")  # an old kernel: no MemAvailable
+    assert cpu_memory.available_share(str(meminfo)) is None
+    assert cpu_memory.available_share(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize(("available", "released"), [(0.1, True), (0.6, False), (None, False)])
+def test_freed_memory_goes_back_only_when_the_machine_is_short(monkeypatch, available, released):
+    calls = []
+    monkeypatch.setattr(cpu_memory, "available_share", lambda: available)
+    monkeypatch.setattr(cpu_memory, "release_freed_memory", lambda: calls.append(1))
+    assert cpu_memory.release_if_short() is released
+    assert len(calls) == int(released)

@@ -24,7 +24,12 @@ from tunelab.models.labels import grow_head, trained_labels
 from tunelab.models.optim import parameter_groups
 from tunelab.models.peft_methods import MERGEABLE, AdaLoraRanks, apply_peft, virtual_tokens
 from tunelab.models.student import keep_layers
-from tunelab.speed.cpu_memory import keep_freed_memory, limit_kernel_cache, release_freed_memory
+from tunelab.speed.cpu_memory import (
+    keep_freed_memory,
+    limit_kernel_cache,
+    release_freed_memory,
+    release_if_short,
+)
 from tunelab.speed.dropout import ATTENTION, attention_implementation, use_fast_dropout
 
 SETTINGS_FILE = "tunelab.json"  # in an exported model: its task and how it reads input
@@ -251,6 +256,10 @@ class TaskModule(pl.LightningModule):
         if self.device.type == "cpu":
             limit_kernel_cache()
             keep_freed_memory()  # a CPU step's big gradients then skip page faults
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self.device.type == "cpu":
+            release_if_short()
 
     def on_train_end(self) -> None:
         if self.device.type == "cpu":

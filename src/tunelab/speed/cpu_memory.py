@@ -5,7 +5,9 @@ a block again costs a page fault per 4 KiB. A training step allocates one each t
 gradient of the word embeddings (30,522 x 384 floats for MiniLM), whose zero-filling then pays
 those faults on every step (docs/benchmarks.md). Raising the mmap and trim
 thresholds lets freed blocks be reused, as jemalloc or tcmalloc would; `release_freed_memory` hands
-them back when training ends, so that what follows (testing) does not stack on them.
+them back when training ends, so that what follows (testing) does not stack on them, and after any
+step that leaves the machine short of memory (`release_if_short`): on long texts the kept blocks
+fragment, and a run that keeps them all can hold twice its live memory (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ MMAP_THRESHOLD = 256 << 20  # larger blocks are still mapped and returned on fre
 TRIM_THRESHOLD = 1 << 30  # free memory kept at the heap's top before it is returned
 
 KERNEL_CACHE = "64"  # oneDNN's default is 1,024
+SHORT = 0.25  # the machine is short of memory below this share of it available
+MEMINFO = "/proc/meminfo"
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +73,28 @@ def release_freed_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def available_share(meminfo: str = MEMINFO) -> float | None:
+    """The share of the machine's memory available to new work (Linux's MemAvailable over
+    MemTotal); None where the kernel does not say."""
+    fields = {}
+    try:
+        with open(meminfo) as file:
+            for line in file:
+                name, _, rest = line.partition(":")
+                fields[name] = rest.split()[0] if rest.split() else ""
+        return int(fields["MemAvailable"]) / int(fields["MemTotal"])
+    except (OSError, KeyError, ValueError, ZeroDivisionError):
+        return None
+
+
+def release_if_short(share: float = SHORT) -> bool:
+    """`release_freed_memory` when less than `share` of the machine's memory is available; whether
+    it did. Called after each CPU training step: reading /proc/meminfo costs microseconds, and
+    the freed blocks are kept, for speed, only while memory is plentiful."""
+    available = available_share()
+    if available is None or available >= share:
+        return False
+    release_freed_memory()
+    return True

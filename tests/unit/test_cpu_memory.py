@@ -48,16 +48,53 @@ def test_the_available_share_is_read_from_meminfo(tmp_path):
     meminfo.write_text(
         "MemTotal:       24000000 kB\nMemFree: 1000 kB\nMemAvailable:    6000000 kB\n"
     )
-    assert cpu_memory.available_share(str(meminfo)) == 0.25
+    assert cpu_memory.available_share(str(meminfo)) == (0.25, 24000000 * 1024)
     meminfo.write_text("MemTotal:       24000000 kB\n")  # an old kernel: no MemAvailable
     assert cpu_memory.available_share(str(meminfo)) is None
     assert cpu_memory.available_share(str(tmp_path / "missing")) is None
 
 
-@pytest.mark.parametrize(("available", "released"), [(0.1, True), (0.6, False), (None, False)])
-def test_freed_memory_goes_back_only_when_the_machine_is_short(monkeypatch, available, released):
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallinfo2 is glibc's")
+def test_freed_memory_held_is_counted():
+    import ctypes
+
+    if not cpu_memory.keep_freed_memory():  # blocks below 256 MiB: heap, kept when freed
+        pytest.skip("malloc's thresholds are the user's here")
+    held = cpu_memory.held_free_bytes()
+    assert held is not None and held >= 0
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    blocks = [libc.malloc(8 << 20) for _ in range(64)]  # 512 MiB
+    try:
+        for block in blocks:
+            ctypes.memset(block, 1, 8 << 20)  # resident
+    finally:
+        for block in blocks:
+            libc.free(ctypes.c_void_p(block))
+    assert cpu_memory.held_free_bytes() > held + (256 << 20)  # freed, still resident
+    cpu_memory.release_freed_memory()
+    assert cpu_memory.held_free_bytes() < held + (256 << 20)
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize(
+    ("share", "held", "released"),
+    [
+        (0.6, 1 * GIB, False),  # plenty available, little held: kept for speed
+        (0.6, None, False),  # glibc cannot say what it holds
+        (0.6, 3 * GIB, False),  # within an eighth of 24 GiB
+        (0.6, 4 * GIB, True),  # more than an eighth
+        (0.1, 1 * GIB, True),  # the machine is short
+    ],
+)
+def test_freed_memory_goes_back_when_held_or_short(monkeypatch, share, held, released):
     calls = []
-    monkeypatch.setattr(cpu_memory, "available_share", lambda: available)
+    monkeypatch.setattr(cpu_memory, "available_share", lambda: (share, 24 * GIB))
+    monkeypatch.setattr(cpu_memory, "held_free_bytes", lambda: held)
     monkeypatch.setattr(cpu_memory, "release_freed_memory", lambda: calls.append(1))
-    assert cpu_memory.release_if_short() is released
+    assert cpu_memory.release_if_wasteful() is released
     assert len(calls) == int(released)
+    monkeypatch.setattr(cpu_memory, "available_share", lambda: None)
+    assert cpu_memory.release_if_wasteful() is False  # no /proc/meminfo: left alone

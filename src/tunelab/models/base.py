@@ -28,7 +28,7 @@ from tunelab.speed.cpu_memory import (
     keep_freed_memory,
     limit_kernel_cache,
     release_freed_memory,
-    release_if_short,
+    release_if_wasteful,
 )
 from tunelab.speed.dropout import ATTENTION, attention_implementation, use_fast_dropout
 
@@ -259,7 +259,7 @@ class TaskModule(pl.LightningModule):
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         if self.device.type == "cpu":
-            release_if_short()
+            release_if_wasteful()
 
     def on_train_end(self) -> None:
         if self.device.type == "cpu":

@@ -6,7 +6,7 @@ gradient of the word embeddings (30,522 x 384 floats for MiniLM), whose zero-fil
 those faults on every step (docs/benchmarks.md). Raising the mmap and trim
 thresholds lets freed blocks be reused, as jemalloc or tcmalloc would; `release_freed_memory` hands
 them back when training ends, so that what follows (testing) does not stack on them, and after any
-step that leaves the machine short of memory (`release_if_short`): on long texts the kept blocks
+step that leaves too much of it held (`release_if_wasteful`): on long texts the kept blocks
 fragment, and a run that keeps them all can hold twice its live memory (docs/benchmarks.md).
 """
 
@@ -24,6 +24,8 @@ TRIM_THRESHOLD = 1 << 30  # free memory kept at the heap's top before it is retu
 
 KERNEL_CACHE = "64"  # oneDNN's default is 1,024
 SHORT = 0.25  # the machine is short of memory below this share of it available
+HELD_SHARE = 1 / 8  # freed memory kept beyond this share of the machine's (and 2 GiB) goes back
+HELD_FLOOR = 2 << 30
 MEMINFO = "/proc/meminfo"
 
 log = logging.getLogger(__name__)
@@ -75,26 +77,73 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-def available_share(meminfo: str = MEMINFO) -> float | None:
-    """The share of the machine's memory available to new work (Linux's MemAvailable over
-    MemTotal); None where the kernel does not say."""
-    fields = {}
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def meminfo_bytes(names: tuple[str, ...], path: str) -> dict[str, int]:
+    """The named fields of a /proc meminfo-style file (`Name:  123 kB`), in bytes."""
+    found = {}
+    with open(path) as file:
+        for line in file:
+            name, _, rest = line.partition(":")
+            if name in names and rest.split():
+                found[name] = int(rest.split()[0]) * 1024
+    return found
+
+
+def held_free_bytes(status: str = "/proc/self/status") -> int | None:
+    """Memory this process holds resident but has freed: its anonymous pages less what glibc's
+    malloc has handed out (`mallinfo2`, glibc 2.33 on); None where that cannot be told."""
+    libc = _glibc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        return None
+    libc.mallinfo2.restype = _Mallinfo2
     try:
-        with open(meminfo) as file:
-            for line in file:
-                name, _, rest = line.partition(":")
-                fields[name] = rest.split()[0] if rest.split() else ""
-        return int(fields["MemAvailable"]) / int(fields["MemTotal"])
+        anon = meminfo_bytes(("RssAnon",), status)["RssAnon"]
+    except (OSError, KeyError, ValueError):
+        return None
+    info = libc.mallinfo2()
+    return max(anon - info.uordblks - info.hblkhd, 0)
+
+
+def available_share(meminfo: str = MEMINFO) -> tuple[float, int] | None:
+    """The share of the machine's memory available to new work (Linux's MemAvailable over
+    MemTotal), and MemTotal in bytes; None where the kernel does not say."""
+    try:
+        fields = meminfo_bytes(("MemTotal", "MemAvailable"), meminfo)
+        return fields["MemAvailable"] / fields["MemTotal"], fields["MemTotal"]
     except (OSError, KeyError, ValueError, ZeroDivisionError):
         return None
 
 
-def release_if_short(share: float = SHORT) -> bool:
-    """`release_freed_memory` when less than `share` of the machine's memory is available; whether
-    it did. Called after each CPU training step: reading /proc/meminfo costs microseconds, and
-    the freed blocks are kept, for speed, only while memory is plentiful."""
-    available = available_share()
-    if available is None or available >= share:
+def release_if_wasteful() -> bool:
+    """`release_freed_memory` when the freed memory this process keeps is more than an eighth
+    of the machine's (at least 2 GiB), or less than a quarter of the machine's memory is
+    available; whether it did. Called after each CPU training step (reading /proc costs
+    microseconds): short texts keep their few hundred MB of freed blocks, and their speed;
+    long texts, whose kept blocks fragment into more than their live memory, hand them back."""
+    machine = available_share()
+    if machine is None:
+        return False
+    share, total = machine
+    held = held_free_bytes()
+    wasteful = held is not None and held > max(HELD_FLOOR, total * HELD_SHARE)
+    if not wasteful and share >= SHORT:
         return False
     release_freed_memory()
     return True

@@ -204,8 +204,8 @@ class TaskModule(pl.LightningModule):
 
     @property
     def distills_hidden(self) -> bool:
-        """Whether the teacher's hidden states teach too (`model.distill_hidden` above 0)."""
-        return bool(getattr(self, "teacher", None)) and self.hparams.get("distill_hidden", 0) > 0
+        """Whether the teacher's hidden states teach too (`model.distill_hidden` set, not 0)."""
+        return bool(getattr(self, "teacher", None)) and bool(self.hparams.get("distill_hidden"))
 
     def fast_forward(
         self, inputs: dict[str, torch.Tensor], part: torch.nn.Module | None = None, **options

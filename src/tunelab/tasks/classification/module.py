@@ -89,7 +89,7 @@ class SequenceClassificationModule(TaskModule):
         distill_temperature: the softmax temperature of that distillation.
         distill_weight: the weight of the teacher's term against the gold labels' (single-label).
         distill_hidden: the weight of matching each layer's hidden states to those of the
-            teacher layer it was cut from (`tunelab.models.teacher.hidden_state_loss`); 0: off.
+            teacher layer it was cut from (`tunelab.models.teacher.hidden_state_loss`); None: off.
         keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
 
@@ -113,7 +113,7 @@ class SequenceClassificationModule(TaskModule):
         distill_temperature: float = 2.0,
         distill_weight: float = 1.0,
         keep_layers: int | None = None,
-        distill_hidden: float = 0.0,
+        distill_hidden: float | None = None,
     ):
         if multi_label and distill_weight != 1.0:
             raise TunelabError(
@@ -138,7 +138,7 @@ class SequenceClassificationModule(TaskModule):
         self.teacher = []
         if teacher:
             classes = AutoModelForSequenceClassification
-            hidden = distill_hidden > 0
+            hidden = bool(distill_hidden)
             self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes, hidden)]
         self._outputs: dict[tuple[int, int], torch.Tensor] = {}
 

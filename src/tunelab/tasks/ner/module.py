@@ -65,7 +65,7 @@ class TokenClassificationModule(TaskModule):
             besides the gold label; from a teacher with a CRF, its marginals on every word).
         distill_weight: with `all`, the weight of the teacher's term against the gold labels'.
         distill_hidden: the weight of matching each layer's hidden states to those of the
-            teacher layer it was cut from (`tunelab.models.teacher.hidden_state_loss`); 0: off.
+            teacher layer it was cut from (`tunelab.models.teacher.hidden_state_loss`); None: off.
         keep_layers: a student of this many of the model's layers (`tunelab.models.student`).
     """
 
@@ -90,7 +90,7 @@ class TokenClassificationModule(TaskModule):
         distill_on: str = "outside",
         distill_weight: float = 1.0,
         keep_layers: int | None = None,
-        distill_hidden: float = 0.0,
+        distill_hidden: float | None = None,
     ):
         if distill_on not in DISTILL_ON:
             raise TunelabError(f"model.distill_on={distill_on!r}; choose outside or all")
@@ -116,7 +116,7 @@ class TokenClassificationModule(TaskModule):
         self.teacher = []
         if teacher:
             classes = AutoModelForTokenClassification
-            hidden = distill_hidden > 0
+            hidden = bool(distill_hidden)
             self.teacher = [load_teacher(teacher, model_name_or_path, self.labels, classes, hidden)]
             self.teacher += self.teacher_crf(teacher)
         self._outputs: dict[tuple[int, int], tuple] = {}

@@ -48,7 +48,13 @@ def test_the_available_share_is_read_from_meminfo(tmp_path):
     meminfo.write_text(
         "MemTotal:       24000000 kB\nMemFree: 1000 kB\nMemAvailable:    6000000 kB\n"
     )
-    assert cpu_memory.available_share(str(meminfo)) == (0.25, 24000000 * 1024)
+    no_cgroup = str(tmp_path / "no-cgroup")
+    assert cpu_memory.available_share(str(meminfo), no_cgroup) == (0.25, 24000000 * 1024)
+    (tmp_path / "memory.max").write_text("max\n")  # a cgroup without a limit
+    (tmp_path / "memory.current").write_text(f"{1 << 30}\n")
+    assert cpu_memory.available_share(str(meminfo), str(tmp_path)) == (0.25, 24000000 * 1024)
+    (tmp_path / "memory.max").write_text(f"{4 << 30}\n")  # a 4 GiB container, 1 GiB used
+    assert cpu_memory.available_share(str(meminfo), str(tmp_path)) == (0.75, 4 << 30)
     meminfo.write_text("MemTotal:       24000000 kB\n")  # an old kernel: no MemAvailable
     assert cpu_memory.available_share(str(meminfo)) is None
     assert cpu_memory.available_share(str(tmp_path / "missing")) is None

@@ -40,7 +40,7 @@ def load_teacher(
         if width != model.config.hidden_size:
             raise TunelabError(
                 f"teacher {teacher}: its hidden states ({model.config.hidden_size} wide) cannot "
-                f"teach the model's ({width}); set model.distill_hidden=0"
+                f"teach the model's ({width}); leave model.distill_hidden unset"
             )
     log.info("distilling from %s, the teacher of %d labels: %s", teacher, len(old), " ".join(old))
     return model
